@@ -1,0 +1,375 @@
+"""The site configuration: one YAML file describes an estate."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, ValidationInfo, model_validator
+
+from estatewatch.config.base import Identifier, PointName, StrictModel
+from estatewatch.config.registers import RegisterMap
+from estatewatch.durations import Duration
+
+
+class DeviceKind(StrEnum):
+    WATER_PUMP_SET = "water_pump_set"
+    FIRE_PUMP = "fire_pump"
+    ELEVATOR = "elevator"
+    POWER_ROOM = "power_room"
+    GENERATOR = "generator"
+    SENSOR = "sensor"
+
+
+# --- where a device is reached -------------------------------------------------------------
+
+
+class ModbusTcp(StrictModel):
+    protocol: Literal["modbus_tcp"]
+    host: str
+    port: int = Field(default=502, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=0, le=247)
+    timeout: Duration = timedelta(seconds=1)
+
+
+class ModbusRtu(StrictModel):
+    protocol: Literal["modbus_rtu"]
+    serial_port: str = Field(description="e.g. /dev/ttyUSB0; devices on one port share a bus")
+    baudrate: int = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    bytesize: Literal[7, 8] = 8
+    stopbits: Literal[1, 2] = 1
+    unit_id: int = Field(default=1, ge=1, le=247)
+    timeout: Duration = timedelta(seconds=1)
+
+
+class MqttPoint(StrictModel):
+    """A value taken from a field of a sensor's JSON payload (dotted path for nesting)."""
+
+    name: PointName
+    field: str
+    type: Literal["float", "int", "bool", "string"] = "float"
+    unit: str = ""
+    scale: float = 1.0
+    offset: float = 0.0
+
+
+class MqttSensor(StrictModel):
+    protocol: Literal["mqtt"]
+    topic: str = Field(min_length=1, description="topic on the site broker, wildcards allowed")
+    points: list[MqttPoint] = Field(min_length=1)
+    timestamp_field: str | None = Field(
+        default=None, description="payload field with the sensor's own time (epoch s or ISO)"
+    )
+
+
+Connection = Annotated[ModbusTcp | ModbusRtu | MqttSensor, Field(discriminator="protocol")]
+
+
+# --- devices, by kind ----------------------------------------------------------------------
+
+
+class DeviceBase(StrictModel):
+    id: Identifier
+    name: str
+    building: Identifier
+    room: Identifier
+    connection: Connection
+    register_map: Identifier | None = Field(
+        default=None, description="name of an entry in register_maps (Modbus devices)"
+    )
+    poll_interval: Duration = timedelta(seconds=1)
+    offline_after: int = Field(
+        default=3, ge=1, description="consecutive failed polls before the device is offline"
+    )
+
+    @model_validator(mode="after")
+    def _map_matches_protocol(self) -> Self:
+        is_modbus = self.connection.protocol in ("modbus_tcp", "modbus_rtu")
+        if is_modbus and self.register_map is None:
+            raise ValueError("a Modbus device needs a register_map")
+        if not is_modbus and self.register_map is not None:
+            raise ValueError("register_map applies only to Modbus devices")
+        return self
+
+
+class PumpSet(DeviceBase):
+    """A constant-pressure variable-frequency pump set (恒压变频供水), domestic or fire."""
+
+    kind: Literal[DeviceKind.WATER_PUMP_SET, DeviceKind.FIRE_PUMP]
+    pumps: int = Field(default=2, ge=1, le=6)
+    setpoint_mpa: float = Field(default=0.45, gt=0, le=2.5)
+    tank_capacity_m3: float = Field(default=50.0, gt=0)
+
+
+class Elevator(DeviceBase):
+    kind: Literal[DeviceKind.ELEVATOR]
+    lowest_floor: int = -2
+    highest_floor: int = 20
+    rated_load_kg: int = Field(default=1000, gt=0)
+
+    @model_validator(mode="after")
+    def _floors(self) -> Self:
+        if self.lowest_floor >= self.highest_floor:
+            raise ValueError("lowest_floor must be below highest_floor")
+        return self
+
+
+class PowerRoom(DeviceBase):
+    kind: Literal[DeviceKind.POWER_ROOM]
+    nominal_voltage_v: float = Field(default=230.0, gt=0, description="phase-to-neutral")
+    transformer_kva: float = Field(default=1250.0, gt=0)
+
+
+class Generator(DeviceBase):
+    kind: Literal[DeviceKind.GENERATOR]
+    rated_kw: float = Field(default=500.0, gt=0)
+
+
+class SensorType(StrEnum):
+    LEAK = "leak"
+    SMOKE = "smoke"
+    TEMPERATURE = "temperature"
+    FIRE_PANEL = "fire_panel"
+
+
+class Sensor(DeviceBase):
+    kind: Literal[DeviceKind.SENSOR]
+    sensor_type: SensorType
+
+
+Device = Annotated[PumpSet | Elevator | PowerRoom | Generator | Sensor, Field(discriminator="kind")]
+
+
+# --- the estate ----------------------------------------------------------------------------
+
+
+class Room(StrictModel):
+    id: Identifier
+    name: str
+    floor: int = 1
+
+
+class Building(StrictModel):
+    id: Identifier
+    name: str
+    floors: int = Field(default=1, ge=1)
+    basements: int = Field(default=0, ge=0)
+    rooms: list[Room] = Field(default_factory=list)
+
+
+class Checkpoint(StrictModel):
+    """An NFC tag fixed at a patrol point."""
+
+    id: Identifier
+    tag_uid: Annotated[str, Field(pattern=r"^[0-9A-F]{8,20}$")] = Field(
+        description="the tag's UID in upper-case hex, as a reader reports it"
+    )
+    name: str
+    building: Identifier
+    floor: int = 1
+    location: str = ""
+    category: Literal[
+        "public_area", "equipment_room", "fire_facility", "elevator", "power_room", "perimeter"
+    ] = "public_area"
+    sun_key_ref: str | None = Field(
+        default=None, description="secret name of the tag's NTAG 424 DNA SUN key, if it has one"
+    )
+
+
+class Shift(StrictModel):
+    id: Identifier
+    name: str
+    start: time
+    end: time = Field(description="may be earlier than start: the shift crosses midnight")
+
+
+class PatrolWindow(StrictModel):
+    """A round of a route: starts at `start` (site local time) and must be done within
+    `duration`; checkpoint `i` is due by `start + i * spacing` when spacing is given."""
+
+    start: time
+    duration: Duration = timedelta(minutes=60)
+
+
+class RouteSchedule(StrictModel):
+    shift: Identifier
+    windows: list[PatrolWindow] = Field(min_length=1)
+
+
+class PatrolRoute(StrictModel):
+    id: Identifier
+    name: str
+    checkpoints: list[Identifier] = Field(min_length=1, description="in patrol order")
+    schedule: list[RouteSchedule] = Field(min_length=1)
+    ordered: bool = Field(default=True, description="out-of-order scans are exceptions")
+    min_transit: Duration = Field(
+        default=timedelta(seconds=20),
+        description="faster than this between two checkpoints is impossible (cloned tag)",
+    )
+
+
+class Guard(StrictModel):
+    id: Identifier
+    name: str
+    handheld: Identifier | None = None
+
+
+class Handheld(StrictModel):
+    id: Identifier
+    key_ref: str | None = Field(default=None, description="secret name of its HMAC scan key")
+
+
+class SlaPolicy(StrictModel):
+    """The service standards of domain.md; every figure is the industry default and may be
+    set per site."""
+
+    urgent_response: Duration = timedelta(minutes=15)
+    dispatch: Duration = timedelta(minutes=30)
+    entrapment_on_site: Duration = timedelta(minutes=30)
+    general_progress: Duration = timedelta(hours=24)
+    callback: Duration = timedelta(hours=24)
+    requester_answer_working_days: int = Field(default=2, ge=1)
+    complaint_feedback_working_days: int = Field(default=3, ge=1)
+    immediate_finding_fix: Duration = timedelta(hours=1)
+    guard_report_interval: Duration = timedelta(hours=1)
+    emergency_review: Duration = timedelta(hours=24)
+    quality_sample_percent: float = Field(default=20.0, gt=0, le=100)
+    working_days: list[int] = Field(
+        default=[0, 1, 2, 3, 4], description="ISO weekday numbers from 0 = Monday"
+    )
+
+
+class GatewayConfig(StrictModel):
+    id: Identifier
+    buffer_path: str = "estatewatch-gateway.db"
+    buffer_max_mb: float = Field(default=512, gt=0)
+    buffer_max_age: Duration = timedelta(days=7)
+    health_interval: Duration = timedelta(seconds=30)
+    max_gap_registers: int = Field(
+        default=8, ge=0, le=124, description="largest gap a coalesced read bridges"
+    )
+
+
+class SiteInfo(StrictModel):
+    id: Identifier
+    name: str
+    timezone: str = "Asia/Shanghai"
+
+
+class SiteConfig(StrictModel):
+    """Everything EstateWatch knows about one estate."""
+
+    site: SiteInfo
+    gateway: GatewayConfig
+    buildings: list[Building] = Field(min_length=1)
+    register_maps: dict[Identifier, RegisterMap] = Field(default_factory=dict)
+    devices: list[Device] = Field(default_factory=list)
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+    shifts: list[Shift] = Field(default_factory=list)
+    routes: list[PatrolRoute] = Field(default_factory=list)
+    guards: list[Guard] = Field(default_factory=list)
+    handhelds: list[Handheld] = Field(default_factory=list)
+    sla: SlaPolicy = SlaPolicy()
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> Self:
+        # The file loader checks references itself, so it can point at their lines.
+        if info.context and info.context.get("defer_references"):
+            return self
+        problems = self.reference_problems()
+        if problems:
+            raise ValueError(
+                "; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems)
+            )
+        return self
+
+    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Cross-references that do not resolve, each with the path of the field at fault."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+
+        def unique(section: str, ids: list[str], field: str = "id") -> set[str]:
+            seen: set[str] = set()
+            for index, item in enumerate(ids):
+                if item in seen:
+                    problems.append(((section, index, field), f"{item!r} is used twice"))
+                seen.add(item)
+            return seen
+
+        unique("buildings", [b.id for b in self.buildings])
+        rooms = {(b.id, r.id) for b in self.buildings for r in b.rooms}
+        buildings = {b.id for b in self.buildings}
+        unique("devices", [d.id for d in self.devices])
+        cps = unique("checkpoints", [c.id for c in self.checkpoints])
+        unique("checkpoints", [c.tag_uid for c in self.checkpoints], "tag_uid")
+        shifts = unique("shifts", [s.id for s in self.shifts])
+        unique("routes", [r.id for r in self.routes])
+        handhelds = unique("handhelds", [h.id for h in self.handhelds])
+        for i, device in enumerate(self.devices):
+            if device.building not in buildings:
+                problems.append(
+                    (("devices", i, "building"), f"unknown building {device.building!r}")
+                )
+            elif (device.building, device.room) not in rooms:
+                problems.append(
+                    (
+                        ("devices", i, "room"),
+                        f"building {device.building!r} has no room {device.room!r}",
+                    )
+                )
+            if device.register_map and device.register_map not in self.register_maps:
+                problems.append(
+                    (
+                        ("devices", i, "register_map"),
+                        f"unknown register map {device.register_map!r}",
+                    )
+                )
+        for i, cp in enumerate(self.checkpoints):
+            if cp.building not in buildings:
+                problems.append(
+                    (("checkpoints", i, "building"), f"unknown building {cp.building!r}")
+                )
+        on_a_route: set[str] = set()
+        for i, route in enumerate(self.routes):
+            for j, cp_id in enumerate(route.checkpoints):
+                if cp_id not in cps:
+                    problems.append(
+                        (("routes", i, "checkpoints", j), f"unknown checkpoint {cp_id!r}")
+                    )
+                on_a_route.add(cp_id)
+            for j, sched in enumerate(route.schedule):
+                if sched.shift not in shifts:
+                    problems.append(
+                        (("routes", i, "schedule", j, "shift"), f"unknown shift {sched.shift!r}")
+                    )
+        # domain.md: routes must leave no blind spot.
+        for i, cp in enumerate(self.checkpoints):
+            if cp.id not in on_a_route:
+                problems.append(
+                    (("checkpoints", i, "id"), f"{cp.id!r} is on no route (a blind spot)")
+                )
+        for i, guard in enumerate(self.guards):
+            if guard.handheld and guard.handheld not in handhelds:
+                problems.append((("guards", i, "handheld"), f"unknown handheld {guard.handheld!r}"))
+        return problems
+
+    # Lookups used by every component.
+    def device(self, device_id: str) -> PumpSet | Elevator | PowerRoom | Generator | Sensor:
+        for device in self.devices:
+            if device.id == device_id:
+                return device
+        raise KeyError(device_id)
+
+    def register_map_of(self, device_id: str) -> RegisterMap:
+        name = self.device(device_id).register_map
+        if name is None:
+            raise KeyError(f"{device_id} has no register map")
+        return self.register_maps[name]
+
+    def checkpoint_by_tag(self, tag_uid: str) -> Checkpoint | None:
+        tag = tag_uid.upper()
+        for cp in self.checkpoints:
+            if cp.tag_uid == tag:
+                return cp
+        return None

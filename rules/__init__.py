@@ -1,0 +1,1 @@
+"""EstateWatch rules component."""

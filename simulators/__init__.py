@@ -1,0 +1,1 @@
+"""EstateWatch simulators component."""
