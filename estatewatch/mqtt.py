@@ -1,0 +1,348 @@
+"""A small asyncio layer over paho-mqtt 2.x, shared by every component.
+
+paho runs its network loop in its own thread; this module is the one place where paho's
+callbacks cross into asyncio and paho's types become ours (`Message`, `MqttError`). It speaks
+MQTT 5 (session expiry, shared subscriptions, receive maximum).
+
+- `publish()` resolves when the broker acknowledged a QoS 1 message (PUBACK), so a caller can
+  delete its durable copy only then. paho keeps unacknowledged QoS 1 messages across
+  reconnects and resends them; a pending publish is never failed by a reconnect.
+- `messages()` yields received messages through a bounded queue. When the consumer falls
+  behind, paho's thread blocks, the socket stops being read and the broker holds the rest:
+  backpressure instead of unbounded memory.
+- With `manual_ack=True`, a QoS 1 message is acknowledged only when the consumer calls
+  `ack(message)`, e.g. after InfluxDB accepted it; a crash before that means redelivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from estatewatch.errors import EstateWatchError
+
+log = logging.getLogger(__name__)
+
+
+class MqttError(EstateWatchError):
+    """Something went wrong talking to the broker."""
+
+
+class MqttCodeError(MqttError):
+    """The broker or paho answered with a failure code."""
+
+    def __init__(self, what: str, rc: int | ReasonCode | MQTTErrorCode) -> None:
+        self.rc = rc
+        text = paho.error_string(rc) if isinstance(rc, int) else str(rc)
+        super().__init__(f"{what}: {text}")
+
+
+class MqttConnectError(MqttError):
+    """The first connection did not succeed within the timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    url: str = "mqtt://127.0.0.1:1883"
+    client_id: str = ""
+    username: str | None = None
+    password: str | None = None
+    clean_start: bool = True
+    session_expiry: int = 0
+    """Seconds the broker keeps this client's session (subscriptions and queued QoS 1
+    messages) while it is away; with `clean_start=False` nothing is lost across restarts."""
+    keepalive: int = 30
+    max_inflight: int = 200
+    """Unacknowledged QoS 1 messages in each direction (paho's default of 20 caps throughput)."""
+    manual_ack: bool = False
+    will: Will | None = None
+    receive_queue: int = 10_000
+    reconnect_min_delay: int = 1
+    reconnect_max_delay: int = 30
+    connect_timeout: float | None = 10.0
+    """Seconds `__aenter__` waits for the first connection; None: don't wait (a gateway
+    starts buffering even when the uplink is down)."""
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    mid: int
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+OnConnect = Callable[["MqttClient", bool], Awaitable[None] | None]
+"""Called on each (re)connection with `session_present`."""
+
+
+class MqttClient:
+    """An MQTT 5 client for asyncio. Use as `async with MqttClient(settings) as client:`."""
+
+    def __init__(self, settings: MqttSettings, *, on_connect: OnConnect | None = None) -> None:
+        self.settings = settings
+        self._on_connect_hook = on_connect
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=settings.manual_ack,
+        )
+        self._client.max_inflight_messages_set(settings.max_inflight)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(settings.reconnect_min_delay, settings.reconnect_max_delay)
+        if settings.username is not None:
+            self._client.username_pw_set(settings.username, settings.password)
+        if settings.tls:
+            self._client.tls_set()
+        if settings.will is not None:
+            w = settings.will
+            self._client.will_set(w.topic, w.payload, qos=w.qos, retain=w.retain)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+        self._lock = threading.Lock()
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._early: dict[int, ReasonCode | None] = {}
+        self._subs_pending: dict[int, asyncio.Future[list[ReasonCode]]] = {}
+        self._subscriptions: dict[str, int] = {}
+        self._queue: asyncio.Queue[Message] | None = None
+        self._room = threading.Semaphore(settings.receive_queue)
+        self._closing = threading.Event()
+        self.connected = asyncio.Event()
+        self.connections = 0
+        self.disconnections = 0
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> MqttClient:
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.settings.session_expiry
+        props.ReceiveMaximum = self.settings.max_inflight
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive,
+            clean_start=self.settings.clean_start,
+            properties=props,
+        )
+        self._client.loop_start()
+        if self.settings.connect_timeout is not None:
+            try:
+                await asyncio.wait_for(self.connected.wait(), self.settings.connect_timeout)
+            except TimeoutError:
+                await self._shutdown()
+                raise MqttConnectError(
+                    f"no connection to {self.settings.url} within {self.settings.connect_timeout}s"
+                ) from None
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        self._closing.set()
+        self._room.release(self.settings.receive_queue)  # unblock paho's thread
+        await asyncio.to_thread(self._client.disconnect)
+        await asyncio.to_thread(self._client.loop_stop)
+        with self._lock:
+            pending = list(self._pending.values()) + list(self._subs_pending.values())
+            self._pending.clear()
+            self._subs_pending.clear()
+        for future in pending:
+            if not future.done():
+                future.set_exception(MqttError("client closed before the broker answered"))
+
+    # --- publishing --------------------------------------------------------------------
+
+    def publish_nowait(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> asyncio.Future[None]:
+        """Queue a message; the future resolves at the broker's acknowledgement (QoS 1) or
+        when it was written to the socket (QoS 0)."""
+        assert self._loop is not None, "use the client inside `async with`"
+        future: asyncio.Future[None] = self._loop.create_future()
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            future.set_exception(MqttCodeError(f"publish to {topic}", info.rc))
+            return future
+        with self._lock:
+            if info.mid in self._early:
+                rc = self._early.pop(info.mid)
+                self._settle(future, rc)
+            else:
+                self._pending[info.mid] = future
+        return future
+
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        await self.publish_nowait(topic, payload, qos=qos, retain=retain)
+
+    @staticmethod
+    def _settle(future: asyncio.Future[None], rc: ReasonCode | None) -> None:
+        if future.done():
+            return
+        if rc is not None and rc.is_failure:
+            future.set_exception(MqttCodeError("publish", rc))
+        else:
+            future.set_result(None)
+
+    # --- subscribing and receiving -----------------------------------------------------
+
+    async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        """Subscribe now and again after every reconnect that lost the session."""
+        assert self._loop is not None
+        self._subscriptions[topic_filter] = qos
+        if not self.connected.is_set():
+            return  # _on_connect subscribes
+        future: asyncio.Future[list[ReasonCode]] = self._loop.create_future()
+        with self._lock:
+            rc, mid = self._client.subscribe(topic_filter, qos=qos)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+                raise MqttCodeError(f"subscribe to {topic_filter}", rc)
+            self._subs_pending[mid] = future
+        codes = await future
+        failed = [c for c in codes if c.is_failure]
+        if failed:
+            raise MqttCodeError(f"subscribe to {topic_filter}", failed[0])
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """Received messages, in order, until the client closes."""
+        assert self._queue is not None
+        while True:
+            message = await self._queue.get()
+            self._room.release()
+            yield message
+
+    def ack(self, message: Message) -> None:
+        """Acknowledge a QoS 1 message received with `manual_ack=True`."""
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet taken by `messages()`."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    # --- paho callbacks (paho's thread) ------------------------------------------------
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                self._loop.call_soon_threadsafe(fn, *args)
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        if rc.is_failure:
+            log.warning("MQTT connection to %s refused: %s", self.settings.url, rc)
+            return
+        session_present = bool(getattr(flags, "session_present", False))
+        if not session_present:
+            for topic_filter, qos in self._subscriptions.items():
+                client.subscribe(topic_filter, qos=qos)
+        self._call(self._connected, session_present)
+
+    def _connected(self, session_present: bool) -> None:
+        self.connections += 1
+        self.connected.set()
+        log.info("MQTT connected to %s (session present: %s)", self.settings.url, session_present)
+        if self._on_connect_hook is not None:
+            result = self._on_connect_hook(self, session_present)
+            if asyncio.iscoroutine(result):
+                task = asyncio.ensure_future(result)
+                task.add_done_callback(_log_task_error)
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        self._call(self._disconnected, str(rc))
+
+    def _disconnected(self, reason: str) -> None:
+        if self.connected.is_set():
+            self.disconnections += 1
+            if not self._closing.is_set():
+                log.warning("MQTT connection to %s lost: %s", self.settings.url, reason)
+        self.connected.clear()
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, rc: ReasonCode, props: Any
+    ) -> None:
+        with self._lock:
+            future = self._pending.pop(mid, None)
+            if future is None:
+                self._early[mid] = rc
+                return
+        self._call(self._settle, future, rc)
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, codes: list[ReasonCode], props: Any
+    ) -> None:
+        with self._lock:
+            future = self._subs_pending.pop(mid, None)
+        if future is not None:
+            self._call(_set_if_pending, future, codes)
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        self._room.acquire()  # blocks paho's thread while the consumer is behind
+        if self._closing.is_set() or self._queue is None:
+            return
+        message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid)
+        self._call(self._queue.put_nowait, message)
+
+
+def _set_if_pending(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _log_task_error(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("MQTT on_connect hook failed", exc_info=task.exception())

@@ -1,0 +1,94 @@
+"""The shared asyncio MQTT layer against a real Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from estatewatch.mqtt import Message, MqttClient, MqttConnectError, MqttSettings, Will
+from estatewatch.testing.services import Mosquitto, free_port
+
+
+async def _take(client: MqttClient, n: int, within: float = 10) -> list[Message]:
+    out: list[Message] = []
+
+    async def collect() -> None:
+        async for message in client.messages():
+            out.append(message)
+            if len(out) == n:
+                return
+
+    await asyncio.wait_for(collect(), within)
+    return out
+
+
+async def test_publish_is_acknowledged_and_received_in_order(mosquitto: Mosquitto) -> None:
+    async with (
+        MqttClient(MqttSettings(mosquitto.url, client_id="layer-sub")) as sub,
+        MqttClient(MqttSettings(mosquitto.url, client_id="layer-pub")) as pub,
+    ):
+        await sub.subscribe("layer/test/#")
+        futures = [pub.publish_nowait(f"layer/test/{i % 3}", str(i).encode()) for i in range(500)]
+        await asyncio.wait_for(asyncio.gather(*futures), 10)
+        received = await _take(sub, 500)
+    assert [int(m.payload) for m in received] == list(range(500))
+
+
+async def test_manual_ack_redelivers_what_was_not_acknowledged(mosquitto: Mosquitto) -> None:
+    settings = MqttSettings(
+        mosquitto.url,
+        client_id="layer-manual",
+        clean_start=False,
+        session_expiry=300,
+        manual_ack=True,
+    )
+    async with MqttClient(settings) as sub:
+        await sub.subscribe("layer/manual")
+        async with MqttClient(MqttSettings(mosquitto.url, client_id="layer-pub2")) as pub:
+            for i in range(3):
+                await pub.publish("layer/manual", str(i).encode())
+        first = await _take(sub, 3)
+        sub.ack(first[0])  # acknowledge only the first; "crash" before the others
+        await asyncio.sleep(0.2)
+    async with MqttClient(settings) as again:
+        redelivered = await _take(again, 2)
+        for message in redelivered:
+            again.ack(message)
+    assert [m.payload for m in redelivered] == [b"1", b"2"]
+
+
+async def test_last_will_is_published_when_a_client_vanishes(own_mosquitto: Mosquitto) -> None:
+    will = Will("layer/state", b"offline")
+    async with MqttClient(MqttSettings(own_mosquitto.url, client_id="layer-watch")) as watch:
+        await watch.subscribe("layer/state")
+        doomed = MqttClient(
+            MqttSettings(own_mosquitto.url, client_id="layer-doomed", will=will, keepalive=1)
+        )
+        await doomed.__aenter__()
+        # Kill the socket without a DISCONNECT, as a crash would.
+        doomed._client.socket().close()  # type: ignore[union-attr]
+        messages = await _take(watch, 1, within=15)
+        await doomed._shutdown()
+    assert messages[0].payload == b"offline"
+    assert messages[0].retain is False  # delivered live, not as a retained replay
+
+
+async def test_connect_failure_is_a_clear_error() -> None:
+    settings = MqttSettings(f"mqtt://127.0.0.1:{free_port()}", connect_timeout=0.5)
+    with pytest.raises(MqttConnectError, match="no connection"):
+        async with MqttClient(settings):
+            pass
+
+
+async def test_pending_publish_survives_a_broker_restart(own_mosquitto: Mosquitto) -> None:
+    settings = MqttSettings(own_mosquitto.url, client_id="layer-restart", reconnect_max_delay=1)
+    async with MqttClient(settings) as pub:
+        own_mosquitto.stop()
+        await asyncio.sleep(0.3)
+        future = pub.publish_nowait("layer/restart", b"kept")
+        await asyncio.sleep(0.3)
+        assert not future.done()
+        own_mosquitto.start()
+        await asyncio.wait_for(future, 15)
+    assert future.exception() is None
