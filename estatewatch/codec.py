@@ -88,7 +88,11 @@ def encode(value: Value, point: RegisterPoint) -> list[int]:
         return _bytes_to_words(data, point.byte_order, point.word_order)
     if isinstance(value, str):
         raise TypeError(f"{point.name}: cannot encode text into a {point.type.value}")
-    raw: float | int = (float(value) - point.offset) / point.scale
+    raw: float | int
+    if point.scale == 1.0 and point.offset == 0.0:
+        raw = value  # exact for 64-bit integers, which a float would round
+    else:
+        raw = (float(value) - point.offset) / point.scale
     if point.type not in _FLOATS:
         fmt = _FORMATS[point.type]
         bits = struct.calcsize(fmt) * 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -115,6 +116,12 @@ def parse_model(
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = "unknown field (typo?)"
+            elif err["type"] == "union_tag_invalid":
+                ctx = err.get("ctx", {})
+                field = str(ctx.get("discriminator", "")).strip("'")
+                loc = (*loc, field)
+                expected = re.sub(r"<\w+\.\w+: ('\w+')>", r"\1", str(ctx.get("expected_tags")))
+                message = f"{ctx.get('tag')!r} is not one of {expected}"
             issues.append(_issue(file, root, loc, message))
         raise ConfigError(issues) from None
 
