@@ -80,6 +80,10 @@ class MqttSettings:
     receive_queue: int = 10_000
     reconnect_min_delay: int = 1
     reconnect_max_delay: int = 30
+    protocol_version: int = 5
+    """5 (MQTT 5: session expiry, shared subscriptions) or 4 (MQTT 3.1.1, for brokers such as
+    the embedded amqtt that speak nothing newer; `clean_start=False` then keeps the session
+    until the client returns, and shared subscriptions are unavailable)."""
     connect_timeout: float | None = 10.0
     """Seconds `__aenter__` waits for the first connection; None: don't wait (a gateway
     starts buffering even when the uplink is down)."""
@@ -119,10 +123,14 @@ class MqttClient:
         self.settings = settings
         self._on_connect_hook = on_connect
         self._loop: asyncio.AbstractEventLoop | None = None
+        if settings.protocol_version not in (4, 5):
+            raise ValueError("protocol_version must be 5 (MQTT 5) or 4 (MQTT 3.1.1)")
+        v5 = settings.protocol_version == 5
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
-            protocol=paho.MQTTv5,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            clean_session=None if v5 else settings.clean_start,
             manual_ack=settings.manual_ack,
         )
         self._client.max_inflight_messages_set(settings.max_inflight)
@@ -157,16 +165,21 @@ class MqttClient:
     async def __aenter__(self) -> MqttClient:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self.settings.session_expiry
-        props.ReceiveMaximum = self.settings.max_inflight
-        self._client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive,
-            clean_start=self.settings.clean_start,
-            properties=props,
-        )
+        if self.settings.protocol_version == 5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = self.settings.session_expiry
+            props.ReceiveMaximum = self.settings.max_inflight
+            self._client.connect_async(
+                self.settings.host,
+                self.settings.port,
+                keepalive=self.settings.keepalive,
+                clean_start=self.settings.clean_start,
+                properties=props,
+            )
+        else:
+            self._client.connect_async(
+                self.settings.host, self.settings.port, keepalive=self.settings.keepalive
+            )
         self._client.loop_start()
         if self.settings.connect_timeout is not None:
             try:
@@ -229,7 +242,7 @@ class MqttClient:
     def _settle(future: asyncio.Future[None], rc: ReasonCode | None) -> None:
         if future.done():
             return
-        if rc is not None and rc.is_failure:
+        if isinstance(rc, ReasonCode) and rc.is_failure:
             future.set_exception(MqttCodeError("publish", rc))
         else:
             future.set_result(None)

@@ -23,10 +23,17 @@ async def _take(client: MqttClient, n: int, within: float = 10) -> list[Message]
     return out
 
 
-async def test_publish_is_acknowledged_and_received_in_order(mosquitto: Mosquitto) -> None:
+@pytest.mark.parametrize("version", [5, 4])
+async def test_publish_is_acknowledged_and_received_in_order(
+    mosquitto: Mosquitto, version: int
+) -> None:
     async with (
-        MqttClient(MqttSettings(mosquitto.url, client_id="layer-sub")) as sub,
-        MqttClient(MqttSettings(mosquitto.url, client_id="layer-pub")) as pub,
+        MqttClient(
+            MqttSettings(mosquitto.url, client_id="layer-sub", protocol_version=version)
+        ) as sub,
+        MqttClient(
+            MqttSettings(mosquitto.url, client_id="layer-pub", protocol_version=version)
+        ) as pub,
     ):
         await sub.subscribe("layer/test/#")
         futures = [pub.publish_nowait(f"layer/test/{i % 3}", str(i).encode()) for i in range(500)]
