@@ -46,6 +46,14 @@ def _config_check(args: argparse.Namespace) -> int:
     return status
 
 
+def _mqtt_acl(args: argparse.Namespace) -> int:
+    from estatewatch.config import load_site
+    from estatewatch.config.acl import render_acl
+
+    print(render_acl(load_site(path) for path in args.files), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="estatewatch",
@@ -62,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate site files; name every bad field")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=_config_check)
+    acl = config_sub.add_parser(
+        "mqtt-acl", help="print the Mosquitto ACL for the gateways and handhelds of these sites"
+    )
+    acl.add_argument("files", nargs="+", metavar="FILE")
+    acl.set_defaults(run=_mqtt_acl)
 
     for module_name in COMPONENT_CLIS:
         module = importlib.import_module(module_name)

@@ -107,6 +107,9 @@ class Mosquitto(_Process):
     """
 
     extra_config: str = ""
+    password_file: Path | None = None
+    """With a password file (and optionally an ACL file), anonymous clients are refused."""
+    acl_file: Path | None = None
 
     @property
     def host(self) -> str:
@@ -120,9 +123,17 @@ class Mosquitto(_Process):
         binary = find_binary("mosquitto")
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
+        auth = "allow_anonymous true\n"
+        if self.password_file is not None:
+            auth = f"allow_anonymous false\npassword_file {self.password_file}\n"
+            if self.acl_file is not None:
+                auth += f"acl_file {self.acl_file}\n"
+        # As root, Mosquitto drops to the `mosquitto` user, which cannot read pytest's
+        # private temp dirs; these throwaway brokers keep the caller's user.
+        user = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{user}{auth}"
             "persistence true\n"
             f"persistence_location {self.workdir / 'data'}/\n"
             "autosave_interval 1\n"
@@ -145,6 +156,15 @@ class Mosquitto(_Process):
         self.stop(kill=kill)
         time.sleep(down_for)
         self.start()
+
+
+def write_password_file(path: Path, users: dict[str, str]) -> Path:
+    """A Mosquitto password file (hashed by Debian's `mosquitto_passwd`)."""
+    binary = find_binary("mosquitto_passwd")
+    path.write_text("")
+    for user, password in users.items():
+        subprocess.run([binary, "-b", str(path), user, password], check=True, capture_output=True)
+    return path
 
 
 @dataclass
