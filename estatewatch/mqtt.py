@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -65,6 +65,7 @@ class Will:
 @dataclass(frozen=True)
 class MqttSettings:
     url: str = "mqtt://127.0.0.1:1883"
+    """`mqtt://[user:password@]host[:port]`, or `mqtts://` for TLS."""
     client_id: str = ""
     username: str | None = None
     password: str | None = None
@@ -136,8 +137,11 @@ class MqttClient:
         self._client.max_inflight_messages_set(settings.max_inflight)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(settings.reconnect_min_delay, settings.reconnect_max_delay)
-        if settings.username is not None:
-            self._client.username_pw_set(settings.username, settings.password)
+        url = urlsplit(settings.url)
+        username = settings.username if settings.username is not None else url.username
+        password = settings.password if settings.password is not None else url.password
+        if username is not None:
+            self._client.username_pw_set(unquote(username), password and unquote(password))
         if settings.tls:
             self._client.tls_set()
         if settings.will is not None:

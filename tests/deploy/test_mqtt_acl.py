@@ -162,3 +162,9 @@ async def test_wrong_password_and_anonymous_are_refused(secured_broker: Mosquitt
 
 def test_committed_acl_is_generated_from_the_example(example_site: SiteConfig) -> None:
     assert (ROOT / "deploy" / "mosquitto" / "acl").read_text() == render_acl([example_site])
+
+
+async def test_credentials_in_the_url(secured_broker: Mosquitto) -> None:
+    url = f"mqtt://gw-harbour-1:pw-gw-harbour-1@127.0.0.1:{secured_broker.port}"
+    async with MqttClient(MqttSettings(url, client_id="acl-url", connect_timeout=5)) as client:
+        await client.publish(topics.telemetry(SITE, GW), b"{}")
