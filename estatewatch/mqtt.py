@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -81,10 +81,11 @@ class MqttSettings:
     receive_queue: int = 10_000
     reconnect_min_delay: int = 1
     reconnect_max_delay: int = 30
-    protocol_version: int = 5
+    protocol_version: int | None = None
     """5 (MQTT 5: session expiry, shared subscriptions) or 4 (MQTT 3.1.1, for brokers such as
     the embedded amqtt that speak nothing newer; `clean_start=False` then keeps the session
-    until the client returns, and shared subscriptions are unavailable)."""
+    until the client returns, and shared subscriptions are unavailable). None: as the URL
+    says (`mqtt://host:1883?version=3.1.1`), else 5."""
     connect_timeout: float | None = 10.0
     """Seconds `__aenter__` waits for the first connection; None: don't wait (a gateway
     starts buffering even when the uplink is down)."""
@@ -97,6 +98,13 @@ class MqttSettings:
     def port(self) -> int:
         parts = urlsplit(self.url)
         return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def version(self) -> int:
+        if self.protocol_version is not None:
+            return self.protocol_version
+        query = parse_qs(urlsplit(self.url).query)
+        return 4 if query.get("version", ["5"])[0] in ("3.1.1", "4") else 5
 
     @property
     def tls(self) -> bool:
@@ -124,9 +132,9 @@ class MqttClient:
         self.settings = settings
         self._on_connect_hook = on_connect
         self._loop: asyncio.AbstractEventLoop | None = None
-        if settings.protocol_version not in (4, 5):
+        if settings.version not in (4, 5):
             raise ValueError("protocol_version must be 5 (MQTT 5) or 4 (MQTT 3.1.1)")
-        v5 = settings.protocol_version == 5
+        v5 = settings.version == 5
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -169,7 +177,7 @@ class MqttClient:
     async def __aenter__(self) -> MqttClient:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        if self.settings.protocol_version == 5:
+        if self.settings.version == 5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.settings.session_expiry
             props.ReceiveMaximum = self.settings.max_inflight

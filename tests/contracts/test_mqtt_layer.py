@@ -23,6 +23,12 @@ async def _take(client: MqttClient, n: int, within: float = 10) -> list[Message]
     return out
 
 
+def test_protocol_version_from_the_url() -> None:
+    assert MqttSettings("mqtt://h:1883?version=3.1.1").version == 4
+    assert MqttSettings("mqtt://h:1883").version == 5
+    assert MqttSettings("mqtt://h:1883?version=3.1.1", protocol_version=5).version == 5
+
+
 @pytest.mark.parametrize("version", [5, 4])
 async def test_publish_is_acknowledged_and_received_in_order(
     mosquitto: Mosquitto, version: int
