@@ -1,0 +1,183 @@
+"""A whole simulated estate: every device of a site config, its physics stepped by a clock,
+served over Modbus TCP and MQTT, with faults injected and cleared at run time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from random import Random
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from estatewatch.clock import Clock
+from estatewatch.config import DeviceKind, SiteConfig
+from estatewatch.contracts.payloads import Scalar
+from simulators.device import DeviceSim
+from simulators.errors import SimulatorError, UnknownDevice
+from simulators.faults import Fault, accepted_faults
+from simulators.modbus_server import ModbusServers
+from simulators.mqtt_sensors import SensorPublisher
+from simulators.physics import make_model
+
+log = logging.getLogger(__name__)
+
+
+class SimulatedEstate:
+    """Every device of `site`, deterministic under `seed` for a given sequence of steps.
+
+    Physics time starts at `clock.now()` and moves on by the clock's monotonic time, one step
+    every `step` seconds of clock time, unless frozen; `step_once` moves it on by hand.
+    """
+
+    def __init__(self, site: SiteConfig, *, clock: Clock, seed: int = 1, step: float = 0.1) -> None:
+        if step <= 0:
+            raise ValueError("step must be positive")
+        self.site = site
+        self.clock = clock
+        self.seed = seed
+        self.step_seconds = step
+        self.now = clock.now()
+        try:
+            tz = ZoneInfo(site.site.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SimulatorError(f"unknown timezone {site.site.timezone!r}") from exc
+        self.sims: dict[str, DeviceSim] = {}
+        for device in site.devices:
+            rng = Random(f"{seed}:{device.id}")
+            register_map = site.register_maps.get(device.register_map or "")
+            model = make_model(device, rng, self.now, tz)
+            self.sims[device.id] = DeviceSim(device, register_map, model, rng)
+        self._frozen = False
+        self.failed_steps = 0
+        self._listeners: list[Callable[[], None]] = []
+        self.modbus: ModbusServers | None = None
+        self.sensors: SensorPublisher | None = None
+
+    # --- the test-harness interface ------------------------------------------------------------
+
+    def sim(self, device_id: str) -> DeviceSim:
+        try:
+            return self.sims[device_id]
+        except KeyError:
+            raise UnknownDevice(device_id) from None
+
+    def device_ids(self) -> list[str]:
+        return list(self.sims)
+
+    def kind(self, device_id: str) -> DeviceKind:
+        return self.sim(device_id).device.kind
+
+    def inject(
+        self, device_id: str, fault: Fault | str, *, exception_code: int | None = None
+    ) -> Fault:
+        """Give a device a fault; `exception_code` is the answer of `modbus_exception`."""
+        injected = self.sim(device_id).inject(fault, exception_code=exception_code)
+        log.info("fault %s injected on %s", injected.value, device_id)
+        self._notify()
+        return injected
+
+    def clear(self, device_id: str, fault: Fault | str | None = None) -> None:
+        """Clear one fault of a device, or all of them; the physics recovers from there."""
+        self.sim(device_id).clear(fault)
+        log.info("fault %s cleared on %s", fault or "(all)", device_id)
+        self._notify()
+
+    def faults(self, device_id: str) -> frozenset[Fault]:
+        return frozenset(self.sim(device_id).faults)
+
+    def accepted_faults(self, device_id: str) -> frozenset[Fault]:
+        return accepted_faults(self.sim(device_id).device)
+
+    def values(self, device_id: str) -> dict[str, Scalar]:
+        """The engineering values being served right now (ground truth for tests)."""
+        return self.sim(device_id).values()
+
+    def freeze(self) -> None:
+        """Stop the physics: served values stay exactly as they are."""
+        self._frozen = True
+
+    def unfreeze(self) -> None:
+        """Resume the physics from where it stopped (the frozen time is skipped)."""
+        self._frozen = False
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def step_once(self, seconds: float | None = None) -> None:
+        """Advance the physics by one step (`step` seconds, or `seconds`), frozen or not."""
+        self._advance(self.step_seconds if seconds is None else seconds)
+
+    # --- running -------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every step and every fault change."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def _advance(self, dt: float) -> None:
+        if dt <= 0:
+            return
+        self.now += timedelta(seconds=dt)
+        for sim in self.sims.values():
+            sim.step(self.now, dt)
+        self._notify()
+
+    async def run_physics(self, started: asyncio.Event | None = None) -> None:
+        """Step the physics with the clock until cancelled (`started` is set once it waits
+        on the clock, so a fake clock advanced right after wakes it)."""
+        last = self.clock.monotonic()
+        while True:
+            if started is not None:
+                started.set()  # its waiter resumes only after the sleep below is registered
+            await self.clock.sleep(self.step_seconds)
+            mono = self.clock.monotonic()
+            dt, last = mono - last, mono
+            if self._frozen:
+                continue
+            try:
+                self._advance(dt)
+            except Exception:  # a model's bug must not stop every other device
+                self.failed_steps += 1
+                if self.failed_steps == 1:
+                    log.exception("a physics step of %.3f s failed; skipping it", dt)
+                else:
+                    log.debug("physics step failed again (%d so far)", self.failed_steps)
+
+    @asynccontextmanager
+    async def running(
+        self,
+        *,
+        bind_host: str | None = "127.0.0.1",
+        mqtt_url: str | None = None,
+        sensor_interval: float = 60.0,
+    ) -> AsyncIterator[SimulatedEstate]:
+        """Serve every Modbus TCP device, publish the MQTT sensors (with `mqtt_url`) and step
+        the physics, until the block exits."""
+        async with AsyncExitStack() as stack:
+            self.modbus = await stack.enter_async_context(
+                ModbusServers(self.sims.values(), bind_host=bind_host)
+            )
+            if mqtt_url is not None:
+                publisher = SensorPublisher(
+                    self.sims.values(), url=mqtt_url, clock=self.clock, interval=sensor_interval
+                )
+                self.sensors = await stack.enter_async_context(publisher)
+                self.add_listener(publisher.notice)
+            started = asyncio.Event()
+            task = asyncio.create_task(self.run_physics(started), name="sim-physics")
+            try:
+                await started.wait()
+                yield self
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                if self.sensors is not None:
+                    self._listeners.remove(self.sensors.notice)

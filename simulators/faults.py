@@ -1,0 +1,118 @@
+"""The fault vocabulary: every fault a simulated device can be given, and which kinds of
+device accept which. The one place that knows it; the control API and the CLI list it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from estatewatch.config import (
+    Device,
+    DeviceKind,
+    ModbusRtu,
+    ModbusTcp,
+    Sensor,
+    SensorType,
+)
+from simulators.errors import FaultError
+
+
+class Fault(StrEnum):
+    """A fault injected at run time. Each changes values the way domain.md describes."""
+
+    # pump sets (domestic and fire)
+    DRY_RUN = "dry_run"  # running, low current, low pressure
+    PIPE_BURST = "pipe_burst"  # pressure collapses, every pump at maximum frequency
+    PUMP_TRIP = "pump_trip"  # fault code, pumps stop, pressure falls
+    TANK_LOW = "tank_low"  # supply cut: tank level below its low limit, low switch closed
+    # elevators
+    ENTRAPMENT = "entrapment"  # stopped between floors, not leveled, doors closed, load, 31
+    DOOR_FAULT = "door_fault"  # door lock fault (11) at a landing, out of service
+    # power rooms
+    PHASE_LOSS = "phase_loss"  # one phase ~0 V
+    OUTAGE = "outage"  # everything ~0, main breaker open
+    OVER_VOLTAGE = "over_voltage"  # about +12 % of nominal
+    UNDER_VOLTAGE = "under_voltage"  # about -15 % of nominal
+    TRANSFORMER_OVERHEAT = "transformer_overheat"  # fan failed: heads for ~150 °C
+    # MQTT sensors
+    LEAK = "leak"
+    SMOKE = "smoke"
+    HIGH_TEMPERATURE = "high_temperature"
+    # the protocol, for any Modbus device (offline also silences an MQTT sensor)
+    OFFLINE = "offline"  # stops answering: the client times out
+    MODBUS_EXCEPTION = "modbus_exception"  # every request answered by an exception response
+    GARBAGE = "garbage"  # random register contents, NaN floats among them
+
+
+PROTOCOL_FAULTS = frozenset({Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAGE})
+"""Faults of the device's communication rather than of its physics."""
+
+PUMP_FAULTS = frozenset({Fault.DRY_RUN, Fault.PIPE_BURST, Fault.PUMP_TRIP, Fault.TANK_LOW})
+
+KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
+    DeviceKind.WATER_PUMP_SET: PUMP_FAULTS,
+    DeviceKind.FIRE_PUMP: PUMP_FAULTS,
+    DeviceKind.ELEVATOR: frozenset({Fault.ENTRAPMENT, Fault.DOOR_FAULT}),
+    DeviceKind.POWER_ROOM: frozenset(
+        {
+            Fault.PHASE_LOSS,
+            Fault.OUTAGE,
+            Fault.OVER_VOLTAGE,
+            Fault.UNDER_VOLTAGE,
+            Fault.TRANSFORMER_OVERHEAT,
+        }
+    ),
+    DeviceKind.GENERATOR: frozenset(),
+    DeviceKind.SENSOR: frozenset(),
+}
+
+SENSOR_FAULTS: dict[SensorType, frozenset[Fault]] = {
+    SensorType.LEAK: frozenset({Fault.LEAK}),
+    SensorType.SMOKE: frozenset({Fault.SMOKE}),
+    SensorType.TEMPERATURE: frozenset({Fault.HIGH_TEMPERATURE}),
+    SensorType.FIRE_PANEL: frozenset({Fault.SMOKE}),
+}
+
+EXCLUSIVE: tuple[frozenset[Fault], ...] = (frozenset({Fault.OVER_VOLTAGE, Fault.UNDER_VOLTAGE}),)
+"""Faults that cannot hold together: injecting one clears the others of its group."""
+
+MODBUS_EXCEPTION_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 10, 11})
+DEFAULT_EXCEPTION_CODE = 4  # slave device failure
+
+
+def is_modbus(device: Device) -> bool:
+    return isinstance(device.connection, ModbusTcp | ModbusRtu)
+
+
+def accepted_faults(device: Device) -> frozenset[Fault]:
+    """Every fault this device can be given."""
+    faults = KIND_FAULTS[device.kind]
+    if isinstance(device, Sensor):
+        faults = faults | SENSOR_FAULTS[device.sensor_type]
+    if is_modbus(device):
+        return faults | PROTOCOL_FAULTS
+    return faults | {Fault.OFFLINE}
+
+
+def check_fault(device: Device, fault: Fault | str) -> Fault:
+    """The fault, if this device accepts it; a `FaultError` saying what it accepts if not."""
+    try:
+        parsed = Fault(fault)
+    except ValueError:
+        names = ", ".join(f.value for f in Fault)
+        raise FaultError(f"no fault {fault!r}; faults are: {names}") from None
+    accepted = accepted_faults(device)
+    if parsed not in accepted:
+        names = ", ".join(sorted(f.value for f in accepted)) or "none"
+        raise FaultError(
+            f"{device.id} ({device.kind.value}) cannot have fault {parsed.value!r};"
+            f" it accepts: {names}"
+        )
+    return parsed
+
+
+def check_exception_code(code: int) -> int:
+    if code not in MODBUS_EXCEPTION_CODES:
+        raise FaultError(
+            f"{code} is not a Modbus exception code (one of {sorted(MODBUS_EXCEPTION_CODES)})"
+        )
+    return code
