@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from estatewatch import __version__
 from estatewatch.errors import ConfigError
+from estatewatch.logs import configure_logging
 
 COMPONENT_CLIS = (
     "gateway.cli",
@@ -61,7 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"estatewatch {__version__}")
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        default=os.environ.get("EW_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("EW_LOG_FORMAT", "text"),
+        choices=["text", "json"],
+        help="json: one object per line, for log shippers (env EW_LOG_FORMAT)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -85,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level, args.log_format)
+    # Libraries that log every request at INFO would drown the component's own lines.
+    for noisy in ("httpx", "httpcore", "pymodbus"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         status: int = args.run(args)
     except ConfigError as exc:

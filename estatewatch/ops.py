@@ -1,5 +1,5 @@
-"""Operations plumbing every long-running component shares: structured logs, and an HTTP
-endpoint with `/health` (JSON) and `/metrics` (Prometheus text format).
+"""Operations plumbing every long-running component shares: an HTTP endpoint with
+`/health` (JSON) and `/metrics` (Prometheus text format). Structured logs: `estatewatch.logs`.
 
 A component builds its metrics on its own `CollectorRegistry` (so several components can
 run in one process, as `estatewatch up` does) and passes a `health` callable that says
@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
-import sys
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -27,38 +23,6 @@ from starlette.routing import Route
 
 Health = Callable[[], Mapping[str, Any]]
 """Returns at least `{"status": "ok" | "degraded" | "down"}` plus whatever explains it."""
-
-_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and any `extra=` fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
-
-
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """`fmt="json"` for log shippers (the docker-compose services), text for people."""
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
 
 
 def ops_app(registry: CollectorRegistry, health: Health) -> Starlette:

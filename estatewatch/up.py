@@ -1,16 +1,275 @@
-"""`estatewatch up`: the whole estate in one command on embedded defaults."""
+"""`estatewatch up`: the whole estate in one command, on embedded defaults.
+
+An in-process MQTT broker (or `--mqtt URL`), then each component as a child process of this
+one (`python -m estatewatch <component> ...`), started in dependency order, each waited for
+until it is ready, its output kept in `<data-dir>/logs/<name>.log`. Ctrl-C (or SIGTERM) stops
+them in reverse order and waits for each, so no process or port is left behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from estatewatch.config import SiteConfig
+from estatewatch.errors import EstateWatchError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "estate.yaml"
+STATE_FILE = "up.json"
+
+
+class UpError(EstateWatchError):
+    """A part of the system did not come up."""
+
+
+Ready = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class Part:
+    """One component run as a child process."""
+
+    name: str
+    argv: list[str]
+    ready: Ready
+    detail: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+
+
+async def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        _, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def http_ok(url: str) -> bool:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Supervisor:
+    """Starts parts in order, stops them in reverse; owns every child process."""
+
+    def __init__(self, data_dir: Path, out: TextIO) -> None:
+        self.data_dir = data_dir
+        self.logs = data_dir / "logs"
+        self.out = out
+        self.parts: list[Part] = []
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def start(self, part: Part, ready_within: float = 60) -> None:
+        log_path = self.logs / f"{part.name}.log"
+        self.say(f"  … starting {part.name}")
+        with log_path.open("ab") as log:
+            part.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "estatewatch",
+                *part.argv,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, **part.env},
+                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+                preexec_fn=_die_with_parent,
+            )
+        self.parts.append(part)
+        deadline = asyncio.get_running_loop().time() + ready_within
+        while not await part.ready():
+            if part.process.returncode is not None:
+                raise UpError(
+                    f"{part.name} exited with {part.process.returncode}:\n" + _tail(log_path)
+                )
+            if asyncio.get_running_loop().time() > deadline:
+                raise UpError(
+                    f"{part.name} was not ready within {ready_within:.0f}s:\n" + _tail(log_path)
+                )
+            await asyncio.sleep(0.2)
+        self.say(f"  ✓ {part.name}{' — ' + part.detail if part.detail else ''}")
+
+    async def watch(self) -> str:
+        """Return the name of the first part that exits on its own."""
+        waits = {asyncio.ensure_future(p.process.wait()): p.name for p in self.parts if p.process}
+        if not waits:
+            await asyncio.Event().wait()
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return waits[done.pop()]
+
+    async def stop_all(self, grace: float = 15) -> None:
+        for part in reversed(self.parts):
+            proc = part.process
+            if proc is None or proc.returncode is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), grace)
+                self.say(f"  ■ {part.name} stopped")
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+                self.say(f"  ■ {part.name} killed after {grace:.0f}s")
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM if `estatewatch up` dies, even by SIGKILL (Linux)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int:
+    from estatewatch.broker import EmbeddedBroker
+    from estatewatch.testing.services import free_port
+
+    out = sys.stdout
+    print(
+        f"EstateWatch — {site.site.name}: {len(site.devices)} devices,"
+        f" {len(site.checkpoints)} checkpoints, {len(site.routes)} routes",
+        file=out,
+    )
+    supervisor = Supervisor(data_dir, out)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with contextlib.AsyncExitStack() as stack:
+        if args.mqtt:
+            mqtt_url = args.mqtt
+            supervisor.say(f"  ✓ MQTT broker — {mqtt_url}")
+        else:
+            broker = await stack.enter_async_context(EmbeddedBroker(port=free_port()))
+            mqtt_url = broker.url
+            supervisor.say(f"  ✓ MQTT broker — embedded amqtt on 127.0.0.1:{broker.port}")
+        state: dict[str, object] = {"mqtt": mqtt_url, "pid": os.getpid()}
+        try:
+            if not args.no_sim:
+                control = free_port()
+                await supervisor.start(
+                    Part(
+                        "simulators",
+                        [
+                            "simulate",
+                            "--config",
+                            str(args.config),
+                            "--seed",
+                            str(args.seed),
+                            "--control-port",
+                            str(control),
+                            "--mqtt",
+                            mqtt_url,
+                        ],
+                        lambda: http_ok(f"http://127.0.0.1:{control}/devices"),
+                        detail=f"control on http://127.0.0.1:{control}",
+                    )
+                )
+                state["simulator_control"] = f"http://127.0.0.1:{control}"
+            state["parts"] = {p.name: p.process.pid for p in supervisor.parts if p.process}
+            (data_dir / STATE_FILE).write_text(json.dumps(state))
+            supervisor.say("EstateWatch is up. Press Ctrl-C to stop.")
+            supervisor.say("Inject a fault: estatewatch demo-fault elevator-3 entrapment")
+            watcher = asyncio.ensure_future(supervisor.watch())
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({watcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                name = watcher.result()
+                supervisor.say(f"{name} exited unexpectedly; see {supervisor.logs / name}.log")
+                status = 1
+            else:
+                watcher.cancel()
+                status = 0
+        except UpError as exc:
+            supervisor.say(f"  ✗ {exc}")
+            status = 1
+        finally:
+            supervisor.say("Stopping…")
+            await supervisor.stop_all()
+            (data_dir / STATE_FILE).unlink(missing_ok=True)
+    supervisor.say("Stopped.")
+    return status
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("estatewatch up: not built yet", file=sys.stderr)
-    return 2
+    from estatewatch.config import load_site
+
+    site = load_site(args.config)
+    data_dir = Path(args.data_dir)
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_up(args, site, data_dir))
+
+
+def _demo_fault(args: argparse.Namespace) -> int:
+    import httpx
+
+    state_path = Path(args.data_dir) / STATE_FILE
+    try:
+        state = json.loads(state_path.read_text())
+        control = state["simulator_control"]
+    except (OSError, KeyError, ValueError):
+        print(f"no running `estatewatch up` with simulators found ({state_path})", file=sys.stderr)
+        return 1
+    with httpx.Client(timeout=5) as client:
+        if args.clear:
+            response = client.delete(f"{control}/faults/{args.device}/{args.fault}")
+        else:
+            response = client.post(
+                f"{control}/faults", json={"device": args.device, "fault": args.fault}
+            )
+    if response.status_code >= 400:
+        print(f"simulators refused: {response.text}", file=sys.stderr)
+        return 1
+    print(f"{'cleared' if args.clear else 'injected'} {args.fault} on {args.device}")
+    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("up", help="run the whole system on embedded defaults")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="SITE.yaml")
+    parser.add_argument("--port", type=int, default=8000, help="the API and dashboard port")
+    parser.add_argument("--mqtt", metavar="URL", help="use this broker instead of the embedded one")
+    parser.add_argument("--influx-url", metavar="URL", help="store readings in this InfluxDB")
+    parser.add_argument("--no-sim", action="store_true", help="do not run the simulators")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", default="var/up", metavar="DIR")
     parser.set_defaults(run=_run)
+
+    fault = sub.add_parser("demo-fault", help="inject a fault into a running `estatewatch up`")
+    fault.add_argument("device", help="e.g. elevator-3")
+    fault.add_argument("fault", help="e.g. entrapment, pipe_burst, phase_loss, offline")
+    fault.add_argument("--clear", action="store_true", help="remove the fault instead")
+    fault.add_argument("--data-dir", default="var/up", metavar="DIR")
+    fault.set_defaults(run=_demo_fault)

@@ -7,7 +7,8 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-from estatewatch.ops import JsonFormatter, OpsServer
+from estatewatch.logs import JsonFormatter
+from estatewatch.ops import OpsServer
 from estatewatch.testing.services import free_port
 
 

@@ -1,0 +1,32 @@
+"""Stored readings: the InfluxDB schema (`schema`), the query interface (`ReadingStore`) and
+its InfluxQL implementation (`InfluxQLStore`). Shared by ingest (the write side), the API
+and the rules engine's replay; it knows nothing of how ingest works."""
+
+from estatewatch.readings.influxql import InfluxConnection, InfluxQLStore
+from estatewatch.readings.schema import Retention
+from estatewatch.readings.store import (
+    Aggregate,
+    PointValue,
+    QueryError,
+    ReadingsError,
+    ReadingStore,
+    Sample,
+    Series,
+    Source,
+    StoreUnavailable,
+)
+
+__all__ = [
+    "Aggregate",
+    "InfluxConnection",
+    "InfluxQLStore",
+    "PointValue",
+    "QueryError",
+    "ReadingStore",
+    "ReadingsError",
+    "Retention",
+    "Sample",
+    "Series",
+    "Source",
+    "StoreUnavailable",
+]

@@ -1,0 +1,91 @@
+"""The README's run command: `estatewatch up` brings the estate up, takes a demo fault, and
+stops on Ctrl-C leaving no process or port behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_for(predicate: object, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "up"
+    log = (tmp_path / "up.out").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "estatewatch", "up", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    state_file = data_dir / "up.json"
+    try:
+        _wait_for(lambda: state_file.exists() or proc.poll() is not None, 90, "up.json")
+        output = (tmp_path / "up.out").read_text()
+        assert proc.poll() is None, output
+        assert "EstateWatch is up" in output
+        state = json.loads(state_file.read_text())
+        children = state["parts"]
+        assert set(children) >= {"simulators"}
+
+        fault = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "estatewatch",
+                "demo-fault",
+                "elevator-3",
+                "entrapment",
+                "--data-dir",
+                str(data_dir),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert fault.returncode == 0, fault.stderr
+        devices = httpx.get(f"{state['simulator_control']}/devices").json()
+        elevator = next(d for d in devices if d["id"] == "elevator-3")
+        assert "entrapment" in elevator["faults"]
+        assert elevator["values"]["fault_code"] == 31
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "up.out").read_text()
+    assert not state_file.exists()
+    for name, pid in children.items():
+        assert not _pid_alive(pid), f"{name} (pid {pid}) outlived estatewatch up"
+    control_port = int(state["simulator_control"].rsplit(":", 1)[1])
+    with httpx.Client() as client:
+        try:
+            client.get(f"http://127.0.0.1:{control_port}/devices", timeout=1)
+            leaked = True
+        except httpx.ConnectError:
+            leaked = False
+    assert not leaked, "the simulators' control port is still open"
