@@ -1,16 +1,142 @@
-"""`estatewatch api`: serve the duty room, technicians and guards."""
+"""`estatewatch api`: serve the duty room, technicians and guards.
+
+    estatewatch api [--site FILE ...] [--database URL] [--mqtt URL] [--host H] [--port P]
+    estatewatch api migrate                 bring the database schema up to date
+    estatewatch api add-user NAME --role R  create a user (password from EW_NEW_PASSWORD
+                                            or a prompt)
+
+Everything else comes from `EW_*` environment variables (see `api.settings.Settings`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
+from typing import Any
 
 
-def _run(args: argparse.Namespace) -> int:
-    print("estatewatch api: not built yet (see the open issues)", file=sys.stderr)
-    return 2
+def _settings(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    for name in ("host", "port", "database_url", "mqtt_url", "dispatch_policy"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    if getattr(args, "sites", None):
+        overrides["sites"] = args.sites
+    if getattr(args, "dev", False):
+        overrides["environment"] = "development"
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            print(f"estatewatch api: {field}: {error['msg']}", file=sys.stderr)
+        return None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    if settings is None:
+        return 1
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level.lower())
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from api.db import Database
+
+    settings = _settings(args)
+    if settings is None:
+        return 1
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+    finally:
+        db.dispose()
+    print(f"database {db.url.render_as_string(hide_password=True)} is up to date")
+    return 0
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from api.db import Database
+    from api.errors import ApiError
+    from api.schemas.user import UserCreate
+    from api.store import users
+    from estatewatch.clock import SystemClock
+
+    settings = _settings(args)
+    if settings is None:
+        return 1
+    password = os.environ.get("EW_NEW_PASSWORD") or getpass.getpass(f"password for {args.name}: ")
+    try:
+        data = UserCreate(
+            username=args.name,
+            password=password,
+            role=args.role,
+            full_name=args.full_name,
+            contact=args.contact,
+            guard_id=args.guard_id,
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            print(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
+        return 1
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        with db.write() as session:
+            users.create(session, data=data, cost=settings.password_cost, now=SystemClock().now())
+    except ApiError as exc:
+        print(f"estatewatch api: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"created {args.role} {args.name}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", dest="database_url", help="SQLite path or postgresql:// URL")
+    parser.add_argument("--dev", action="store_true", help="development mode (EW_ENVIRONMENT)")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("api", help="serve the duty room, technicians and guards")
-    parser.set_defaults(run=_run)
+    _common(parser)
+    parser.add_argument("--site", dest="sites", action="append", metavar="FILE")
+    parser.add_argument("--dispatch-policy", dest="dispatch_policy", metavar="FILE")
+    parser.add_argument("--mqtt", dest="mqtt_url", metavar="URL", help="e.g. mqtt://127.0.0.1:1883")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.set_defaults(run=_serve)
+    actions = parser.add_subparsers(dest="api_command", metavar="ACTION")
+
+    migrate = actions.add_parser("migrate", help="bring the database schema up to date")
+    _common(migrate)
+    migrate.set_defaults(run=_migrate)
+
+    add_user = actions.add_parser("add-user", help="create a user")
+    _common(add_user)
+    add_user.add_argument("name")
+    add_user.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "supervisor", "duty_engineer", "technician", "guard", "customer_service"],
+    )
+    add_user.add_argument("--full-name", default="")
+    add_user.add_argument("--contact", default="")
+    add_user.add_argument("--guard-id")
+    add_user.set_defaults(run=_add_user)

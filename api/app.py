@@ -1,0 +1,121 @@
+"""The FastAPI application: `create_app(settings, clock=...)`.
+
+Start-up (the lifespan) migrates the database, creates the bootstrap admin if asked, and
+starts what runs in the background: the MQTT bus (when `mqtt_url` is set) and the SLA
+checker. Shutdown stops them in reverse order and closes the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import Database
+from api.errors import install_problem_handlers
+from api.readings import LatestReadings
+from api.routes import (
+    alarms,
+    auth,
+    devices,
+    health,
+    maintenance,
+    patrol,
+    reports,
+    stream,
+    users,
+    workorders,
+)
+from api.runtime import Runtime
+from api.schemas.user import UserCreate
+from api.services.permissions import Role
+from api.settings import Settings
+from api.sites import Sites
+from api.store import users as user_store
+from api.tasks import SlaChecker
+from estatewatch import __version__
+from estatewatch.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+ROUTERS = (
+    auth,
+    users,
+    alarms,
+    workorders,
+    patrol,
+    maintenance,
+    devices,
+    reports,
+    stream,
+    health,
+)
+
+
+def bootstrap_admin(runtime: Runtime) -> bool:
+    """Create user `admin` from `EW_BOOTSTRAP_ADMIN_PASSWORD` when there are no users."""
+    password = runtime.settings.bootstrap_admin_password
+    if password is None:
+        return False
+    with runtime.db.write() as session:
+        if user_store.count(session) > 0:
+            return False
+        user_store.create(
+            session,
+            data=UserCreate(
+                username="admin", password=password.get_secret_value(), role=Role.ADMIN
+            ),
+            cost=runtime.settings.password_cost,
+            now=runtime.clock.now(),
+        )
+    log.info("created the bootstrap admin user")
+    return True
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sites: Sites | None = None,
+    readings: LatestReadings | None = None,
+) -> FastAPI:
+    """Build the API. Site files and the dispatch policy are read now, so a bad one stops
+    start-up with every problem named. `readings` answers "latest values of a device"
+    (without it that endpoint answers 503)."""
+    runtime = Runtime(
+        settings=settings,
+        clock=clock or SystemClock(),
+        db=Database(settings.database_url),
+        sites=sites or Sites.load(settings.sites, settings.dispatch_policy),
+        readings=readings,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.callback(runtime.db.dispose)
+            await asyncio.to_thread(runtime.db.migrate)
+            await asyncio.to_thread(bootstrap_admin, runtime)
+            runtime.pulse.bind(asyncio.get_running_loop())
+            stack.callback(runtime.pulse.bind, None)
+            if settings.mqtt_url is not None:
+                from api.bus import Bus
+
+                await stack.enter_async_context(Bus(runtime))
+            app.state.sla_checker = await stack.enter_async_context(SlaChecker(runtime))
+            yield
+
+    app = FastAPI(
+        title="EstateWatch API",
+        version=__version__,
+        description="Alarms, work orders, patrols and equipment of managed estates.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,185 @@
+"""The API on MQTT: consume alarms, device status and patrol messages; publish the outbox.
+
+This is the only module that touches the broker (through `estatewatch.mqtt`). Messages are
+acknowledged only after their transaction committed (manual ack, persistent session), so a
+crash means redelivery, and ingestion is idempotent, so redelivery is harmless. Outgoing
+messages were written to the outbox in the transaction that caused them; they are marked
+published once the broker acknowledged them (at least once; their ids make a repeat
+harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from sqlalchemy.exc import OperationalError
+
+from api import ingest
+from api.live import wait
+from api.runtime import Runtime
+from api.store import feed
+from api.tasks import MAX_BACKOFF_S, supervise
+from estatewatch.clock import to_epoch_ms
+from estatewatch.contracts import topics
+from estatewatch.contracts.codec import decode
+from estatewatch.contracts.payloads import DeadLetter, Payload
+from estatewatch.errors import PayloadError
+from estatewatch.mqtt import Message, MqttClient, MqttSettings
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = (topics.alarm_filter(), topics.status_filter(), topics.patrol_filter())
+OUTBOX_BATCH = 200
+COMPONENT = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    id: int
+    topic: str
+    payload: bytes
+
+
+class Bus:
+    """`async with Bus(runtime):` consumes and publishes until the block ends."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        settings = runtime.settings
+        assert settings.mqtt_url is not None
+        self.client = MqttClient(
+            MqttSettings(
+                url=settings.mqtt_url,
+                client_id=settings.mqtt_client_id,
+                clean_start=False,
+                session_expiry=settings.mqtt_session_expiry,
+                manual_ack=True,
+                connect_timeout=None,  # serve HTTP even while the broker is away
+            )
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self.consumed = 0
+        self.published = 0
+        self.dead_letters = 0
+
+    async def __aenter__(self) -> Bus:
+        await self.client.__aenter__()
+        for topic_filter in SUBSCRIPTIONS:
+            await self.client.subscribe(topic_filter, qos=1)
+        self._tasks = [
+            asyncio.create_task(supervise("MQTT consumer", self._consume)),
+            asyncio.create_task(supervise("outbox publisher", self._publish)),
+        ]
+        self.runtime.bus = self
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.runtime.bus = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.client.__aexit__(exc_type, exc, tb)
+
+    # --- consuming -----------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        async for message in self.client.messages():
+            await self._handle(message)
+            self.client.ack(message)
+            self.consumed += 1
+
+    async def _handle(self, message: Message) -> None:
+        parts = topics.parse(message.topic)
+        model = ingest.MODELS.get(parts.kind) if parts else None
+        if model is None:
+            await self._dead_letter(message, "not a topic the API consumes")
+            return
+        try:
+            payload = decode(model, message.topic, message.payload)
+        except PayloadError as exc:
+            await self._dead_letter(message, exc.reason)
+            return
+        backoff = 1.0
+        while True:
+            try:
+                outcome = await asyncio.to_thread(self._apply, payload)
+                log.debug("%s: %s", message.topic, outcome)
+                return
+            except OperationalError as exc:  # the database is away: wait, never drop
+                log.warning("cannot store %s (%s); retrying in %.0f s", message.topic, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            except Exception as exc:  # this message's supervisor: keep it, with the reason
+                log.exception("cannot store %s; dead-lettering it", message.topic)
+                await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+                return
+
+    def _apply(self, payload: Payload) -> str:
+        rt = self.runtime
+        with rt.db.write() as session:
+            return ingest.apply(session, payload, now=rt.clock.now(), sites=rt.sites)
+
+    async def _dead_letter(self, message: Message, reason: str) -> None:
+        parts = topics.parse(message.topic)
+        site = parts.site if parts else "unknown"
+        letter = DeadLetter(
+            component=COMPONENT,
+            source_topic=message.topic[:1024],
+            reason=reason[:4000],
+            received_at=to_epoch_ms(self.runtime.clock.now()),
+            payload_bytes=len(message.payload),
+            payload=message.payload[:4096].decode("utf-8", errors="replace"),
+        )
+        log.warning("dead letter from %s: %s", message.topic, reason)
+
+        def write() -> None:
+            with self.runtime.db.write() as session:
+                feed.enqueue(
+                    session,
+                    topic=topics.deadletter(site, COMPONENT),
+                    payload=letter,
+                    at=self.runtime.clock.now(),
+                )
+
+        await asyncio.to_thread(write)
+        self.dead_letters += 1
+
+    # --- publishing the outbox -----------------------------------------------------------
+
+    def _pending(self) -> list[_Outgoing]:
+        with self.runtime.db.read() as session:
+            return [
+                _Outgoing(m.id, m.topic, m.payload.encode())
+                for m in feed.pending(session, limit=OUTBOX_BATCH)
+            ]
+
+    def _mark(self, ids: list[int]) -> None:
+        with self.runtime.db.write() as session:
+            feed.mark_published(session, ids=ids, at=self.runtime.clock.now())
+
+    async def _publish(self) -> None:
+        interval = self.runtime.settings.outbox_poll_interval.total_seconds()
+        while True:
+            waiter = self.runtime.pulse.waiter(feed.OUTBOX)
+            batch = await asyncio.to_thread(self._pending)
+            if not batch:
+                await wait(waiter, interval)
+                continue
+            # Resolves at each PUBACK; paho resends across reconnects, so this only waits.
+            await asyncio.gather(
+                *(self.client.publish_nowait(m.topic, m.payload, qos=1) for m in batch)
+            )
+            await asyncio.to_thread(self._mark, [m.id for m in batch])
+            self.published += len(batch)
+            log.debug("published %d outbox message(s)", len(batch))

@@ -1,0 +1,104 @@
+"""Dependencies of the routes, as `Annotated` aliases (`SessionDep`, `CurrentUser`, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from api.errors import Forbidden, NotAuthenticated
+from api.models import User
+from api.runtime import Runtime
+from api.security import read_token
+from api.services.permissions import Permission, Principal, Role, has
+from api.sites import Sites
+from estatewatch.clock import Clock
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_sites(runtime: RuntimeDep) -> Sites:
+    return runtime.sites
+
+
+def get_clock(runtime: RuntimeDep) -> Clock:
+    return runtime.clock
+
+
+SitesDep = Annotated[Sites, Depends(get_sites)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def _write_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.db.write() as session:
+        yield session
+
+
+def _read_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.db.read() as session:
+        yield session
+
+
+# scope="function": the transaction commits when the route returns, before the response is
+# sent, so a client never sees success for a change that then fails to commit.
+SessionDep = Annotated[Session, Depends(_write_session, scope="function")]
+ReaderDep = Annotated[Session, Depends(_read_session, scope="function")]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
+
+
+def get_current_user(
+    runtime: RuntimeDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The user of the bearer token, re-read each request: a deactivated user or a changed
+    role takes effect at once, not when the token expires."""
+    if token is None:
+        raise NotAuthenticated("sign in first: no bearer token")
+    claims = read_token(token, secret=runtime.secret, now=runtime.clock.now())
+    with runtime.db.read() as session:
+        user = session.get(User, claims.username)
+        if user is None or not user.active:
+            raise NotAuthenticated("this account is disabled or gone")
+        return Principal(user.username, Role(user.role), user.guard_id)
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def require(permission: Permission) -> Any:
+    """`user: Annotated[Principal, require(Permission.X)]`: signed in and allowed X."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not has(user.role, permission):
+            raise Forbidden(f"a {user.role} may not {permission}")
+        return user
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return Depends(check)
+
+
+AlarmReader = Annotated[Principal, require(Permission.ALARM_READ)]
+AlarmAcker = Annotated[Principal, require(Permission.ALARM_ACK)]
+AlarmCommenter = Annotated[Principal, require(Permission.ALARM_COMMENT)]
+OrderReader = Annotated[Principal, require(Permission.ORDER_READ)]
+OrderCreator = Annotated[Principal, require(Permission.ORDER_CREATE)]
+OrderCommenter = Annotated[Principal, require(Permission.ORDER_COMMENT)]
+DeviceReader = Annotated[Principal, require(Permission.DEVICE_READ)]
+StreamReader = Annotated[Principal, require(Permission.STREAM_READ)]
+PatrolSubmitter = Annotated[Principal, require(Permission.PATROL_SUBMIT)]
+PatrolReader = Annotated[Principal, require(Permission.PATROL_READ)]
+ReportReader = Annotated[Principal, require(Permission.REPORT_READ)]
+UserReader = Annotated[Principal, require(Permission.USER_READ)]
+UserAdmin = Annotated[Principal, require(Permission.USER_ADMIN)]
+SlaRunner = Annotated[Principal, require(Permission.SLA_RUN)]
+PlanReader = Annotated[Principal, require(Permission.PLAN_READ)]
+PlanAdmin = Annotated[Principal, require(Permission.PLAN_ADMIN)]

@@ -1,0 +1,38 @@
+"""What the API does with each kind of message it consumes (called inside a transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from api.sites import Sites
+from api.store import alarms, devices, patrol
+from estatewatch.contracts.payloads import (
+    AlarmEvent,
+    DeviceStatus,
+    PatrolException,
+    PatrolScan,
+    Payload,
+)
+
+MODELS: dict[str, type[Payload]] = {
+    "alarm": AlarmEvent,
+    "device_status": DeviceStatus,
+    "patrol_scan": PatrolScan,
+    "patrol_exception": PatrolException,
+}
+"""Topic kind (see `topics.parse`) → the payload model the API consumes there."""
+
+
+def apply(session: Session, payload: Payload, *, now: datetime, sites: Sites) -> str:
+    """Store one consumed message idempotently; returns what happened, for logs and tests."""
+    if isinstance(payload, AlarmEvent):
+        return alarms.apply_alarm_event(session, payload, now=now, sites=sites)
+    if isinstance(payload, DeviceStatus):
+        return devices.apply_status(session, payload, now=now)
+    if isinstance(payload, PatrolScan):
+        return patrol.apply_scan(session, payload, now=now, sites=sites)
+    if isinstance(payload, PatrolException):
+        return patrol.apply_exception(session, payload, now=now)
+    raise TypeError(f"the API does not consume {type(payload).__name__}")

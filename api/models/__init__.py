@@ -1,0 +1,29 @@
+"""The ORM models; importing this package registers every table on `Base.metadata`."""
+
+from api.models.alarm import Alarm, AlarmAction, AlarmEventRecord
+from api.models.base import Base, UtcDateTime
+from api.models.device import DeviceStatusRecord
+from api.models.feed import Counter, FeedEvent, OutboxMessage
+from api.models.maintenance import MaintenancePlan
+from api.models.patrol import PatrolExceptionRecord, PatrolScanRecord
+from api.models.user import User
+from api.models.workorder import SlaBreach, WorkOrder, WorkOrderLog
+
+__all__ = [
+    "Alarm",
+    "AlarmAction",
+    "AlarmEventRecord",
+    "Base",
+    "Counter",
+    "DeviceStatusRecord",
+    "FeedEvent",
+    "MaintenancePlan",
+    "OutboxMessage",
+    "PatrolExceptionRecord",
+    "PatrolScanRecord",
+    "SlaBreach",
+    "User",
+    "UtcDateTime",
+    "WorkOrder",
+    "WorkOrderLog",
+]

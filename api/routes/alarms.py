@@ -1,0 +1,84 @@
+"""The alarm board, an alarm's history, acknowledging and commenting."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
+
+from api.deps import AlarmAcker, AlarmCommenter, AlarmReader, ClockDep, ReaderDep, SessionDep
+from api.schemas.alarm import (
+    AcknowledgeIn,
+    AlarmActionPublic,
+    AlarmDetail,
+    AlarmEventPublic,
+    AlarmPublic,
+    AlarmState,
+    CommentIn,
+)
+from api.store import alarms
+from estatewatch.contracts.payloads import Severity
+
+router = APIRouter(prefix="/alarms", tags=["alarms"])
+
+
+@router.get("")
+def board(
+    _: AlarmReader,
+    session: ReaderDep,
+    site: Annotated[list[str] | None, Query()] = None,
+    building: Annotated[list[str] | None, Query()] = None,
+    severity: Annotated[list[Severity] | None, Query()] = None,
+    state: Annotated[list[AlarmState] | None, Query(description="default: not closed")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AlarmPublic]:
+    """Open alarms, most severe first, then the longest waiting."""
+    return alarms.board(
+        session,
+        sites=site,
+        buildings=building,
+        severities=severity,
+        states=state,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _detail(session: Session, alarm_id: str) -> AlarmDetail:
+    alarm = alarms.get(session, alarm_id=alarm_id)
+    public = alarms.to_public(alarm, alarms.work_order_of(session, alarm_id=alarm_id))
+    return AlarmDetail(
+        **public.model_dump(),
+        history=[
+            AlarmEventPublic.model_validate(e) for e in alarms.history(session, alarm_id=alarm_id)
+        ],
+        actions=[
+            AlarmActionPublic.model_validate(a) for a in alarms.actions(session, alarm_id=alarm_id)
+        ],
+    )
+
+
+@router.get("/{alarm_id}")
+def detail(_: AlarmReader, alarm_id: str, session: ReaderDep) -> AlarmDetail:
+    return _detail(session, alarm_id)
+
+
+@router.post("/{alarm_id}/acknowledge", status_code=status.HTTP_202_ACCEPTED)
+def acknowledge(
+    user: AlarmAcker, alarm_id: str, body: AcknowledgeIn, session: SessionDep, clock: ClockDep
+) -> AlarmDetail:
+    """Accepted: the rules engine is told (AlarmCommand); its `acknowledged` event follows."""
+    alarm = alarms.get(session, alarm_id=alarm_id, for_update=True)
+    alarms.acknowledge(session, alarm=alarm, by=user.username, note=body.note, now=clock.now())
+    return _detail(session, alarm_id)
+
+
+@router.post("/{alarm_id}/comments", status_code=status.HTTP_201_CREATED)
+def comment(
+    user: AlarmCommenter, alarm_id: str, body: CommentIn, session: SessionDep, clock: ClockDep
+) -> AlarmActionPublic:
+    alarm = alarms.get(session, alarm_id=alarm_id)
+    action = alarms.comment(session, alarm=alarm, by=user.username, text=body.text, now=clock.now())
+    return AlarmActionPublic.model_validate(action)

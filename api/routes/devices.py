@@ -1,0 +1,75 @@
+"""Devices: status as the gateways last reported it, and their latest values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import DeviceReader, ReaderDep, RuntimeDep
+from api.errors import NotFound, Unavailable
+from api.schemas.device import DevicePublic
+from api.store import devices
+from estatewatch.clock import from_epoch_ms
+from estatewatch.contracts.payloads import DeviceState, Scalar
+from estatewatch.errors import EstateWatchError
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+
+class PointPublic(BaseModel):
+    value: Scalar
+    ts: datetime
+    quality: str
+
+
+class DeviceLatest(BaseModel):
+    site: str
+    device: str
+    kind: str
+    points: dict[str, PointPublic]
+
+
+@router.get("")
+def list_devices(
+    _: DeviceReader,
+    session: ReaderDep,
+    site: Annotated[list[str] | None, Query()] = None,
+    state: Annotated[list[DeviceState] | None, Query()] = None,
+) -> list[DevicePublic]:
+    return devices.list_devices(session, sites=site, states=state)
+
+
+@router.get("/{device}/latest")
+async def latest(
+    _: DeviceReader,
+    runtime: RuntimeDep,
+    device: str,
+    site: str,
+    point: Annotated[list[str] | None, Query(description="default: every stored point")] = None,
+) -> DeviceLatest:
+    """The newest value of each point, from the readings store."""
+    config = runtime.sites.config(site)
+    try:
+        kind = config.device(device).kind if config else None
+    except KeyError:
+        kind = None
+    if kind is None:
+        raise NotFound(f"{site!r} has no device {device!r}", field="device")
+    if runtime.readings is None:
+        raise Unavailable("no readings store is wired into this API", field="device")
+    try:
+        found = await runtime.readings.latest(site=site, kind=kind, device=device, points=point)
+    except EstateWatchError as exc:
+        raise Unavailable(f"the readings store did not answer: {exc}") from exc
+    return DeviceLatest(
+        site=site,
+        device=device,
+        kind=kind,
+        points={
+            name: PointPublic(value=p.value, ts=from_epoch_ms(p.ts), quality=str(p.quality))
+            for name, p in found.items()
+        },
+    )

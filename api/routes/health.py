@@ -1,0 +1,40 @@
+"""Liveness and readiness, without signing in."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from api.deps import ReaderDep, RuntimeDep
+from api.models import OutboxMessage
+from api.store import feed
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    mqtt: str
+    outbox_pending: int
+    feed_seq: int
+
+
+@router.get("/health")
+def health(runtime: RuntimeDep, session: ReaderDep) -> Health:
+    pending = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+    )
+    bus = runtime.bus
+    if bus is None:
+        mqtt = "disabled" if runtime.settings.mqtt_url is None else "starting"
+    else:
+        mqtt = "connected" if bus.client.connected.is_set() else "disconnected"
+    return Health(
+        status="ok",
+        database=runtime.db.url.get_backend_name(),
+        mqtt=mqtt,
+        outbox_pending=int(pending or 0),
+        feed_seq=feed.bounds(session)[1],
+    )

@@ -1,0 +1,108 @@
+"""The live stream: Server-Sent Events of alarm, work-order and device-status changes.
+
+Each event's `id` is its feed sequence number. A client that reconnects sends it back
+(`Last-Event-ID`, as browsers' EventSource do, or `?after=`) and receives every change it
+missed, in order. Without a token the stream starts at the newest change and first sends a
+`ready` event carrying it: load the board after `ready`, then apply events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api.deps import RuntimeDep, StreamReader
+from api.errors import Gone, InvalidInput
+from api.live import wait
+from api.runtime import Runtime
+from api.store import feed
+from estatewatch.durations import format_duration
+
+router = APIRouter(tags=["live"])
+BATCH = 500
+
+
+class FeedKind(StrEnum):
+    ALARM = "alarm"
+    WORKORDER = "workorder"
+    DEVICE_STATUS = "device_status"
+
+
+def _resume_point(
+    runtime: RuntimeDep,
+    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> int | None:
+    """Where to resume, or None to start at the newest change. 410 if the token is older
+    than the retained feed: reload the board and connect without a token."""
+    token = after
+    if token is None and last_event_id:
+        if not last_event_id.isdigit():
+            raise InvalidInput(
+                "Last-Event-ID must be a feed sequence number", field="Last-Event-ID"
+            )
+        token = int(last_event_id)
+    if token is None:
+        return None
+    with runtime.db.read() as session:
+        oldest, newest = feed.bounds(session)
+    if token < oldest:
+        raise Gone(
+            f"changes after {token} were pruned (the feed keeps "
+            f"{format_duration(runtime.settings.feed_retention)}); reload and reconnect "
+            "without a token",
+            field="after",
+            oldest=oldest,
+        )
+    if token > newest:
+        raise InvalidInput(f"no change {token} yet (newest is {newest})", field="after")
+    return token
+
+
+def _read(
+    runtime: Runtime, after: int, sites: list[str] | None, kinds: list[str] | None
+) -> list[ServerSentEvent]:
+    with runtime.db.read() as session:
+        return [
+            ServerSentEvent(id=str(e.seq), event=e.kind, data=e.payload)
+            for e in feed.events_after(session, after=after, limit=BATCH, sites=sites, kinds=kinds)
+        ]
+
+
+def _newest(runtime: Runtime) -> int:
+    with runtime.db.read() as session:
+        return feed.bounds(session)[1]
+
+
+@router.get("/stream", response_class=EventSourceResponse)
+async def stream(
+    _: StreamReader,
+    runtime: RuntimeDep,
+    resume: Annotated[int | None, Depends(_resume_point)],
+    site: Annotated[list[str] | None, Query()] = None,
+    kind: Annotated[list[FeedKind] | None, Query()] = None,
+    follow: Annotated[bool, Query(description="false: send what is there, then end")] = True,
+) -> AsyncIterator[ServerSentEvent]:
+    cursor = resume
+    if cursor is None:
+        cursor = await asyncio.to_thread(_newest, runtime)
+        yield ServerSentEvent(id=str(cursor), event="ready", data={"seq": cursor})
+    kinds = [str(k) for k in kind] if kind else None
+    interval = runtime.settings.stream_poll_interval.total_seconds()
+    while True:
+        waiter = runtime.pulse.waiter(feed.FEED)
+        batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
+        for event in batch:
+            yield event
+        if batch:
+            cursor = int(batch[-1].id or cursor)
+            if len(batch) == BATCH:
+                continue
+        if not follow:
+            return
+        await wait(waiter, interval)

@@ -1,0 +1,292 @@
+"""Work orders: the queue, owners' reports, and each step of the lifecycle.
+
+A technician sees only orders assigned to them (others answer 404, as if absent) and takes
+only the technician's steps on them; see `api.services.permissions`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
+
+from api.deps import (
+    ClockDep,
+    CurrentUser,
+    OrderCommenter,
+    OrderCreator,
+    OrderReader,
+    ReaderDep,
+    SessionDep,
+    SitesDep,
+    SlaRunner,
+)
+from api.errors import Forbidden, NotFound
+from api.models import WorkOrder
+from api.schemas.workorder import CommentIn as OrderCommentIn
+from api.schemas.workorder import (
+    CompleteIn,
+    DispatchIn,
+    NoteIn,
+    ReasonIn,
+    ReopenIn,
+    VerifyIn,
+    WorkOrderCreate,
+    WorkOrderDetail,
+    WorkOrderLogPublic,
+    WorkOrderPublic,
+    WorkOrderUpdate,
+)
+from api.services.permissions import Principal, can_see_order, may_take, sees_only_own_orders
+from api.services.transitions import Action
+from api.sites import Sites
+from api.store import lifecycle, workorders
+from api.store.lifecycle import Change
+from api.store.workorder_events import to_public
+from estatewatch.clock import Clock
+from estatewatch.contracts.payloads import Urgency, WorkOrderState
+
+router = APIRouter(prefix="/workorders", tags=["work orders"])
+
+
+def _visible(session: Session, order_id: str, user: Principal, *, lock: bool = False) -> WorkOrder:
+    order = workorders.get(session, order_id=order_id, for_update=lock)
+    if not can_see_order(user.role, user.username, order.assignee):
+        raise NotFound(f"no work order {order_id!r}", field="order_id")
+    return order
+
+
+def _detail(session: Session, order: WorkOrder, sites: Sites, user: Principal) -> WorkOrderDetail:
+    public = to_public(order, sites, user.role)
+    log = [
+        WorkOrderLogPublic.model_validate(e) for e in workorders.log_of(session, order_id=order.id)
+    ]
+    return WorkOrderDetail(**public.model_dump(), log=log)
+
+
+@router.get("")
+def list_orders(
+    user: OrderReader,
+    session: ReaderDep,
+    sites: SitesDep,
+    site: str | None = None,
+    state: Annotated[list[WorkOrderState] | None, Query()] = None,
+    open: Annotated[bool, Query(description="only orders still needing someone")] = False,
+    assignee: str | None = None,
+    urgency: Urgency | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[WorkOrderPublic]:
+    """Urgent first, then the longest waiting."""
+    if sees_only_own_orders(user.role):
+        assignee = user.username
+    orders = workorders.list_orders(
+        session,
+        site=site,
+        states=state,
+        open_only=open,
+        assignee=assignee,
+        urgency=urgency,
+        limit=limit,
+        offset=offset,
+    )
+    return [to_public(o, sites, user.role) for o in orders]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create(
+    user: OrderCreator,
+    data: WorkOrderCreate,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    """Log an owner's report or complaint (customer service)."""
+    order = workorders.create_manual(
+        session, data=data, by=user.username, now=clock.now(), sites=sites
+    )
+    return _detail(session, order, sites, user)
+
+
+@router.get("/{order_id}")
+def detail(
+    user: OrderReader, order_id: str, session: ReaderDep, sites: SitesDep
+) -> WorkOrderDetail:
+    return _detail(session, _visible(session, order_id, user), sites, user)
+
+
+@router.patch("/{order_id}")
+def update(
+    user: OrderCreator,
+    order_id: str,
+    data: WorkOrderUpdate,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    order = _visible(session, order_id, user, lock=True)
+    workorders.update(
+        session, order=order, data=data, by=user.username, now=clock.now(), sites=sites
+    )
+    return _detail(session, order, sites, user)
+
+
+@router.post("/{order_id}/comments", status_code=status.HTTP_201_CREATED)
+def comment(
+    user: OrderCommenter,
+    order_id: str,
+    body: OrderCommentIn,
+    session: SessionDep,
+    clock: ClockDep,
+) -> WorkOrderLogPublic:
+    order = _visible(session, order_id, user, lock=True)
+    entry = workorders.comment(
+        session,
+        order=order,
+        by=user.username,
+        at=clock.now(),
+        text=body.text,
+        to_requester=body.to_requester,
+    )
+    return WorkOrderLogPublic.model_validate(entry)
+
+
+def _act(
+    user: Principal,
+    order_id: str,
+    action: Action,
+    change: Change,
+    session: Session,
+    sites: Sites,
+    clock: Clock,
+) -> WorkOrderDetail:
+    if not may_take(user.role, action):
+        raise Forbidden(f"a {user.role} may not {action} a work order", field="action")
+    order = _visible(session, order_id, user, lock=True)
+    lifecycle.transition(
+        session,
+        order=order,
+        action=action,
+        change=change,
+        by=user.username,
+        now=clock.now(),
+        sites=sites,
+    )
+    return _detail(session, order, sites, user)
+
+
+@router.post("/{order_id}/dispatch")
+def dispatch(
+    user: CurrentUser,
+    order_id: str,
+    body: DispatchIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    """Assign a technician, with contact and ETA (also re-assigns a dispatched order)."""
+    change = Change(note=body.note, assignee=body.assignee, contact=body.contact, eta=body.eta)
+    return _act(user, order_id, Action.DISPATCH, change, session, sites, clock)
+
+
+@router.post("/{order_id}/accept")
+def accept(
+    user: CurrentUser,
+    order_id: str,
+    body: NoteIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    return _act(user, order_id, Action.ACCEPT, Change(note=body.note), session, sites, clock)
+
+
+@router.post("/{order_id}/arrive")
+def arrive(
+    user: CurrentUser,
+    order_id: str,
+    body: NoteIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    return _act(user, order_id, Action.ARRIVE, Change(note=body.note), session, sites, clock)
+
+
+@router.post("/{order_id}/complete")
+def complete(
+    user: CurrentUser,
+    order_id: str,
+    body: CompleteIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    change = Change(
+        note=body.note,
+        result=body.result,
+        parts=tuple(body.parts),
+        photo_refs=tuple(body.photo_refs),
+    )
+    return _act(user, order_id, Action.COMPLETE, change, session, sites, clock)
+
+
+@router.post("/{order_id}/verify")
+def verify(
+    user: CurrentUser,
+    order_id: str,
+    body: VerifyIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    """The callback (回访): the requester or duty engineer confirmed the repair."""
+    change = Change(note=body.note, callback_note=body.callback_note)
+    return _act(user, order_id, Action.VERIFY, change, session, sites, clock)
+
+
+@router.post("/{order_id}/close")
+def close(
+    user: CurrentUser,
+    order_id: str,
+    body: NoteIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    return _act(user, order_id, Action.CLOSE, Change(note=body.note), session, sites, clock)
+
+
+@router.post("/{order_id}/cancel")
+def cancel(
+    user: CurrentUser,
+    order_id: str,
+    body: ReasonIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    return _act(user, order_id, Action.CANCEL, Change(note=body.reason), session, sites, clock)
+
+
+@router.post("/{order_id}/reopen")
+def reopen(
+    user: CurrentUser,
+    order_id: str,
+    body: ReopenIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    """Not fixed: re-dispatch and raise the escalation level by one."""
+    change = Change(note=body.reason, assignee=body.assignee, contact=body.contact, eta=body.eta)
+    return _act(user, order_id, Action.REOPEN, change, session, sites, clock)
+
+
+@router.post("/sla-check", tags=["sla"])
+def sla_check(
+    _: SlaRunner, session: SessionDep, sites: SitesDep, clock: ClockDep
+) -> dict[str, int]:
+    """Run the SLA checker now (it also runs every `sla_check_interval`)."""
+    return {"flagged": lifecycle.check_sla(session, now=clock.now(), sites=sites)}

@@ -1,0 +1,1 @@
+"""Request and response models (`XBase → XCreate / XUpdate / XPublic`)."""

@@ -1,0 +1,91 @@
+"""Alarms as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from estatewatch.contracts.payloads import AlarmEventType, LongText, Severity, TargetKind
+
+
+class AlarmState(StrEnum):
+    ACTIVE = "active"  # the condition holds, nobody acknowledged
+    ACKNOWLEDGED = "acknowledged"  # the condition holds, someone is on it
+    CLEARED = "cleared"  # the condition is gone, nobody acknowledged
+    CLOSED = "closed"  # nothing more to do
+
+
+OPEN_ALARM_STATES = [AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED, AlarmState.CLEARED]
+
+
+class AlarmPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    alarm_id: str
+    site: str
+    rule: str
+    category: str
+    severity: Severity
+    target_kind: TargetKind
+    target: str
+    device_kind: str | None
+    building: str | None
+    room: str | None
+    title: str
+    message: str
+    state: AlarmState
+    last_event: AlarmEventType
+    revision: int
+    raised_at: datetime
+    last_event_at: datetime
+    active: bool
+    acknowledged: bool
+    acknowledged_by: str | None
+    cleared_at: datetime | None
+    occurrences: int
+    value: Any
+    details: dict[str, Any]
+    ack_requested_by: str | None
+    ack_requested_at: datetime | None
+    work_order_id: str | None = None
+
+
+class AlarmEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event_id: str
+    revision: int
+    event: AlarmEventType
+    ts: datetime
+    received_at: datetime
+    applied: bool
+
+
+class AlarmActionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    by: str
+    at: datetime
+    note: str
+    command_id: str | None
+
+
+class AlarmDetail(AlarmPublic):
+    history: list[AlarmEventPublic]
+    actions: list[AlarmActionPublic]
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: LongText = ""
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]

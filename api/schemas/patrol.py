@@ -1,0 +1,103 @@
+"""Patrol scans and findings as guards submit them, and patrol results as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from estatewatch.config.base import Identifier
+from estatewatch.contracts.payloads import Finding, TagUid
+
+
+class ScanIn(BaseModel):
+    """One NFC scan from a guard's handheld; `scanned_at` is when it was made, which may be
+    long before a basement's batch is synced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handheld: Identifier
+    tag_uid: TagUid
+    scanned_at: AwareDatetime
+    finding: Finding | None = None
+    offline: bool = Field(default=False, description="kept on the handheld and synced later")
+
+
+class ScanBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site: Identifier
+    scans: list[ScanIn] = Field(min_length=1, max_length=500)
+
+
+class ScanStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    EXCEPTION = "exception"  # recorded for the duty room, e.g. an unknown tag
+
+
+class ScanResult(BaseModel):
+    scan_id: str
+    status: ScanStatus
+    checkpoint: str | None = None
+    work_order_id: str | None = None
+    reason: str | None = None
+
+
+class ScanPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    scan_id: str
+    site: str
+    handheld: str
+    guard: str
+    tag_uid: str
+    checkpoint: str
+    building: str
+    scanned_at: datetime
+    received_at: datetime
+    source: str
+    synced_late: bool
+    verified: str
+    finding: dict[str, Any] | None
+
+
+class PatrolExceptionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    site: str
+    kind: str
+    reason: str
+    received_at: datetime
+    source: str
+    handheld: str | None
+    guard: str | None
+    tag_uid: str | None
+    scanned_at: datetime | None
+
+
+class RoundPublic(BaseModel):
+    route: str
+    route_name: str
+    start: datetime
+    end: datetime
+    expected: list[str]
+    scanned: list[str]
+    missed: list[str]
+    out_of_order: bool
+    guards: list[str]
+    percent: float
+    complete: bool
+
+
+class ShiftCompletion(BaseModel):
+    site: str
+    shift: str
+    date: str
+    start: datetime
+    end: datetime
+    rounds: list[RoundPublic]
+    percent: float = Field(description="checkpoints scanned in time, over all rounds")

@@ -1,0 +1,169 @@
+"""Work orders: the model ladder and the body of each lifecycle action."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from api.services.transitions import Action
+from estatewatch.config.base import Identifier
+from estatewatch.contracts.payloads import (
+    LongText,
+    ShortText,
+    Trade,
+    Urgency,
+    WorkOrderSource,
+    WorkOrderState,
+)
+
+Text1 = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkOrderBase(_In):
+    title: Name
+    description: LongText = ""
+    trade: Trade
+    department: ShortText | None = Field(default=None, description="None: from the trade")
+    urgency: Urgency = Urgency.GENERAL
+    building: Identifier | None = None
+    device: Identifier | None = None
+    location: ShortText = ""
+
+
+class WorkOrderCreate(WorkOrderBase):
+    """An owner's report or complaint that customer service logs by hand."""
+
+    site: Identifier
+    source: Literal[WorkOrderSource.MANUAL, WorkOrderSource.COMPLAINT] = WorkOrderSource.MANUAL
+    requester_name: Name
+    requester_contact: Name
+    reported_at: AwareDatetime | None = Field(default=None, description="None: now")
+
+
+class WorkOrderUpdate(_In):
+    title: Name | None = None
+    description: LongText | None = None
+    trade: Trade | None = None
+    department: ShortText | None = None
+    urgency: Urgency | None = None
+    building: Identifier | None = None
+    device: Identifier | None = None
+    location: ShortText | None = None
+    requester_name: Name | None = None
+    requester_contact: Name | None = None
+
+
+class WorkOrderPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    site: str
+    source: WorkOrderSource
+    alarm_id: str | None
+    scan_id: str | None
+    category: str
+    finding_priority: str | None
+    title: str
+    description: str
+    trade: Trade
+    department: str
+    urgency: Urgency
+    building: str | None
+    device: str | None
+    location: str
+    requester_name: str | None
+    requester_contact: str | None
+    state: WorkOrderState
+    revision: int
+    escalation_level: int
+    assignee: str | None
+    assignee_contact: str | None
+    eta: datetime | None
+    result: str | None
+    parts: list[str]
+    photo_refs: list[str]
+    callback_note: str | None
+    reported_at: datetime
+    fix_due_at: datetime | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    dispatched_at: datetime | None
+    responded_at: datetime | None
+    on_site_at: datetime | None
+    completed_at: datetime | None
+    verified_at: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+    requester_answered_at: datetime | None
+    deadlines: dict[str, datetime] = Field(default_factory=dict)
+    breached: list[str] = Field(default_factory=list)
+    allowed_actions: list[Action] = Field(default_factory=list)
+
+
+class WorkOrderLogPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    revision: int
+    action: str
+    from_state: str | None
+    to_state: str
+    by: str
+    at: datetime
+    note: str
+    data: dict[str, Any]
+
+
+class WorkOrderDetail(WorkOrderPublic):
+    log: list[WorkOrderLogPublic]
+
+
+# --- lifecycle action bodies ---------------------------------------------------------------
+
+
+class NoteIn(_In):
+    note: LongText = ""
+
+
+class DispatchIn(NoteIn):
+    """Dispatch tells the technician's name, contact and ETA (domain.md, step 3)."""
+
+    assignee: Identifier = Field(description="username of a technician")
+    contact: Name
+    eta: AwareDatetime
+
+
+class CompleteIn(NoteIn):
+    result: Text1
+    parts: list[ShortText] = Field(default_factory=list, max_length=100)
+    photo_refs: list[ShortText] = Field(default_factory=list, max_length=20)
+
+
+class VerifyIn(NoteIn):
+    callback_note: Text1 = Field(description="what the requester or duty engineer confirmed")
+
+
+class ReasonIn(_In):
+    reason: Text1
+
+
+class ReopenIn(ReasonIn):
+    """Not fixed: re-dispatch (to the same technician unless another is named) and escalate."""
+
+    assignee: Identifier | None = None
+    contact: Name | None = None
+    eta: AwareDatetime | None = None
+
+
+class CommentIn(_In):
+    text: Text1
+    to_requester: bool = Field(
+        default=False, description="this note was given to the requester (stops that clock)"
+    )

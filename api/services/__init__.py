@@ -1,0 +1,1 @@
+"""Pure logic of the API: no I/O, table-tested without servers."""

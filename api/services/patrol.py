@@ -1,0 +1,117 @@
+"""Patrol rounds of a shift and how complete they were, as pure functions.
+
+A route's schedule gives, per shift, windows (start, duration) in site local time. A round
+is complete when every checkpoint of the route was scanned within its window; scans are
+matched by their original time (`scanned_at`), so a batch synced late from a basement counts
+where it was made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from estatewatch.config import PatrolRoute, Shift, SiteConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    route: str
+    route_name: str
+    checkpoints: tuple[str, ...]
+    ordered: bool
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFact:
+    checkpoint: str
+    scanned_at: datetime
+    guard: str
+
+
+@dataclass
+class RoundResult:
+    route: str
+    route_name: str
+    start: datetime
+    end: datetime
+    expected: list[str]
+    scanned: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    out_of_order: bool = False
+    guards: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> float:
+        done = len(self.expected) - len(self.missed)
+        return round(100.0 * done / len(self.expected), 1) if self.expected else 100.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.missed
+
+
+def _on(day: date, at: time, tz: tzinfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+def shift_bounds(shift: Shift, day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The shift that starts on `day` (local); one that crosses midnight ends the next day."""
+    start = _on(day, shift.start, tz)
+    end_day = day + timedelta(days=1) if shift.end <= shift.start else day
+    return start, _on(end_day, shift.end, tz)
+
+
+def shift_of(site: SiteConfig, moment: datetime, tz: tzinfo) -> tuple[Shift, date] | None:
+    """The shift running at `moment`, with the local date it started on."""
+    local = moment.astimezone(tz)
+    for shift in site.shifts:
+        for day in (local.date(), local.date() - timedelta(days=1)):
+            start, end = shift_bounds(shift, day, tz)
+            if start <= moment < end:
+                return shift, day
+    return None
+
+
+def rounds_of_shift(site: SiteConfig, shift: Shift, day: date, tz: tzinfo) -> list[Round]:
+    """Every round scheduled in the shift that starts on `day`. A window earlier in the day
+    than the start of a shift crossing midnight belongs to the next morning."""
+    shift_start, _ = shift_bounds(shift, day, tz)
+    rounds = []
+    for route in site.routes:
+        for schedule in route.schedule:
+            if schedule.shift != shift.id:
+                continue
+            for window in schedule.windows:
+                start = _on(day, window.start, tz)
+                if start < shift_start:
+                    start = _on(day + timedelta(days=1), window.start, tz)
+                rounds.append(_round(route, start, start + window.duration))
+    return sorted(rounds, key=lambda r: (r.start, r.route))
+
+
+def _round(route: PatrolRoute, start: datetime, end: datetime) -> Round:
+    return Round(route.id, route.name, tuple(route.checkpoints), route.ordered, start, end)
+
+
+def completion(rounds: Iterable[Round], scans: Iterable[ScanFact]) -> list[RoundResult]:
+    """How complete each round was: checkpoints scanned within its window, in what order."""
+    ordered_scans = sorted(scans, key=lambda s: s.scanned_at)
+    results = []
+    for r in rounds:
+        result = RoundResult(r.route, r.route_name, r.start, r.end, list(r.checkpoints))
+        wanted = set(r.checkpoints)
+        for scan in ordered_scans:
+            if r.start <= scan.scanned_at <= r.end and scan.checkpoint in wanted:
+                if scan.checkpoint not in result.scanned:
+                    result.scanned.append(scan.checkpoint)
+                if scan.guard not in result.guards:
+                    result.guards.append(scan.guard)
+        result.missed = [c for c in r.checkpoints if c not in result.scanned]
+        expected_order = [c for c in r.checkpoints if c in result.scanned]
+        result.out_of_order = r.ordered and result.scanned != expected_order
+        results.append(result)
+    return results

@@ -1,0 +1,97 @@
+"""Who may do what: roles, permissions and the work-order actions each role may take.
+
+Object-level rules sit on top: a technician sees and changes only orders assigned to them
+(`can_see_order`), and takes only the technician's actions on them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from api.services.transitions import Action
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    DUTY_ENGINEER = "duty_engineer"
+    TECHNICIAN = "technician"
+    GUARD = "guard"
+    CUSTOMER_SERVICE = "customer_service"
+
+
+class Permission(StrEnum):
+    ALARM_READ = "alarm:read"
+    ALARM_ACK = "alarm:ack"
+    ALARM_COMMENT = "alarm:comment"
+    ORDER_READ = "order:read"
+    ORDER_CREATE = "order:create"
+    ORDER_COMMENT = "order:comment"
+    ORDER_ANSWER = "order:answer"
+    DEVICE_READ = "device:read"
+    STREAM_READ = "stream:read"
+    PATROL_SUBMIT = "patrol:submit"
+    PATROL_READ = "patrol:read"
+    REPORT_READ = "report:read"
+    USER_READ = "user:read"
+    USER_ADMIN = "user:admin"
+    SLA_RUN = "sla:run"
+    PLAN_READ = "plan:read"
+    PLAN_ADMIN = "plan:admin"
+
+
+P = Permission
+_WATCH = {P.ALARM_READ, P.DEVICE_READ, P.STREAM_READ, P.PATROL_READ, P.REPORT_READ, P.PLAN_READ}
+_ORDERS = {P.ORDER_READ, P.ORDER_CREATE, P.ORDER_COMMENT, P.ORDER_ANSWER}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.SUPERVISOR: frozenset(
+        _WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT, P.USER_READ, P.SLA_RUN, P.PLAN_ADMIN}
+    ),
+    Role.DUTY_ENGINEER: frozenset(_WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT}),
+    Role.TECHNICIAN: frozenset({P.ORDER_READ, P.ORDER_COMMENT}),
+    Role.GUARD: frozenset({P.PATROL_SUBMIT}),
+    Role.CUSTOMER_SERVICE: frozenset({P.ALARM_READ} | _ORDERS),
+}
+
+_ALL_ACTIONS = frozenset(Action)
+ACTION_ROLES: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: _ALL_ACTIONS,
+    Role.SUPERVISOR: _ALL_ACTIONS,
+    Role.DUTY_ENGINEER: _ALL_ACTIONS,
+    Role.TECHNICIAN: frozenset({Action.ACCEPT, Action.ARRIVE, Action.COMPLETE}),
+    Role.GUARD: frozenset(),
+    # Customer service makes the callback (回访) and acts on its outcome.
+    Role.CUSTOMER_SERVICE: frozenset({Action.VERIFY, Action.CLOSE, Action.REOPEN, Action.CANCEL}),
+}
+
+
+def has(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def may_take(role: Role, action: Action) -> bool:
+    return action in ACTION_ROLES[role]
+
+
+def sees_only_own_orders(role: Role) -> bool:
+    return role is Role.TECHNICIAN
+
+
+def can_see_order(role: Role, username: str, assignee: str | None) -> bool:
+    return not sees_only_own_orders(role) or assignee == username
+
+
+class Principal:
+    """The signed-in user a request acts for."""
+
+    __slots__ = ("guard_id", "role", "username")
+
+    def __init__(self, username: str, role: Role, guard_id: str | None = None) -> None:
+        self.username = username
+        self.role = role
+        self.guard_id = guard_id
+
+    def __repr__(self) -> str:
+        return f"Principal({self.username!r}, {self.role})"

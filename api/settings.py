@@ -1,0 +1,78 @@
+"""The API's settings: one pydantic-settings class, read from `EW_*` environment variables.
+
+Outside development the default signing secret is refused, so a forgotten setting fails at
+start-up instead of issuing tokens anyone can forge.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from estatewatch.durations import Duration
+
+DEFAULT_SECRET = "estatewatch-development-secret-do-not-use-in-production"
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Everything `estatewatch api` can be told; each field is `EW_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="EW_", extra="forbid", frozen=True)
+
+    environment: Literal["development", "production"] = "production"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    database_url: str = Field(
+        default="var/estatewatch-api.db",
+        description="a SQLite file path (or sqlite:///path), or a postgresql:// URL",
+    )
+    sites: list[Path] = Field(
+        default_factory=list, description="site config files (YAML), one per estate"
+    )
+    dispatch_policy: Path | None = Field(
+        default=None, description="YAML file of per-site alarm → work order policies"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    mqtt_url: str | None = Field(default=None, description="None: run without a broker")
+    mqtt_client_id: str = "ew-api"
+    mqtt_session_expiry: int = Field(default=86400, ge=0)
+
+    access_token_ttl: Duration = timedelta(minutes=15)
+    login_attempts: int = Field(default=5, ge=1, description="failures allowed per window")
+    login_window: Duration = timedelta(minutes=5)
+    password_cost: int = Field(
+        default=17, ge=10, le=20, description="log2 of scrypt's N (OWASP: at least 17)"
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        default=None, description="creates user `admin` at start-up when there are no users"
+    )
+
+    sla_check_interval: Duration = timedelta(seconds=30)
+    outbox_poll_interval: Duration = timedelta(seconds=2)
+    stream_poll_interval: Duration = Field(
+        default=timedelta(seconds=5),
+        description="how often a live stream looks for changes made by other instances",
+    )
+    feed_retention: Duration = timedelta(days=7)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Self:
+        if self.environment == "development":
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == DEFAULT_SECRET:
+            raise ValueError(
+                "EW_SECRET_KEY is the development default; set a random secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (or EW_ENVIRONMENT=development)"
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"EW_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        if self.password_cost < 15:
+            raise ValueError("EW_PASSWORD_COST below 15 is for development only")
+        return self

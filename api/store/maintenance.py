@@ -1,0 +1,108 @@
+"""Maintenance plans, and the work orders they generate when due (one per occurrence)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import NotFound
+from api.models import MaintenancePlan
+from api.schemas.maintenance import PlanCreate, PlanUpdate
+from api.services.policy import department_of
+from api.sites import Sites
+from api.store.workorders import Created, insert_once, new_order
+from estatewatch.clock import to_epoch_ms
+from estatewatch.contracts.payloads import Trade, Urgency, WorkOrderSource, stable_id
+
+MAX_PLANS_PER_PASS = 500
+
+
+def create(session: Session, *, data: PlanCreate, by: str, now: datetime) -> MaintenancePlan:
+    plan = MaintenancePlan(
+        id=uuid.uuid4().hex[:20],
+        site=data.site,
+        device=data.device,
+        building=data.building,
+        title=data.title,
+        description=data.description,
+        trade=data.trade,
+        department=data.department or department_of(data.trade),
+        interval_days=data.interval_days,
+        next_due_at=data.first_due_at,
+        active=True,
+        created_at=now,
+        created_by=by,
+    )
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def get(session: Session, *, plan_id: str) -> MaintenancePlan:
+    plan = session.get(MaintenancePlan, plan_id)
+    if plan is None:
+        raise NotFound(f"no maintenance plan {plan_id!r}", field="plan_id")
+    return plan
+
+
+def list_plans(session: Session, *, site: str | None = None) -> list[MaintenancePlan]:
+    query = select(MaintenancePlan)
+    if site is not None:
+        query = query.where(MaintenancePlan.site == site)
+    return list(session.scalars(query.order_by(MaintenancePlan.next_due_at, MaintenancePlan.id)))
+
+
+def update(session: Session, *, plan: MaintenancePlan, data: PlanUpdate) -> MaintenancePlan:
+    for key, value in data.model_dump(exclude_unset=True).items():
+        setattr(plan, key, value)
+    session.flush()
+    return plan
+
+
+def _order_for(
+    session: Session, plan: MaintenancePlan, due: datetime, now: datetime, sites: Sites
+) -> Created:
+    order = new_order(
+        id=stable_id("workorder", "maintenance", plan.id, to_epoch_ms(due)),
+        site=plan.site,
+        source=WorkOrderSource.MAINTENANCE,
+        category="maintenance",
+        title=plan.title,
+        description=plan.description,
+        trade=Trade(plan.trade),
+        department=plan.department,
+        urgency=Urgency.GENERAL,
+        building=plan.building,
+        device=plan.device,
+        location="",
+        reported_at=due,
+        created_at=now,
+        created_by="maintenance",
+    )
+    return insert_once(session, order, sites=sites)
+
+
+def generate_due(session: Session, *, now: datetime, sites: Sites) -> int:
+    """Open the order of every active plan that has come due, and move the plan to its next
+    occurrence. After a long stop only the latest missed occurrence becomes an order (the
+    others would only be noise); its id makes a second run a no-op."""
+    query = (
+        select(MaintenancePlan)
+        .where(MaintenancePlan.active.is_(True), MaintenancePlan.next_due_at <= now)
+        .order_by(MaintenancePlan.next_due_at)
+        .limit(MAX_PLANS_PER_PASS)
+        .with_for_update(skip_locked=True)
+    )
+    created = 0
+    for plan in session.scalars(query).all():
+        step = timedelta(days=plan.interval_days)
+        missed = int((now - plan.next_due_at) / step)
+        due = plan.next_due_at + missed * step
+        result = _order_for(session, plan, due, now, sites)
+        plan.last_order_id = result.order.id
+        plan.next_due_at = due + step
+        created += result.created
+    return created

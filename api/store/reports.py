@@ -1,0 +1,151 @@
+"""Assembling reports from the stores."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import SlaBreach, WorkOrder
+from api.schemas.report import BreachPublic, Handover, SlaReport
+from api.services import reports
+from api.sites import Sites
+from api.store import alarms, devices, patrol, workorders
+from api.store.workorder_events import to_public
+from estatewatch.contracts.payloads import DeviceState
+
+
+def handover(
+    session: Session, *, site: str, shift: str, day: date, now: datetime, sites: Sites
+) -> Handover:
+    completion = patrol.shift_completion(session, site=site, shift_id=shift, day=day, sites=sites)
+    breaches = session.execute(
+        select(SlaBreach, WorkOrder.site)
+        .join(WorkOrder, WorkOrder.id == SlaBreach.order_id)
+        .where(
+            WorkOrder.site == site,
+            SlaBreach.detected_at >= completion.start,
+            SlaBreach.detected_at < completion.end,
+        )
+        .order_by(SlaBreach.detected_at)
+    ).all()
+    return Handover(
+        site=site,
+        shift=shift,
+        date=day.isoformat(),
+        start=completion.start,
+        end=completion.end,
+        generated_at=now,
+        open_alarms=alarms.board(session, sites=[site]),
+        open_orders=[
+            to_public(o, sites)
+            for o in workorders.list_orders(session, site=site, open_only=True, limit=1000)
+        ],
+        breaches=[
+            BreachPublic(
+                order_id=b.order_id, clock=b.clock, due_at=b.due_at, detected_at=b.detected_at
+            )
+            for b, _ in breaches
+        ],
+        patrol=completion,
+        devices_not_online=devices.list_devices(
+            session, sites=[site], states=[DeviceState.OFFLINE, DeviceState.DEGRADED]
+        ),
+    )
+
+
+def handover_csv(report: Handover) -> str:
+    rows: list[list[object]] = []
+    rows += [
+        ["alarm", a.alarm_id, a.title, a.state, a.severity, a.raised_at] for a in report.open_alarms
+    ]
+    rows += [
+        ["work_order", o.id, o.title, o.state, o.urgency, o.reported_at] for o in report.open_orders
+    ]
+    rows += [["sla_breach", b.order_id, b.clock, "breached", "", b.due_at] for b in report.breaches]
+    rows += [
+        [
+            "patrol_round",
+            r.route,
+            r.route_name,
+            "complete" if r.complete else f"{r.percent}%",
+            ",".join(r.missed),
+            r.start,
+        ]
+        for r in report.patrol.rounds
+    ]
+    rows += [
+        ["device", d.device, d.kind, d.state, d.building, d.since]
+        for d in report.devices_not_online
+    ]
+    return reports.to_csv(["section", "id", "title", "state", "detail", "time"], rows)
+
+
+def sla_report(
+    session: Session,
+    *,
+    site: str | None,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    sites: Sites,
+) -> SlaReport:
+    """Every SLA clock of the orders reported in [since, until), with compliance per clock."""
+    query = select(WorkOrder).where(WorkOrder.reported_at >= since, WorkOrder.reported_at < until)
+    if site is not None:
+        query = query.where(WorkOrder.site == site)
+    orders = list(session.scalars(query.order_by(WorkOrder.reported_at)))
+    rows = [
+        row
+        for o in orders
+        for row in reports.clock_rows(
+            o,
+            order_id=o.id,
+            site=o.site,
+            trade=o.trade,
+            policy=sites.sla(o.site),
+            now=now,
+            tz=sites.tz(o.site),
+        )
+    ]
+    return SlaReport(
+        site=site,
+        since=since,
+        until=until,
+        generated_at=now,
+        orders=len(orders),
+        clocks=reports.summarise(rows),
+        rows=rows,
+    )
+
+
+def sla_csv(report: SlaReport) -> str:
+    header = [
+        "order_id",
+        "site",
+        "source",
+        "urgency",
+        "trade",
+        "clock",
+        "due_at",
+        "met_at",
+        "status",
+    ]
+    return reports.to_csv(
+        header,
+        (
+            [
+                r.order_id,
+                r.site,
+                r.source,
+                r.urgency,
+                r.trade,
+                r.clock,
+                r.due_at,
+                r.met_at,
+                r.status,
+            ]
+            for r in report.rows
+        ),
+    )

@@ -1,0 +1,72 @@
+"""Users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.errors import Conflict, InvalidInput, NotFound
+from api.models import User
+from api.schemas.user import UserCreate, UserUpdate
+from api.security import hash_password
+from api.services.permissions import Role
+
+
+def get(session: Session, *, username: str) -> User | None:
+    return session.get(User, username)
+
+
+def require(session: Session, *, username: str) -> User:
+    user = session.get(User, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    return user
+
+
+def list_users(session: Session, *, role: Role | None = None) -> list[User]:
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    return list(session.scalars(query.order_by(User.username)))
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def _check_guard(role: Role, guard_id: str | None) -> None:
+    if role is Role.GUARD and guard_id is None:
+        raise InvalidInput("a guard needs the guard_id of the site config", field="guard_id")
+
+
+def create(session: Session, *, data: UserCreate, cost: int, now: datetime) -> User:
+    if session.get(User, data.username) is not None:
+        raise Conflict(f"user {data.username!r} exists", field="username")
+    _check_guard(data.role, data.guard_id)
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        role=data.role,
+        contact=data.contact,
+        guard_id=data.guard_id,
+        password_hash=hash_password(data.password, cost=cost),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update(session: Session, *, user: User, data: UserUpdate, cost: int) -> User:
+    changes = data.model_dump(exclude_unset=True)
+    password = changes.pop("password", None)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    _check_guard(Role(user.role), user.guard_id)
+    if password is not None:
+        user.password_hash = hash_password(password, cost=cost)
+    session.flush()
+    return user

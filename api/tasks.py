@@ -1,0 +1,81 @@
+"""Background work the API owns: a supervisor, and the periodic SLA checker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+from api.runtime import Runtime
+from api.store import feed, lifecycle, maintenance
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 60.0
+
+
+async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:
+    """Run `body` for ever: when it fails, log it with context and start it again after a
+    growing pause (1 s, 2 s, ... 60 s). Cancellation stops it."""
+    backoff = 1.0
+    while True:
+        try:
+            await body()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the supervisor: log with context, restart with backoff
+            log.exception("%s failed; restarting in %.0f s", name, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+class SlaChecker:
+    """Every `sla_check_interval` of the runtime's clock: flag missed SLA clocks (each once,
+    with an escalation event), open the orders of maintenance plans that came due, and prune
+    the feed and the published outbox past retention."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._task: asyncio.Task[None] | None = None
+        self.passes = 0
+
+    def run_once(self) -> int:
+        """One pass (blocking: run it in a thread). Returns the breaches flagged."""
+        rt = self.runtime
+        now = rt.clock.now()
+        with rt.db.write() as session:
+            maintenance.generate_due(session, now=now, sites=rt.sites)
+        with rt.db.write() as session:
+            flagged = lifecycle.check_sla(session, now=now, sites=rt.sites)
+        horizon = now - rt.settings.feed_retention
+        with rt.db.write() as session:
+            feed.prune(session, before=horizon)
+            feed.prune_published(session, before=horizon)
+        self.passes += 1
+        return flagged
+
+    async def _loop(self) -> None:
+        interval = self.runtime.settings.sla_check_interval.total_seconds()
+        while True:
+            await self.runtime.clock.sleep(interval)
+            flagged = await asyncio.to_thread(self.run_once)
+            if flagged:
+                log.info("SLA check flagged %d breach(es)", flagged)
+
+    async def __aenter__(self) -> SlaChecker:
+        self._task = asyncio.create_task(supervise("SLA checker", self._loop))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,244 @@
+"""The pure logic: the transition table, SLA clocks for every standard in domain.md, the
+dispatch policy and the role table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.errors import IllegalTransition
+from api.services import sla
+from api.services.permissions import Permission, Role, has, may_take
+from api.services.policy import DispatchPolicy, classify_alarm, classify_finding
+from api.services.transitions import TRANSITIONS, Action, allowed_actions, next_state
+from estatewatch.config import SlaPolicy
+from estatewatch.contracts.payloads import FindingPriority, WorkOrderState
+from tests.api.helpers import alarm_event
+
+S = WorkOrderState
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # Monday 16:00 in Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+POLICY = SlaPolicy()
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+HAPPY_PATH = [
+    (Action.DISPATCH, S.DISPATCHED),
+    (Action.ACCEPT, S.ACCEPTED),
+    (Action.ARRIVE, S.ON_SITE),
+    (Action.COMPLETE, S.COMPLETED),
+    (Action.VERIFY, S.VERIFIED),
+    (Action.CLOSE, S.CLOSED),
+]
+
+
+def test_the_happy_path() -> None:
+    state = S.NEW
+    for action, expected in HAPPY_PATH:
+        state = next_state(state, action)
+        assert state is expected
+
+
+@pytest.mark.parametrize("state", list(S))
+@pytest.mark.parametrize("action", list(Action))
+def test_every_pair_outside_the_table_is_refused(state: S, action: Action) -> None:
+    if (state, action) in TRANSITIONS:
+        assert next_state(state, action) is TRANSITIONS[(state, action)]
+        return
+    with pytest.raises(IllegalTransition) as caught:
+        next_state(state, action)
+    assert caught.value.field == "action"
+    assert caught.value.extensions["allowed"] == [str(a) for a in allowed_actions(state)]
+
+
+def test_final_states_allow_nothing() -> None:
+    assert allowed_actions(S.CLOSED) == []
+    assert allowed_actions(S.CANCELLED) == []
+
+
+# --- SLA clocks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Order:
+    source: str = "alarm"
+    urgency: str = "general"
+    category: str = ""
+    finding_priority: str | None = None
+    reported_at: datetime = T0
+    fix_due_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    responded_at: datetime | None = None
+    on_site_at: datetime | None = None
+    completed_at: datetime | None = None
+    verified_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    requester_answered_at: datetime | None = None
+
+
+M = timedelta(minutes=1)
+H = timedelta(hours=1)
+
+# (standard of domain.md, order, clock, due, the field that meets it)
+ROWS = [
+    ("dispatch within 30 min", Order(), "dispatch", T0 + 30 * M, "dispatched_at"),
+    (
+        "urgent: response within 15 min",
+        Order(urgency="urgent"),
+        "response",
+        T0 + 15 * M,
+        "responded_at",
+    ),
+    (
+        "entrapment: maintainer on site within 30 min",
+        Order(urgency="urgent", category="entrapment"),
+        "on_site",
+        T0 + 30 * M,
+        "on_site_at",
+    ),
+    ("general: progress within 24 h", Order(), "progress", T0 + 24 * H, "responded_at"),
+    (
+        "callback within 24 h of completion",
+        Order(completed_at=T0 + 2 * H),
+        "callback",
+        T0 + 26 * H,
+        "verified_at",
+    ),
+    (
+        "requester answered within 2 working days",
+        Order(source="manual"),
+        "requester_answer",
+        datetime(2026, 11, 4, 8, 0, tzinfo=UTC),  # Monday -> Wednesday, same hour
+        "requester_answered_at",
+    ),
+    (
+        "complaint feedback within 3 working days",
+        Order(source="complaint"),
+        "requester_answer",
+        datetime(2026, 11, 5, 8, 0, tzinfo=UTC),
+        "requester_answered_at",
+    ),
+    (
+        "immediate finding fixed within 1 h",
+        Order(finding_priority="immediate"),
+        "fix",
+        T0 + H,
+        "completed_at",
+    ),
+    (
+        "by-deadline finding fixed by its due date",
+        Order(finding_priority="by_deadline", fix_due_at=T0 + 72 * H),
+        "fix",
+        T0 + 72 * H,
+        "completed_at",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("standard", "order", "clock", "due", "met_by"), ROWS, ids=[r[0] for r in ROWS]
+)
+def test_each_standard_has_its_deadline_and_breaches_only_when_missed(
+    standard: str, order: Order, clock: str, due: datetime, met_by: str
+) -> None:
+    assert sla.deadlines(order, POLICY, tz=SHANGHAI)[clock] == due
+    # Still open: not breached up to the deadline, breached a moment after.
+    assert clock not in sla.breaches(order, POLICY, due, tz=SHANGHAI)
+    assert sla.breaches(order, POLICY, due + timedelta(seconds=1), tz=SHANGHAI)[clock] == due
+    # Met in time: never breached, however late it is now.
+    on_time = replace(order, **{met_by: due})
+    assert clock not in sla.breaches(on_time, POLICY, due + 100 * H, tz=SHANGHAI)
+    # Met late: breached for good.
+    late = replace(order, **{met_by: due + M})
+    assert clock in sla.breaches(late, POLICY, due + M, tz=SHANGHAI)
+
+
+def test_clocks_apply_only_where_the_standard_does() -> None:
+    assert set(sla.deadlines(Order(), POLICY)) == {"dispatch", "progress"}
+    urgent = Order(urgency="urgent", category="entrapment")
+    assert set(sla.deadlines(urgent, POLICY)) == {"dispatch", "response", "on_site"}
+
+
+def test_every_figure_comes_from_the_site_policy() -> None:
+    policy = SlaPolicy(urgent_response=timedelta(minutes=5), dispatch=timedelta(minutes=10))
+    due = sla.deadlines(Order(urgency="urgent"), policy)
+    assert (due["response"], due["dispatch"]) == (T0 + 5 * M, T0 + 10 * M)
+
+
+def test_working_days_skip_the_weekend_in_site_time() -> None:
+    friday_evening_shanghai = datetime(2026, 11, 6, 12, 0, tzinfo=UTC)  # Fri 20:00 local
+    due = sla.add_working_days(friday_evening_shanghai, 2, [0, 1, 2, 3, 4], SHANGHAI)
+    assert due == datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # Tuesday 20:00 local
+    # The same instant in UTC is still Friday 12:00, but the site's week is what counts.
+    saturday_local = datetime(2026, 11, 6, 16, 30, tzinfo=UTC)  # Sat 00:30 local
+    assert (
+        sla.add_working_days(saturday_local, 1, [0, 1, 2, 3, 4], SHANGHAI)
+        .astimezone(SHANGHAI)
+        .weekday()
+        == 0
+    )
+
+
+def test_a_policy_without_working_days_is_refused() -> None:
+    with pytest.raises(ValueError, match="no working days"):
+        sla.add_working_days(T0, 2, [], UTC)
+
+
+def test_cancelling_stops_the_clocks() -> None:
+    cancelled = Order(cancelled_at=T0 + 10 * M)
+    assert sla.breaches(cancelled, POLICY, T0 + 48 * H) == {}
+
+
+# --- dispatch policy and roles ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("category", "severity", "device_kind", "expected"),
+    [
+        ("entrapment", "critical", "elevator", ("elevator", "engineering", "urgent")),
+        ("pipe_burst", "major", "water_pump_set", ("water_electric", "engineering", "urgent")),
+        ("outage", "major", "power_room", ("water_electric", "engineering", "urgent")),
+        ("smoke", "major", "sensor", ("fire", "engineering", "urgent")),
+        (
+            "pressure_loss",
+            "critical",
+            "water_pump_set",
+            ("water_electric", "engineering", "urgent"),
+        ),
+        ("pressure_loss", "major", "water_pump_set", ("water_electric", "engineering", "general")),
+        ("battery_low", "warning", "sensor", None),
+    ],
+)
+def test_default_dispatch_policy(
+    category: str, severity: str, device_kind: str, expected: tuple[str, str, str] | None
+) -> None:
+    event = alarm_event(category=category, severity=severity, device_kind=device_kind)
+    kind = classify_alarm(DispatchPolicy(), event)
+    assert (None if kind is None else (kind.trade, kind.department, kind.urgency)) == expected
+
+
+def test_patrol_alarms_go_to_security() -> None:
+    event = alarm_event(
+        category="missed_checkpoint", severity="major", target_kind="checkpoint", device_kind=None
+    )
+    kind = classify_alarm(DispatchPolicy(), event)
+    assert kind is not None
+    assert (kind.trade, kind.department) == ("security", "security")
+
+
+def test_findings_follow_where_they_were_found() -> None:
+    kind = classify_finding("fire_facility", FindingPriority.IMMEDIATE)
+    assert (kind.trade, kind.urgency) == ("fire", "urgent")
+    assert classify_finding("perimeter", FindingPriority.BY_DEADLINE).department == "security"
+
+
+def test_roles() -> None:
+    assert has(Role.GUARD, Permission.PATROL_SUBMIT)
+    assert not has(Role.GUARD, Permission.ALARM_READ)
+    assert may_take(Role.TECHNICIAN, Action.COMPLETE)
+    assert not may_take(Role.TECHNICIAN, Action.DISPATCH)
+    assert all(has(Role.ADMIN, p) for p in Permission)
