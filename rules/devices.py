@@ -1,0 +1,246 @@
+"""Device and group rules: what a reading, a status change or the passing of time does."""
+
+from __future__ import annotations
+
+from estatewatch.contracts.payloads import (
+    AlarmEvent,
+    DeviceErrorKind,
+    DeviceReading,
+    DeviceState,
+    DeviceStatus,
+    Quality,
+    Scalar,
+)
+from rules.alarms import Raise
+from rules.conditions import CLEAR, FIRE, DeviceRuntime, RuleState, pending, step
+from rules.plan import CompiledRule, DevicePlan, GroupPlan
+from rules.state import SiteState
+
+DISTRUST_MS = 60_000
+"""How long a device's values raise and clear nothing after the gateway last found them
+undecodable: random registers decode cleanly now and then, and must not raise alarms."""
+
+
+class _Text(dict[str, str]):
+    """Leaves an unknown ``{placeholder}`` as it is instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fmt(value: Scalar | float | None) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def render(template: str, context: dict[str, str]) -> str:
+    return template.format_map(_Text(context)) if "{" in template else template
+
+
+def on_reading(site: SiteState, reading: DeviceReading, now: int) -> list[AlarmEvent]:
+    plan = site.plan.devices.get(reading.device)
+    if plan is None:
+        return []
+    dev = site.devices[reading.device]
+    quality = reading.quality
+    if quality:
+        fresh = False
+        for name, value in reading.values.items():
+            if quality.get(name) is not Quality.STALE:
+                dev.values[name] = value
+                fresh = True
+    else:
+        dev.values.update(reading.values)
+        fresh = bool(reading.values)
+    if fresh:
+        dev.last_seen = now
+    events = evaluate_device(site, plan, dev, now, reading=True)
+    for group in plan.groups:
+        events += evaluate_group(site, group, now, member=reading.device)
+    return events
+
+
+def on_status(site: SiteState, status: DeviceStatus, now: int) -> list[AlarmEvent]:
+    plan = site.plan.devices.get(status.device)
+    if plan is None:
+        return []
+    dev = site.devices[status.device]
+    dev.status = status.state.value
+    error = status.last_error
+    dev.status_error = f"{error.kind.value}: {error.message}" if error else ""
+    if status.state is DeviceState.ONLINE:
+        dev.last_seen = now  # the gateway just heard from it: a sign of life
+    if status.state is DeviceState.DEGRADED and error and error.kind is DeviceErrorKind.DECODE:
+        dev.distrust_until = now + DISTRUST_MS
+    events = evaluate_device(site, plan, dev, now)
+    for group in plan.groups:
+        events += evaluate_group(site, group, now, member=status.device)
+    return events
+
+
+def on_tick(site: SiteState, now: int) -> list[AlarmEvent]:
+    """Time passed: deadman timers, durations and clear deadbands that were running."""
+    events: list[AlarmEvent] = []
+    for device_id, plan in site.plan.devices.items():
+        events += evaluate_device(site, plan, site.devices[device_id], now, timed_only=True)
+    for group in site.plan.groups:
+        events += evaluate_group(site, group, now, timed_only=True)  # every member
+    return events
+
+
+def _bind(plan: DevicePlan, dev: DeviceRuntime) -> list[tuple[CompiledRule, RuleState]]:
+    """The device's rule states in the plan's order (again after a reload)."""
+    slots = []
+    for rule in plan.rules:
+        s = dev.states.get(rule.id)
+        if s is None:
+            s = dev.states[rule.id] = RuleState(latch=[False] * rule.leaves)
+        elif len(s.latch) != rule.leaves:
+            s.latch = [False] * rule.leaves  # the rule changed shape in a reload
+        slots.append((rule, s))
+    dev.slots, dev.bound_to = slots, plan
+    return slots
+
+
+def evaluate_device(
+    site: SiteState,
+    plan: DevicePlan,
+    dev: DeviceRuntime,
+    now: int,
+    *,
+    timed_only: bool = False,
+    reading: bool = False,
+) -> list[AlarmEvent]:
+    """Evaluate the device's rules: all of them, only those time can change (a tick), or
+    those a reading can change (`reading`: a rule on status and deadman alone is skipped
+    unless it is in alarm, so that a reading clears it)."""
+    events: list[AlarmEvent] = []
+    slots = dev.slots if dev.bound_to is plan else _bind(plan, dev)
+    values = dev.values
+    distrusted = now < dev.distrust_until
+    for rule, s in slots:
+        if timed_only:
+            if not rule.timed and not pending(s, rule.timing):
+                continue
+        elif reading and not rule.reads_points and not s.raw and not s.firing:
+            continue
+        if distrusted and rule.reads_points:
+            continue  # garbage from the device: neither raise nor clear on it
+        schedule = rule.schedule
+        if schedule is not None and not schedule.active(now):
+            raw = False
+        else:
+            raw = rule.cond(values, s, dev, now)
+            if raw and rule.suppressed_by:
+                for other in rule.suppressed_by:
+                    o = dev.states.get(other)
+                    if o is not None and (o.raw or o.firing):
+                        raw = False
+                        break
+        if raw is s.raw and raw is s.firing and not s.edges:
+            continue  # steady: nothing is timing (the common case, kept cheap)
+        change = step(s, raw, now, rule.timing)
+        if change == FIRE:
+            events += site.book.fire(
+                (rule.id, plan.target.id), plan.target, _raise(rule, plan, dev), now
+            )
+        elif change == CLEAR:
+            events += site.book.clear((rule.id, plan.target.id), now)
+    return events
+
+
+def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:
+    point = rule.value_point
+    value = dev.values.get(point) if point else None
+    text = None
+    if point in plan.enums and isinstance(value, int | float) and float(value).is_integer():
+        text = plan.enums[point].get(int(value))
+    target = plan.target
+    context = {
+        "device": target.id,
+        "device_name": plan.name,
+        "building": target.building or "",
+        "room": target.room or "",
+        "point": point or "",
+        "value": _fmt(value),
+        "value_text": text if text is not None else _fmt(value),
+        "threshold": _fmt(rule.threshold),
+        "status_error": dev.status_error,
+    }
+    details: dict[str, Scalar | None] = {}
+    if point:
+        details["point"] = point
+    if rule.threshold is not None:
+        details["threshold"] = round(rule.threshold, 6)
+    if text is not None:
+        details["value_text"] = text
+    if dev.status_error:
+        details["status_error"] = dev.status_error[:256]
+    return Raise(
+        rule.id,
+        rule.category,
+        rule.severity,
+        render(rule.title, context)[:256],
+        render(rule.message, context)[:4000],
+        value if not isinstance(value, str) else value[:256],
+        details,
+    )
+
+
+def evaluate_group(
+    site: SiteState,
+    group: GroupPlan,
+    now: int,
+    *,
+    member: str | None = None,
+    timed_only: bool = False,
+) -> list[AlarmEvent]:
+    """Re-evaluate `member` (or every member: a tick of a timed rule) and the group."""
+    rule = group.rule
+    key = f"{rule.id}\x1f{group.target.id}"
+    s = site.groups.get(key)
+    if s is None:
+        s = site.groups[key] = RuleState(members={})
+    if timed_only and not rule.timed and not pending(s, rule.timing):
+        return []
+    members = s.members if s.members is not None else {}
+    s.members = members
+    chosen = ((member, group.by_member[member]),) if member is not None else group.members
+    for device_id, cond in chosen:
+        m = members.get(device_id)
+        if m is None or len(m.latch) != rule.leaves:
+            if m is not None and m.raw:
+                s.count -= 1
+            m = members[device_id] = RuleState(latch=[False] * rule.leaves)
+        dev = site.devices[device_id]
+        if now >= dev.distrust_until or not rule.reads_points:
+            was = m.raw
+            m.raw = cond(dev.values, m, dev, now)
+            s.count += m.raw - was
+    active = rule.schedule is None or rule.schedule.active(now)
+    raw = active and s.count >= group.need
+    change = step(s, raw, now, rule.timing)
+    target = group.target
+    if change == FIRE:
+        in_alarm = [device_id for device_id, m in members.items() if m.raw]
+        context = {
+            "group": target.id,
+            "building": target.building or "",
+            "room": target.room or "",
+            "members": ", ".join(in_alarm),
+            "count": str(len(in_alarm)),
+        }
+        what = Raise(
+            rule.id,
+            rule.category,
+            rule.severity,
+            render(rule.title, context)[:256],
+            render(rule.message, context)[:4000],
+            len(in_alarm),
+            {"members": ", ".join(in_alarm)[:256]},
+        )
+        return site.book.fire((rule.id, target.id), target, what, now)
+    if change == CLEAR:
+        return site.book.clear((rule.id, target.id), now)
+    return []

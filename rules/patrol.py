@@ -1,0 +1,287 @@
+"""Patrol rules: missed, late and out-of-order checkpoints, silent guards, impossible
+transits (cloned tags), and the scans the gateway refused (unknown tag, bad signature,
+replay). Windows and shifts are in the site's timezone; a scan counts at its `scanned_at`,
+so scans synced late from a handheld that lost signal land in the right window."""
+
+from __future__ import annotations
+
+from bisect import insort
+
+from estatewatch.config.site import PatrolRoute
+from estatewatch.contracts.payloads import (
+    AlarmEvent,
+    PatrolException,
+    PatrolExceptionKind,
+    PatrolScan,
+    Scalar,
+    TargetKind,
+    stable_id,
+)
+from rules.alarms import Raise, Target
+from rules.conditions import CLEAR, FIRE, RuleState, Timing, step
+from rules.model import PatrolRule
+from rules.schedule import DAY_MS, route_windows, shift_at, to_utc, window_at
+from rules.state import SiteState
+
+RECENT_PER_HANDHELD = 20
+
+_EXCEPTION_RULES = {
+    PatrolExceptionKind.UNKNOWN_TAG: "unknown_tag",
+    PatrolExceptionKind.BAD_SIGNATURE: "bad_signature",
+    PatrolExceptionKind.REPLAY: "replay",
+    PatrolExceptionKind.UNKNOWN_HANDHELD: "bad_scan",
+    PatrolExceptionKind.MALFORMED: "bad_scan",
+}
+_TITLES = {
+    "missed_checkpoint": "Checkpoint {target} missed on {route}",
+    "late_scan": "Checkpoint {target} scanned late on {route}",
+    "out_of_order": "Route {target} patrolled out of order",
+    "silent_guard": "Guard {target} has not scanned for over {minutes} min",
+    "impossible_transit": "Impossible transit to {target}: cloned tag or replay?",
+    "unknown_tag": "Unknown tag scanned by {target}",
+    "bad_signature": "Scan with a bad signature from {target}",
+    "replay": "Replayed scan from {target}",
+    "bad_scan": "Unusable scan from {target}",
+}
+_KINDS = {
+    "missed_checkpoint": TargetKind.CHECKPOINT,
+    "late_scan": TargetKind.CHECKPOINT,
+    "out_of_order": TargetKind.ROUTE,
+    "silent_guard": TargetKind.GUARD,
+    "impossible_transit": TargetKind.CHECKPOINT,
+}
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _local(site: SiteState, ms: int) -> str:
+    return to_utc(ms).astimezone(site.plan.local.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _config(site: SiteState, name: str) -> PatrolRule:
+    rule: PatrolRule = getattr(site.plan.patrol, name)
+    return rule
+
+
+def _alarm(
+    site: SiteState, name: str, target: str, now: int, details: dict[str, Scalar | None]
+) -> tuple[tuple[str, str], Target, Raise]:
+    config = _config(site, name)
+    kind = _KINDS.get(name, TargetKind.HANDHELD)
+    building = None
+    if kind is TargetKind.CHECKPOINT:
+        building = next((c.building for c in site.plan.config.checkpoints if c.id == target), None)
+    text = {k: "" if v is None else str(v) for k, v in details.items()}
+    title = _TITLES[name].format(
+        target=target, **{k: text.get(k, "") for k in ("route", "minutes")}
+    )
+    rule = f"patrol.{name}"
+    what = Raise(rule, name, config.severity, title[:256], "", None, details)
+    return (rule, target), Target(kind, target, None, building), what
+
+
+def _momentary(
+    site: SiteState, name: str, target: str, now: int, details: dict[str, Scalar | None]
+) -> list[AlarmEvent]:
+    """An event-like alarm: active until `hold` passes without it happening again."""
+    config = _config(site, name)
+    if not config.enabled:
+        return []
+    hold = config.hold or site.plan.patrol.hold
+    key, where, what = _alarm(site, name, target, now, details)
+    s = site.patrol.states.setdefault(f"{key[0]}\x1f{target}", RuleState())
+    s.hold_until = now + _ms(hold.total_seconds())
+    s.firing = True
+    return site.book.fire(key, where, what, now, momentary=True)
+
+
+def _condition(
+    site: SiteState, name: str, target: str, raw: bool, now: int, details: dict[str, Scalar | None]
+) -> list[AlarmEvent]:
+    """A state-like alarm: active while `raw` holds."""
+    config = _config(site, name)
+    key, where, what = _alarm(site, name, target, now, details)
+    s = site.patrol.states.setdefault(f"{key[0]}\x1f{target}", RuleState())
+    change = step(s, raw and config.enabled, now, Timing())
+    if change == FIRE:
+        return site.book.fire(key, where, what, now)
+    if change == CLEAR:
+        return site.book.clear(key, now)
+    return []
+
+
+def _routes_of(site: SiteState, checkpoint: str) -> list[PatrolRoute]:
+    return [r for r in site.plan.config.routes if checkpoint in r.checkpoints]
+
+
+def on_scan(site: SiteState, scan: PatrolScan, now: int) -> list[AlarmEvent]:
+    p = site.patrol
+    if not p.first_time(scan.scan_id):
+        return []  # a redelivery: already counted
+    t, cp = scan.scanned_at, scan.checkpoint
+    events: list[AlarmEvent] = []
+    p.last_scan[cp] = max(t, p.last_scan.get(cp, t))
+    p.guards[scan.guard] = max(t, p.guards.get(scan.guard, t))
+    if cp in p.missed and t >= p.missed[cp]:
+        del p.missed[cp]
+        events += _condition(site, "missed_checkpoint", cp, False, now, {})
+    for route in _routes_of(site, cp):
+        events += _in_window(site, route, scan, now)
+    events += _transit(site, scan, now)
+    events += _condition(site, "silent_guard", scan.guard, False, now, {})
+    return events
+
+
+def _in_window(site: SiteState, route: PatrolRoute, scan: PatrolScan, now: int) -> list[AlarmEvent]:
+    p, t, cp = site.patrol, scan.scanned_at, scan.checkpoint
+    occ = window_at(route, site.plan.local, t)
+    if occ is None:
+        return []
+    scans = p.windows.setdefault(f"{route.id}@{occ.start}", {})
+    if t >= occ.end:
+        late_ms = t - occ.end
+        if cp in scans or late_ms > _ms(site.plan.patrol.late_grace.total_seconds()):
+            return []
+        details: dict[str, Scalar | None] = {
+            "route": route.id,
+            "window": _local(site, occ.start),
+            "minutes": round(late_ms / 60000, 1),
+            "guard": scan.guard,
+        }
+        return _momentary(site, "late_scan", cp, now, details)
+    if cp in scans:
+        return []  # a rescan within the window: the first one counts
+    index = route.checkpoints.index(cp)
+    scans[cp] = [t, index]
+    _prune_windows(site, t)
+    if not route.ordered:
+        return []
+    wrong = [
+        other
+        for other, (t2, i2) in scans.items()
+        if other != cp and ((t2 < t and i2 > index) or (t2 > t and i2 < index))
+    ]
+    if not wrong:
+        return []
+    details = {
+        "route": route.id,
+        "checkpoint": cp,
+        "expected_before": wrong[0],
+        "guard": scan.guard,
+        "window": _local(site, occ.start),
+    }
+    return _momentary(site, "out_of_order", route.id, now, details)
+
+
+def _prune_windows(site: SiteState, t: int) -> None:
+    horizon = t - 2 * DAY_MS
+    for key in [k for k in site.patrol.windows if int(k.rsplit("@", 1)[1]) < horizon]:
+        del site.patrol.windows[key]
+
+
+def _min_transit_ms(site: SiteState, a: str, b: str) -> int:
+    shared = [r for r in _routes_of(site, b) if a in r.checkpoints]
+    routes = shared or _routes_of(site, b) or site.plan.config.routes
+    if not routes:
+        return 0
+    return min(_ms(r.min_transit.total_seconds()) for r in routes)
+
+
+def _transit(site: SiteState, scan: PatrolScan, now: int) -> list[AlarmEvent]:
+    recent = site.patrol.handhelds.setdefault(scan.handheld, [])
+    entry = [scan.scanned_at, scan.checkpoint]
+    insort(recent, entry)
+    if len(recent) > RECENT_PER_HANDHELD:
+        recent.pop(0)
+    if entry not in recent:
+        return []
+    i = recent.index(entry)
+    neighbours = [recent[j] for j in (i - 1, i + 1) if 0 <= j < len(recent)]
+    for t2, cp2 in neighbours:
+        if cp2 == scan.checkpoint:
+            continue
+        gap = abs(scan.scanned_at - t2)
+        limit = _min_transit_ms(site, cp2, scan.checkpoint)
+        if gap < limit:
+            details: dict[str, Scalar | None] = {
+                "from": cp2,
+                "seconds": round(gap / 1000, 1),
+                "min_seconds": limit / 1000,
+                "handheld": scan.handheld,
+                "guard": scan.guard,
+            }
+            return _momentary(site, "impossible_transit", scan.checkpoint, now, details)
+    return []
+
+
+def on_exception(site: SiteState, exc: PatrolException, now: int) -> list[AlarmEvent]:
+    ident = stable_id(exc.kind, exc.gateway, exc.handheld, exc.tag_uid, exc.received_at, exc.raw)
+    if not site.patrol.first_time(ident):
+        return []
+    name = _EXCEPTION_RULES[exc.kind]
+    target = exc.handheld or f"gateway:{exc.gateway}"
+    details: dict[str, Scalar | None] = {
+        "tag_uid": exc.tag_uid,
+        "guard": exc.guard,
+        "reason": exc.reason[:256],
+        "kind": exc.kind.value,
+    }
+    return _momentary(site, name, target[:256], now, details)
+
+
+def on_tick(site: SiteState, now: int) -> list[AlarmEvent]:
+    events = _missed(site, now)
+    events += _silent(site, now)
+    p = site.patrol
+    for key, s in list(p.states.items()):
+        if s.hold_until is not None and s.firing and now >= s.hold_until:
+            s.firing, s.hold_until = False, None
+            rule, target = key.split("\x1f", 1)
+            events += site.book.clear((rule, target), now)
+    return events
+
+
+def _missed(site: SiteState, now: int) -> list[AlarmEvent]:
+    p = site.patrol
+    until = now - _ms(site.plan.patrol.missed_grace.total_seconds())
+    since = p.checked_until if p.checked_until is not None else until
+    p.checked_until = max(since, until)
+    events: list[AlarmEvent] = []
+    if until <= since:
+        return events
+    for route in site.plan.config.routes:
+        for occ in route_windows(route, site.plan.local, since, until):
+            for cp in route.checkpoints:
+                if p.last_scan.get(cp, -1) >= occ.start:
+                    continue
+                p.missed[cp] = max(occ.start, p.missed.get(cp, occ.start))
+                details: dict[str, Scalar | None] = {
+                    "route": route.id,
+                    "window": _local(site, occ.start),
+                    "window_end": _local(site, occ.end),
+                }
+                key, where, what = _alarm(site, "missed_checkpoint", cp, now, details)
+                state = p.states.setdefault(f"{key[0]}\x1f{cp}", RuleState())
+                if _config(site, "missed_checkpoint").enabled:
+                    state.raw = state.firing = True
+                    events += site.book.fire(key, where, what, now, momentary=True)
+    return events
+
+
+def _silent(site: SiteState, now: int) -> list[AlarmEvent]:
+    interval = _ms(site.plan.config.sla.guard_report_interval.total_seconds())
+    events: list[AlarmEvent] = []
+    for guard, last in site.patrol.guards.items():
+        on_shift = any(
+            occ is not None and now < occ.end
+            for occ in (shift_at(s, site.plan.local, last) for s in site.plan.config.shifts)
+        )
+        raw = on_shift and now - last > interval
+        details: dict[str, Scalar | None] = {
+            "minutes": interval // 60000,
+            "last_scan": _local(site, last),
+        }
+        events += _condition(site, "silent_guard", guard, raw, now, details)
+    return events
