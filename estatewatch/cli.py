@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.log_level, args.log_format)
     # Libraries that log every request at INFO would drown the component's own lines.
-    for noisy in ("httpx", "httpcore", "pymodbus"):
+    for noisy in ("httpx", "httpcore", "pymodbus", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         status: int = args.run(args)

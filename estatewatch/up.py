@@ -25,6 +25,14 @@ from estatewatch.errors import EstateWatchError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "estate.yaml"
 STATE_FILE = "up.json"
+# The demo's people, one per role that uses the dashboard (user, role, password).
+DEMO_USERS = (
+    ("admin", "admin", "estate-admin"),
+    ("duty", "duty_engineer", "estate-duty"),
+    ("tech", "technician", "estate-tech"),
+    ("guard", "guard", "estate-guard"),
+    ("service", "customer_service", "estate-service"),
+)
 
 
 class UpError(EstateWatchError):
@@ -135,6 +143,42 @@ class Supervisor:
                 self.say(f"  ■ {part.name} killed after {grace:.0f}s")
 
 
+async def _alive_for(supervisor: Supervisor, name: str, seconds: float) -> bool:
+    """Ready once it has run `seconds` without exiting (for parts with no health endpoint)."""
+    part = next(p for p in supervisor.parts if p.name == name)
+    await asyncio.sleep(seconds)
+    return part.process is not None and part.process.returncode is None
+
+
+async def _demo_users(
+    data_dir: Path, env: dict[str, str], supervisor: Supervisor, guard_id: str
+) -> None:
+    """Create the demo logins once; on later runs they already exist."""
+    if (data_dir / "api.db").exists():
+        return
+    for user, role, password in DEMO_USERS:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "estatewatch",
+            "api",
+            "add-user",
+            user,
+            "--role",
+            role,
+            "--database",
+            str(data_dir / "api.db"),
+            *(["--guard-id", guard_id] if role == "guard" else []),
+            env={**os.environ, **env, "EW_NEW_PASSWORD": password},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise UpError(f"creating demo user {user}: {output.decode(errors='replace')}")
+    supervisor.say(f"  ✓ demo users — {', '.join(u for u, _, _ in DEMO_USERS)}")
+
+
 def _die_with_parent() -> None:
     """In the child: receive SIGTERM if `estatewatch up` dies, even by SIGKILL (Linux)."""
     import ctypes
@@ -198,9 +242,56 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                     )
                 )
                 state["simulator_control"] = f"http://127.0.0.1:{control}"
+            await supervisor.start(
+                Part(
+                    "rules",
+                    [
+                        "rules",
+                        "--config",
+                        str(args.config),
+                        "--mqtt",
+                        mqtt_url,
+                        "--state",
+                        str(data_dir / "rules.db"),
+                    ],
+                    lambda: _alive_for(supervisor, "rules", 1.5),
+                    detail="built-in rule pack",
+                )
+            )
+            api_env = {
+                "EW_ENVIRONMENT": "development",
+                "EW_PASSWORD_COST": "12",  # demo logins: fast to check, never for production
+            }
+            await _demo_users(
+                data_dir, api_env, supervisor, site.guards[0].id if site.guards else "guard"
+            )
+            api_url = f"http://127.0.0.1:{args.port}"
+            await supervisor.start(
+                Part(
+                    "api",
+                    [
+                        "api",
+                        "--site",
+                        str(args.config),
+                        "--mqtt",
+                        mqtt_url,
+                        "--database",
+                        str(data_dir / "api.db"),
+                        "--port",
+                        str(args.port),
+                    ],
+                    lambda: http_ok(f"{api_url}/health"),
+                    detail=api_url,
+                    env=api_env,
+                )
+            )
+            state["api"] = api_url
             state["parts"] = {p.name: p.process.pid for p in supervisor.parts if p.process}
             (data_dir / STATE_FILE).write_text(json.dumps(state))
-            supervisor.say("EstateWatch is up. Press Ctrl-C to stop.")
+            supervisor.say(f"EstateWatch is up: dashboard {api_url}/  — Ctrl-C to stop.")
+            supervisor.say(
+                "Demo logins: " + ", ".join(f"{u} / {p} ({r})" for u, r, p in DEMO_USERS)
+            )
             supervisor.say("Inject a fault: estatewatch demo-fault elevator-3 entrapment")
             watcher = asyncio.ensure_future(supervisor.watch())
             stopper = asyncio.ensure_future(stop.wait())

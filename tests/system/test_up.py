@@ -12,6 +12,11 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
+
+from estatewatch.config import SiteConfig
+from estatewatch.testing.services import free_port
+from simulators.harness import relocate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,11 +38,26 @@ def _wait_for(predicate: object, within: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path) -> None:
+def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: SiteConfig) -> None:
+    # The example's own device ports, moved to free ones so nothing else on the machine
+    # collides with this run.
+    site_file = tmp_path / "estate.yaml"
+    site_file.write_text(yaml.safe_dump(relocate(example_site).model_dump(mode="json")))
     data_dir = tmp_path / "up"
     log = (tmp_path / "up.out").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "estatewatch", "up", "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "estatewatch",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--config",
+            str(site_file),
+            "--port",
+            str(free_port()),
+        ],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
