@@ -43,8 +43,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser = sub.add_parser("rules", help="raise alarms on the live stream")
     _common(parser, sub=False)
     parser.add_argument(
-        "--mqtt", default=os.environ.get("ESTATEWATCH_MQTT_URL", "mqtt://127.0.0.1:1883"),
-        metavar="URL", help="the broker (default: $ESTATEWATCH_MQTT_URL or localhost)",
+        "--mqtt", default=os.environ.get("EW_MQTT_URL", "mqtt://127.0.0.1:1883"),
+        metavar="URL", help="the broker (default: $EW_MQTT_URL or localhost)",
     )  # fmt: skip
     parser.add_argument(
         "--state", default="estatewatch-rules.db", metavar="PATH",
