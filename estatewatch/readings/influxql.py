@@ -122,11 +122,19 @@ class InfluxQLStore:
             raise QueryError(f"InfluxDB answered {response.status_code}: {response.text}") from None
         if "error" in body:
             raise QueryError(str(body["error"]))
-        out: list[list[Row]] = []
-        for result in body.get("results", []):
-            if "error" in result:
-                raise QueryError(str(result["error"]))
-            out.append(_rows(result))
+        results = body.get("results", [])
+        errors = [str(r["error"]) for r in results if "error" in r]
+        if errors:
+            # InfluxDB 1.x answers a multi-statement query on a missing database with only
+            # "not executed": say what is most likely wrong.
+            useful = [e for e in errors if e != "not executed"]
+            raise QueryError(
+                useful[0]
+                if useful
+                else f"InfluxDB did not execute the query (does database "
+                f"{self.connection.database!r} exist?)"
+            )
+        out = [_rows(result) for result in results]
         if response.status_code >= 400:
             raise QueryError(f"InfluxDB answered {response.status_code}: {response.text}")
         return out

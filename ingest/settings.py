@@ -1,0 +1,96 @@
+"""Everything an ingest instance is told, in one frozen object built by the CLI (or a test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from estatewatch.contracts import topics
+from estatewatch.mqtt import MqttSettings
+from estatewatch.readings.schema import Retention
+from ingest.batch import BatchLimits
+from ingest.retry import Backoff
+from ingest.sinks import SinkSettings
+
+DEFAULT_GROUP = "ingest"
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    mqtt: MqttSettings
+    """Must have `manual_ack=True`, `clean_start=False` and a session expiry: see `mqtt_for`."""
+    sink: str = "v1"
+    influx: SinkSettings = field(default_factory=SinkSettings)
+    group: str | None = DEFAULT_GROUP
+    """Shared-subscription group: instances in one group split the stream. None subscribes
+    plainly (MQTT 3.1.1 brokers, which have no shared subscriptions)."""
+    limits: BatchLimits = field(default_factory=BatchLimits)
+    queued_batches: int = 1
+    """Sealed batches waiting while one is written: the next batch is built during a POST."""
+    backoff: Backoff = field(default_factory=Backoff)
+    retention: Retention = field(default_factory=Retention)
+    setup: bool = True
+    """Create the database, retention policies and rollups at start (v1 flavour only)."""
+    setup_timeout: float = 60.0
+    drain_timeout: float = 10.0
+    """At shutdown, how long to go on writing what was received (the rest is redelivered)."""
+
+    def __post_init__(self) -> None:
+        m = self.mqtt
+        if not m.manual_ack or m.clean_start:
+            raise ValueError("ingest needs manual_ack=True and clean_start=False (at-least-once)")
+        in_memory = self.limits.max_messages * (self.queued_batches + 2)
+        if in_memory > m.max_inflight:
+            raise ValueError(
+                f"batches of {self.limits.max_messages} messages x {self.queued_batches + 2}"
+                f" (open, queued, writing) exceed the {m.max_inflight} unacknowledged messages"
+                " the broker will send: lower max_messages or raise max_inflight"
+            )
+
+    def subscriptions(self) -> list[str]:
+        filters = [
+            topics.telemetry_filter(),
+            topics.status_filter(),
+            topics.gateway_health(topics.ANY, topics.ANY),
+        ]
+        if self.group is None or self.mqtt.version != 5:
+            return filters
+        return [topics.shared(self.group, f) for f in filters]
+
+
+def mqtt_for(
+    url: str,
+    client_id: str,
+    *,
+    session_expiry: int = 86_400,
+    max_inflight: int = 1000,
+) -> MqttSettings:
+    """MQTT settings for at-least-once ingest: QoS 1 acknowledged only after InfluxDB took
+    the batch, and a persistent session, so what a crashed instance had not acknowledged is
+    delivered again when it returns (with the same client id)."""
+    return MqttSettings(
+        url=url,
+        client_id=client_id,
+        clean_start=False,
+        session_expiry=session_expiry,
+        manual_ack=True,
+        max_inflight=max_inflight,
+        receive_queue=max(max_inflight * 2, 1000),
+    )
+
+
+def limits_for(
+    mqtt: MqttSettings,
+    *,
+    queued_batches: int = 1,
+    max_lines: int = 5000,
+    max_bytes: int = 8 * 1024 * 1024,
+    max_age: float = 1.0,
+) -> BatchLimits:
+    """Batch limits whose message count fits the broker's window of unacknowledged messages
+    (the open batch, the queued ones and the one being written)."""
+    return BatchLimits(
+        max_lines=max_lines,
+        max_bytes=max_bytes,
+        max_messages=max(1, mqtt.max_inflight // (queued_batches + 2)),
+        max_age=max_age,
+    )
