@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from api.db import Database
 from api.errors import install_problem_handlers
-from api.readings import LatestReadings
+from api.readings import store_for
 from api.routes import (
     alarms,
     auth,
@@ -29,6 +29,7 @@ from api.routes import (
     users,
     workorders,
 )
+from api.routes import readings as device_readings
 from api.runtime import Runtime
 from api.schemas.user import UserCreate
 from api.services.permissions import Role
@@ -36,8 +37,10 @@ from api.settings import Settings
 from api.sites import Sites
 from api.store import users as user_store
 from api.tasks import SlaChecker
+from api.web import routes as web_pages
 from estatewatch import __version__
 from estatewatch.clock import Clock, SystemClock
+from estatewatch.readings import ReadingStore
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,11 @@ ROUTERS = (
     patrol,
     maintenance,
     devices,
+    device_readings,
     reports,
     stream,
     health,
+    web_pages,
 )
 
 
@@ -80,23 +85,28 @@ def create_app(
     *,
     clock: Clock | None = None,
     sites: Sites | None = None,
-    readings: LatestReadings | None = None,
+    readings: ReadingStore | None = None,
 ) -> FastAPI:
     """Build the API. Site files and the dispatch policy are read now, so a bad one stops
-    start-up with every problem named. `readings` answers "latest values of a device"
-    (without it that endpoint answers 503)."""
+    start-up with every problem named. `readings` answers a device's latest values, history
+    and operation log; without it, the store `settings.readings_url` names is opened for the
+    app's lifetime (and without that, those endpoints answer 503)."""
+    clock = clock or SystemClock()
+    owned = None if readings is not None else store_for(settings, clock)
     runtime = Runtime(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         db=Database(settings.database_url),
         sites=sites or Sites.load(settings.sites, settings.dispatch_policy),
-        readings=readings,
+        readings=readings if readings is not None else owned,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.callback(runtime.db.dispose)
+            if owned is not None:
+                await stack.enter_async_context(owned)
             await asyncio.to_thread(runtime.db.migrate)
             await asyncio.to_thread(bootstrap_admin, runtime)
             runtime.pulse.bind(asyncio.get_running_loop())

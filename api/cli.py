@@ -1,6 +1,7 @@
 """`estatewatch api`: serve the duty room, technicians and guards.
 
-    estatewatch api [--site FILE ...] [--database URL] [--mqtt URL] [--host H] [--port P]
+    estatewatch api [--site FILE ...] [--database URL] [--mqtt URL] [--readings URL]
+                    [--host H] [--port P]
     estatewatch api migrate                 bring the database schema up to date
     estatewatch api add-user NAME --role R  create a user (password from EW_NEW_PASSWORD
                                             or a prompt)
@@ -23,7 +24,7 @@ def _settings(args: argparse.Namespace) -> Any:
     from api.settings import Settings
 
     overrides: dict[str, Any] = {}
-    for name in ("host", "port", "database_url", "mqtt_url", "dispatch_policy"):
+    for name in ("host", "port", "database_url", "mqtt_url", "readings_url", "dispatch_policy"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -119,6 +120,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--site", dest="sites", action="append", metavar="FILE")
     parser.add_argument("--dispatch-policy", dest="dispatch_policy", metavar="FILE")
     parser.add_argument("--mqtt", dest="mqtt_url", metavar="URL", help="e.g. mqtt://127.0.0.1:1883")
+    parser.add_argument(
+        "--readings",
+        dest="readings_url",
+        metavar="URL",
+        help="stored readings: sqlite:PATH (as `ingest --sqlite PATH` writes) or an InfluxDB "
+        "http(s):// URL (EW_READINGS_*)",
+    )
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.set_defaults(run=_serve)

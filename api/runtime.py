@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from api.db import Database
 from api.live import Pulse
-from api.readings import LatestReadings
 from api.security import LoginLimiter, PasswordCheck
 from api.settings import Settings
 from api.sites import Sites
 from estatewatch.clock import Clock
+from estatewatch.readings import ReadingStore
 
 if TYPE_CHECKING:
     from api.bus import Bus
@@ -24,7 +24,7 @@ class Runtime:
     clock: Clock
     db: Database
     sites: Sites
-    readings: LatestReadings | None = None
+    readings: ReadingStore | None = None
     pulse: Pulse = field(default_factory=Pulse)
     bus: Bus | None = None
 

@@ -6,11 +6,11 @@ start-up instead of issuing tokens anyone can forge.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from estatewatch.durations import Duration
@@ -53,6 +53,26 @@ class Settings(BaseSettings):
         default=None, description="creates user `admin` at start-up when there are no users"
     )
 
+    readings_url: str | None = Field(
+        default=None,
+        description="stored readings: sqlite:PATH (the file `ingest --sqlite` writes) or "
+        "http(s)://influxdb:8086 (InfluxQL); None: device values answer 503",
+    )
+    readings_database: str = "estatewatch"
+    readings_username: str | None = None
+    readings_password: SecretStr | None = None
+    readings_token: SecretStr | None = Field(default=None, description="InfluxDB 2.x/3.x")
+    readings_raw_policy: str | None = Field(
+        default="raw", description="InfluxDB 1.x raw retention policy; empty: the default one"
+    )
+    readings_rollup_policy: str | None = Field(
+        default="rollup_1m", description="InfluxDB 1.x 1-minute rollups; empty: none"
+    )
+    operation_log_times: list[time] = Field(
+        default_factory=lambda: [time(8), time(14), time(20)],
+        description="times of day (site time) the equipment operation log records",
+    )
+
     sla_check_interval: Duration = timedelta(seconds=30)
     outbox_poll_interval: Duration = timedelta(seconds=2)
     stream_poll_interval: Duration = Field(
@@ -60,6 +80,20 @@ class Settings(BaseSettings):
         description="how often a live stream looks for changes made by other instances",
     )
     feed_retention: Duration = timedelta(days=7)
+
+    @field_validator("readings_raw_policy", "readings_rollup_policy", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("readings_url")
+    @classmethod
+    def _known_store(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite:", "http://", "https://")):
+            raise ValueError("give sqlite:PATH or an http(s):// InfluxDB URL")
+        if value is not None and value.startswith("sqlite:") and not value[7:].strip("/"):
+            raise ValueError("sqlite: needs a file path, e.g. sqlite:var/readings.db")
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:

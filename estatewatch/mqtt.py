@@ -165,6 +165,10 @@ class MqttClient:
         self._early: dict[int, ReasonCode | None] = {}
         self._subs_pending: dict[int, asyncio.Future[list[ReasonCode]]] = {}
         self._subscriptions: dict[str, int] = {}
+        # paho's own view of the connection (its thread), read under _lock by subscribe():
+        # `connected` is set later, on the loop, so it cannot tell whether _on_connect has
+        # already sent the stored subscriptions.
+        self._session_up = False
         self._queue: asyncio.Queue[Message] | None = None
         self._room = threading.Semaphore(settings.receive_queue)
         self._closing = threading.Event()
@@ -264,8 +268,10 @@ class MqttClient:
     async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
         """Subscribe now and again after every reconnect that lost the session."""
         assert self._loop is not None
-        self._subscriptions[topic_filter] = qos
-        if not self.connected.is_set():
+        with self._lock:
+            self._subscriptions[topic_filter] = qos
+            up = self._session_up
+        if not up:
             return  # _on_connect subscribes
         future: asyncio.Future[list[ReasonCode]] = self._loop.create_future()
         with self._lock:
@@ -310,9 +316,11 @@ class MqttClient:
             log.warning("MQTT connection to %s refused: %s", self.settings.url, rc)
             return
         session_present = bool(getattr(flags, "session_present", False))
-        if not session_present:
-            for topic_filter, qos in self._subscriptions.items():
-                client.subscribe(topic_filter, qos=qos)
+        with self._lock:
+            self._session_up = True
+            wanted = [] if session_present else list(self._subscriptions.items())
+        for topic_filter, qos in wanted:
+            client.subscribe(topic_filter, qos=qos)
         self._call(self._connected, session_present)
 
     def _connected(self, session_present: bool) -> None:
@@ -328,6 +336,8 @@ class MqttClient:
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
     ) -> None:
+        with self._lock:
+            self._session_up = False
         self._call(self._disconnected, str(rc))
 
     def _disconnected(self, reason: str) -> None:

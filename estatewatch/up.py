@@ -242,6 +242,50 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                     )
                 )
                 state["simulator_control"] = f"http://127.0.0.1:{control}"
+            ingest_ops = free_port()
+            readings = data_dir / "readings.db"
+            await supervisor.start(
+                Part(
+                    "ingest",
+                    [
+                        "ingest",
+                        "--mqtt",
+                        mqtt_url,
+                        *(
+                            ["--influx-url", args.influx_url]
+                            if args.influx_url
+                            else ["--sqlite", str(readings)]
+                        ),
+                        "--client-id",
+                        "ew-ingest-up",
+                        "--ops-port",
+                        str(ingest_ops),
+                    ],
+                    lambda: http_ok(f"http://127.0.0.1:{ingest_ops}/health"),
+                    detail=args.influx_url or f"embedded store {readings}",
+                )
+            )
+            gateway_http = free_port()
+            await supervisor.start(
+                Part(
+                    "gateway",
+                    [
+                        "gateway",
+                        "--config",
+                        str(args.config),
+                        "--mqtt",
+                        mqtt_url,
+                        "--http-port",
+                        str(gateway_http),
+                        "--buffer",
+                        str(data_dir / "gateway-buffer.db"),
+                    ],
+                    lambda: http_ok(f"http://127.0.0.1:{gateway_http}/health"),
+                    detail=f"{len(site.devices)} devices, scans on"
+                    f" http://127.0.0.1:{gateway_http}/scans",
+                )
+            )
+            state["gateway"] = f"http://127.0.0.1:{gateway_http}"
             await supervisor.start(
                 Part(
                     "rules",
@@ -277,6 +321,8 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                         mqtt_url,
                         "--database",
                         str(data_dir / "api.db"),
+                        "--readings",
+                        args.influx_url or f"sqlite:{data_dir / 'readings.db'}",
                         "--port",
                         str(args.port),
                     ],

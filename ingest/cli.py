@@ -1,9 +1,11 @@
 """`estatewatch ingest`: write telemetry, device status and gateway health from MQTT into
-InfluxDB, at least once; run more instances (same `--group`) to split the load.
+InfluxDB (or an embedded SQLite file), at least once; run more instances (same `--group`)
+to split the load.
 
     estatewatch ingest [--mqtt URL] [--client-id ID] [--group NAME]
                        [--influx-url URL] [--influx-db DB [--influx-rp RP] [--influx-user U]
-                        | --influx-org ORG --influx-bucket BUCKET]
+                        | --influx-org ORG --influx-bucket BUCKET
+                        | --sqlite PATH [--raw-retention DUR]]
 
 Secrets come from the environment: `EW_INFLUX_TOKEN` (v2, or v1 endpoints of 2.x/3.x) and
 `EW_INFLUX_PASSWORD` (v1 with `--influx-user`).
@@ -43,6 +45,8 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
     from ingest.sinks import SinkSettings
 
     v2 = args.influx_org is not None or args.influx_bucket is not None
+    if args.sqlite is not None and v2:
+        raise SystemExit("estatewatch ingest: --sqlite or --influx-org/--influx-bucket, not both")
     if v2 and not (args.influx_org and args.influx_bucket):
         raise SystemExit("estatewatch ingest: --influx-org and --influx-bucket go together")
     token = os.environ.get("EW_INFLUX_TOKEN") or None
@@ -54,7 +58,7 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
         session_expiry=int(args.session_expiry.total_seconds()),
         max_inflight=args.max_inflight,
     )
-    rollups = not v2 and not args.no_rollups
+    rollups = not v2 and args.sqlite is None and not args.no_rollups
     retention = Retention(
         raw=args.raw_retention,
         rollup=args.rollup_retention,
@@ -71,17 +75,20 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
         bucket=args.influx_bucket,
         token=token,
         gzip_level=args.gzip_level,
+        sqlite_path=args.sqlite,
+        sqlite_retention=args.raw_retention,
     )
+    sink = "sqlite" if args.sqlite is not None else "v2" if v2 else "v1"
     return IngestSettings(
         mqtt=mqtt,
-        sink="v2" if v2 else "v1",
+        sink=sink,
         influx=influx,
         group=args.group,
         limits=limits_for(
             mqtt, max_lines=args.batch_lines, max_age=args.flush_interval.total_seconds()
         ),
         retention=retention,
-        setup=not v2 and not args.no_setup,
+        setup=sink == "v1" and not args.no_setup,
     )
 
 
@@ -126,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "ingest",
-        help="write telemetry from MQTT into InfluxDB",
+        help="write telemetry from MQTT into InfluxDB or an embedded SQLite file",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -168,6 +175,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--influx-org", metavar="ORG", help="v2 API (token: EW_INFLUX_TOKEN)")
     p.add_argument("--influx-bucket", metavar="BUCKET", help="v2 API bucket")
     p.add_argument(
+        "--sqlite",
+        metavar="PATH",
+        help="write into this SQLite file instead of InfluxDB (embedded store, no server)",
+    )
+    p.add_argument(
         "--batch-lines",
         type=int,
         default=5000,
@@ -194,7 +206,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=_duration,
         default=timedelta(days=30),
         metavar="DUR",
-        help="raw points kept (30d; InfluxDB 1.x)",
+        help="raw points kept (30d; InfluxDB 1.x and --sqlite)",
     )
     p.add_argument(
         "--rollup-retention",

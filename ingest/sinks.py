@@ -1,4 +1,5 @@
-"""Where batches go: one small interface, two InfluxDB API flavours, a registry by name.
+"""Where batches go: one small interface, two InfluxDB API flavours and an embedded store, a
+registry by name.
 
     v1  InfluxDB 1.x, and the v1-compatible endpoint of 2.x/3.x: line protocol POSTed to
         ``/write?db=&rp=&precision=ms`` over one keep-alive httpx client, basic auth or token.
@@ -7,23 +8,33 @@
         itself; ingest compresses at its own level and does its own retries, so it calls
         the library's `WriteService.post_write` with the body already compressed.
 
-Both raise `RetryableWriteError` (network, 5xx, 429, and 401/403/404: credentials or a
+    sqlite  the embedded store (`estatewatch.readings.sqlite`), one SQLite file and no server:
+        the lines are parsed back (`ingest.lineparse`) and written as rows, in one
+        transaction per batch; rows older than the retention are pruned after writes.
+
+All raise `RetryableWriteError` (network, 5xx, 429, and 401/403/404: credentials or a
 missing database are fixed by an operator, not by dropping data) or `RejectedWriteError`
-(400, 413, 422: the data itself).
+(400, 413, 422: the data itself; for sqlite, a line that is not ingest's line protocol or
+does not fit the schema).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
 import orjson
 
+from estatewatch.clock import Clock
 from ingest.errors import RejectedWriteError, RetryableWriteError, WriteError
+
+log = logging.getLogger(__name__)
 
 REJECTED = frozenset({400, 413, 422})
 
@@ -53,6 +64,10 @@ class SinkSettings:
     spend CPU on compression (measured: end-to-end rate halved at level 1 on the bench
     machine). Over a slow or metered link, level 1 shrinks telemetry two- to five-fold."""
     timeout: float = 30.0
+    sqlite_path: str | None = None
+    """The sqlite sink's file (created with its tables when missing)."""
+    sqlite_retention: timedelta = timedelta(days=30)
+    """The sqlite sink deletes raw rows older than this (hourly, after a write)."""
 
 
 def classify(status: int, text: str, retry_after: str | None = None) -> WriteError | None:
@@ -185,11 +200,59 @@ class InfluxV2Sink:
         await asyncio.to_thread(self._client.close)
 
 
+class SqliteSink:
+    """Writes into the embedded SQLite store. The file is opened at the first write (so a
+    bad path is retried and logged like an unreachable InfluxDB, not a crash)."""
+
+    name = "sqlite"
+
+    def __init__(self, settings: SinkSettings, *, clock: Clock | None = None) -> None:
+        from estatewatch.readings.sqlite import SqliteReadingStore
+
+        if not settings.sqlite_path:
+            raise ValueError("the sqlite sink needs sqlite_path")
+        self.settings = settings
+        self.store = SqliteReadingStore(
+            settings.sqlite_path, retention=settings.sqlite_retention, clock=clock
+        )
+        self._open = False
+
+    async def write(self, lines: bytes) -> None:
+        from estatewatch.readings.sqlite_schema import PointRejected
+        from estatewatch.readings.store import ReadingsError
+        from ingest.lineparse import LineProtocolError, parse_lines
+
+        try:
+            points = await asyncio.to_thread(parse_lines, lines)
+        except LineProtocolError as exc:
+            raise RejectedWriteError(400, str(exc)) from exc
+        try:
+            if not self._open:
+                await self.store.open()
+                self._open = True
+            await self.store.write(points)
+        except PointRejected as exc:
+            raise RejectedWriteError(400, str(exc)) from exc
+        except ReadingsError as exc:
+            raise RetryableWriteError(str(exc)) from exc
+        try:
+            await self.store.prune_if_due()
+        except ReadingsError as exc:  # the batch is written; pruning tries again next time
+            log.warning("pruning %s failed: %s", self.settings.sqlite_path, exc)
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            await self.store.aclose()
+
+
 SINKS: dict[str, Callable[[SinkSettings], Sink]] = {
     InfluxV1Sink.name: InfluxV1Sink,
     InfluxV2Sink.name: InfluxV2Sink,
+    SqliteSink.name: SqliteSink,
 }
-"""Sink flavour name -> factory (`estatewatch ingest` picks v2 when given org/bucket)."""
+"""Sink flavour name -> factory (`estatewatch ingest` picks v2 when given org/bucket,
+sqlite when given `--sqlite PATH`)."""
 
 
 def make_sink(name: str, settings: SinkSettings) -> Sink:

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import DeviceReader, ReaderDep, RuntimeDep
-from api.errors import NotFound, Unavailable
+from api.deps import DeviceReader, ReaderDep, ReadingsReader, RuntimeDep
+from api.errors import Unavailable
+from api.readings import find_device
 from api.schemas.device import DevicePublic
 from api.store import devices
 from estatewatch.clock import from_epoch_ms
@@ -44,30 +45,24 @@ def list_devices(
 
 @router.get("/{device}/latest")
 async def latest(
-    _: DeviceReader,
+    _: ReadingsReader,
     runtime: RuntimeDep,
     device: str,
-    site: str,
+    site: Annotated[str | None, Query(description="default: the only site served")] = None,
     point: Annotated[list[str] | None, Query(description="default: every stored point")] = None,
 ) -> DeviceLatest:
     """The newest value of each point, from the readings store."""
-    config = runtime.sites.config(site)
+    target = find_device(runtime, site, device)
     try:
-        kind = config.device(device).kind if config else None
-    except KeyError:
-        kind = None
-    if kind is None:
-        raise NotFound(f"{site!r} has no device {device!r}", field="device")
-    if runtime.readings is None:
-        raise Unavailable("no readings store is wired into this API", field="device")
-    try:
-        found = await runtime.readings.latest(site=site, kind=kind, device=device, points=point)
+        found = await target.store.latest(
+            site=target.site, kind=target.kind, device=device, points=point
+        )
     except EstateWatchError as exc:
         raise Unavailable(f"the readings store did not answer: {exc}") from exc
     return DeviceLatest(
-        site=site,
+        site=target.site,
         device=device,
-        kind=kind,
+        kind=target.kind,
         points={
             name: PointPublic(value=p.value, ts=from_epoch_ms(p.ts), quality=str(p.quality))
             for name, p in found.items()

@@ -29,6 +29,8 @@ class Permission(StrEnum):
     ORDER_COMMENT = "order:comment"
     ORDER_ANSWER = "order:answer"
     DEVICE_READ = "device:read"
+    READINGS_READ = "readings:read"
+    """A device's stored values: latest, history, the equipment operation log."""
     STREAM_READ = "stream:read"
     PATROL_SUBMIT = "patrol:submit"
     PATROL_READ = "patrol:read"
@@ -41,7 +43,15 @@ class Permission(StrEnum):
 
 
 P = Permission
-_WATCH = {P.ALARM_READ, P.DEVICE_READ, P.STREAM_READ, P.PATROL_READ, P.REPORT_READ, P.PLAN_READ}
+_WATCH = {
+    P.ALARM_READ,
+    P.DEVICE_READ,
+    P.READINGS_READ,
+    P.STREAM_READ,
+    P.PATROL_READ,
+    P.REPORT_READ,
+    P.PLAN_READ,
+}
 _ORDERS = {P.ORDER_READ, P.ORDER_CREATE, P.ORDER_COMMENT, P.ORDER_ANSWER}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -50,7 +60,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT, P.USER_READ, P.SLA_RUN, P.PLAN_ADMIN}
     ),
     Role.DUTY_ENGINEER: frozenset(_WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT}),
-    Role.TECHNICIAN: frozenset({P.ORDER_READ, P.ORDER_COMMENT}),
+    # A technician reads the equipment's values and log to diagnose what they repair.
+    Role.TECHNICIAN: frozenset({P.ORDER_READ, P.ORDER_COMMENT, P.READINGS_READ}),
     Role.GUARD: frozenset({P.PATROL_SUBMIT}),
     Role.CUSTOMER_SERVICE: frozenset({P.ALARM_READ} | _ORDERS),
 }

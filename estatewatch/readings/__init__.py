@@ -1,9 +1,11 @@
 """Stored readings: the InfluxDB schema (`schema`), the query interface (`ReadingStore`) and
-its InfluxQL implementation (`InfluxQLStore`). Shared by ingest (the write side), the API
-and the rules engine's replay; it knows nothing of how ingest works."""
+its implementations: InfluxQL (`InfluxQLStore`) and one embedded SQLite file
+(`SqliteReadingStore`, which also writes). Shared by ingest (the write side), the API and
+the rules engine's replay; it knows nothing of how ingest works."""
 
 from estatewatch.readings.influxql import InfluxConnection, InfluxQLStore
 from estatewatch.readings.schema import Retention
+from estatewatch.readings.sqlite import SqliteReadingStore
 from estatewatch.readings.store import (
     Aggregate,
     PointValue,
@@ -28,5 +30,6 @@ __all__ = [
     "Sample",
     "Series",
     "Source",
+    "SqliteReadingStore",
     "StoreUnavailable",
 ]

@@ -71,7 +71,8 @@ class Series(_Result):
 
 
 class ReadingStore(Protocol):
-    """Stored readings of devices. `InfluxQLStore` implements it for InfluxDB 1.x/2.x/3.x."""
+    """Stored readings of devices. `InfluxQLStore` implements it for InfluxDB 1.x/2.x/3.x,
+    `SqliteReadingStore` over one SQLite file."""
 
     async def latest(
         self, *, site: str, kind: DeviceKind, device: str, points: list[str] | None = None

@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.readings import LatestReadings
 from api.runtime import Runtime
 from api.schemas.user import UserCreate
 from api.security import issue_token
@@ -23,6 +22,7 @@ from api.sites import Sites
 from api.store import users
 from estatewatch.clock import FakeClock, to_epoch_ms
 from estatewatch.contracts.payloads import AlarmEvent
+from estatewatch.readings import ReadingStore
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers `httpx2` and warns when only httpx (the project's dependency) is
@@ -144,7 +144,7 @@ def make_api(
     sites: Sites,
     *,
     clock: FakeClock | None = None,
-    readings: LatestReadings | None = None,
+    readings: ReadingStore | None = None,
     **settings: Any,
 ) -> Iterator[Api]:
     clock = clock or FakeClock(T0)

@@ -1,21 +1,17 @@
-"""Reports (shift handover, SLA compliance; JSON and CSV) and latest equipment values."""
+"""Reports (shift handover, SLA compliance; JSON and CSV), and latest equipment values
+without a readings store (with one: test_readings_api.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from api import ingest
-from api.sites import Sites
 from api.store.workorders import order_id_for_alarm
 from estatewatch.clock import to_epoch_ms
-from estatewatch.config import DeviceKind
-from estatewatch.contracts.payloads import DeviceStatus, Scalar
-from estatewatch.errors import EstateWatchError
-from tests.api.helpers import SITE, T0, Api, alarm_event, make_api
+from estatewatch.contracts.payloads import DeviceStatus
+from tests.api.helpers import SITE, T0, Api, alarm_event
 
 DISPATCH = {"assignee": "tom", "contact": "1", "eta": (T0 + timedelta(hours=1)).isoformat()}
 
@@ -104,63 +100,6 @@ def test_sla_compliance_per_clock(api: Api) -> None:
     )
     assert bad.status_code == 422
     assert bad.json()["field"] == "since"
-
-
-@dataclass(frozen=True)
-class Point:
-    ts: int
-    value: Scalar
-    quality: str = "good"
-
-
-class FakeReadings:
-    """An in-memory stand-in for the readings store (our own protocol, not a database)."""
-
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str], dict[str, Point]] = {}
-        self.asked: list[tuple[str, str, list[str] | None]] = []
-
-    async def latest(
-        self, *, site: str, kind: DeviceKind, device: str, points: list[str] | None = None
-    ) -> dict[str, Point]:
-        self.asked.append((device, kind, points))
-        if device == "pump-fire":
-            raise EstateWatchError("InfluxDB answered 503")
-        stored = self.data.get((site, device), {})
-        return {k: v for k, v in stored.items() if points is None or k in points}
-
-
-def test_latest_values_come_from_the_readings_store(tmp_path: Path, sites: Sites) -> None:
-    readings = FakeReadings()
-    ms = to_epoch_ms(T0)
-    readings.data[(SITE, "pump-domestic-low")] = {
-        "outlet_pressure": Point(ms, 0.452),
-        "tank_level": Point(ms - 5000, 71.5, "stale"),
-    }
-    with make_api(tmp_path / "r.db", sites, readings=readings) as api:
-        body = api.get(
-            "/devices/pump-domestic-low/latest", params={"site": SITE}, user="dina"
-        ).json()
-        assert body["kind"] == "water_pump_set"
-        assert body["points"]["outlet_pressure"] == {
-            "value": 0.452,
-            "ts": "2026-11-02T08:00:00Z",
-            "quality": "good",
-        }
-        assert body["points"]["tank_level"]["quality"] == "stale"
-        one = api.get(
-            "/devices/pump-domestic-low/latest",
-            params={"site": SITE, "point": "tank_level"},
-            user="dina",
-        ).json()
-        assert list(one["points"]) == ["tank_level"]
-        assert readings.asked[-1] == ("pump-domestic-low", "water_pump_set", ["tank_level"])
-        missing = api.get("/devices/nope/latest", params={"site": SITE}, user="dina")
-        assert missing.status_code == 404
-        assert missing.json()["field"] == "device"
-        failing = api.get("/devices/pump-fire/latest", params={"site": SITE}, user="dina")
-        assert failing.status_code == 503
-        assert "503" in failing.json()["detail"]
 
 
 def test_without_a_readings_store_latest_values_are_unavailable(api: Api) -> None:

@@ -69,7 +69,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
     ("POST", f"/workorders/{ORDER}/cancel", {"reason": "duplicate"}, OFFICE),
     ("POST", "/workorders/sla-check", {}, {R.ADMIN, R.SUPERVISOR}),
     ("GET", "/devices", None, WATCHERS),
-    ("GET", "/devices/pump-fire/latest?site=harbour-view", None, WATCHERS),
+    ("GET", "/devices/pump-fire/latest?site=harbour-view", None, WATCHERS | {R.TECHNICIAN}),
+    ("GET", "/devices/pump-fire/history?point=outlet_pressure", None, WATCHERS | {R.TECHNICIAN}),
+    ("GET", "/devices/pump-fire/operation-log", None, WATCHERS | {R.TECHNICIAN}),
     ("GET", "/reports/handover?site=harbour-view", None, WATCHERS),
     ("GET", "/maintenance/plans", None, WATCHERS),
     (

@@ -70,7 +70,7 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         assert "EstateWatch is up" in output
         state = json.loads(state_file.read_text())
         children = state["parts"]
-        assert set(children) >= {"simulators"}
+        assert set(children) >= {"simulators", "gateway", "rules", "api"}
 
         fault = subprocess.run(
             [
@@ -93,6 +93,25 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         elevator = next(d for d in devices if d["id"] == "elevator-3")
         assert "entrapment" in elevator["faults"]
         assert elevator["values"]["fault_code"] == 31
+
+        # The loop closes: gateway → rules → alarm → API → urgent work order.
+        api = state["api"]
+        token = httpx.post(
+            f"{api}/auth/token", data={"username": "duty", "password": "estate-duty"}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        alarms: list[dict[str, object]] = []
+
+        def entrapment_alarm() -> bool:
+            alarms[:] = httpx.get(f"{api}/alarms", headers=headers).json()
+            return any(a["category"] == "entrapment" for a in alarms)
+
+        _wait_for(entrapment_alarm, 120, "the entrapment alarm")
+        assert [a["target"] for a in alarms] == ["elevator-3"], "normal operation raised alarms"
+        orders = httpx.get(f"{api}/workorders", headers=headers).json()
+        (order,) = [o for o in orders if o["alarm_id"] == alarms[0]["alarm_id"]]
+        assert order["urgency"] == "urgent"
+        assert order["trade"] == "elevator"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

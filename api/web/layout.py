@@ -1,0 +1,232 @@
+"""What the pages need to know about a site that the site config holds: buildings and rooms,
+devices with their points (units, enum texts), checkpoints, routes, guards and the rounds of
+the shift running now and of the next one. Pure: built from a `SiteConfig` and a moment.
+
+Tag UIDs and handheld keys are left out on purpose: a page never needs them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Literal
+
+from pydantic import BaseModel
+
+from api.services import patrol as rounds
+from estatewatch.config import Device, MqttSensor, SiteConfig
+from estatewatch.contracts.payloads import Scalar
+
+KIND_ATTRIBUTES = (
+    "pumps",
+    "setpoint_mpa",
+    "lowest_floor",
+    "highest_floor",
+    "rated_load_kg",
+    "nominal_voltage_v",
+    "transformer_kva",
+    "rated_kw",
+    "sensor_type",
+)
+"""Per-kind attributes of a device config that a tile shows (set-point, floors...)."""
+
+
+PointType = Literal["number", "bool", "text"]
+
+
+class PointInfo(BaseModel):
+    name: str
+    unit: str = ""
+    type: PointType = "number"
+    enum: dict[int, str] | None = None
+
+
+class DeviceInfo(BaseModel):
+    id: str
+    name: str
+    kind: str
+    building: str
+    room: str
+    attributes: dict[str, Scalar]
+    points: list[PointInfo]
+
+
+class RoomInfo(BaseModel):
+    id: str
+    name: str
+    floor: int
+
+
+class BuildingInfo(BaseModel):
+    id: str
+    name: str
+    floors: int
+    basements: int
+    rooms: list[RoomInfo]
+
+
+class CheckpointInfo(BaseModel):
+    id: str
+    name: str
+    building: str
+    floor: int
+    location: str
+    category: str
+
+
+class RouteInfo(BaseModel):
+    id: str
+    name: str
+    checkpoints: list[str]
+    ordered: bool
+
+
+class GuardInfo(BaseModel):
+    id: str
+    name: str
+    handheld: str | None
+
+
+class ShiftInfo(BaseModel):
+    id: str
+    name: str
+    date: date
+    start: datetime
+    end: datetime
+
+
+class RoundInfo(BaseModel):
+    shift: str
+    route: str
+    route_name: str
+    start: datetime
+    end: datetime
+    checkpoints: list[str]
+    ordered: bool
+
+
+class SiteLayout(BaseModel):
+    id: str
+    name: str
+    timezone: str
+    buildings: list[BuildingInfo]
+    devices: list[DeviceInfo]
+    checkpoints: list[CheckpointInfo]
+    routes: list[RouteInfo]
+    guards: list[GuardInfo]
+    shift: ShiftInfo | None
+    rounds: list[RoundInfo]
+    guard_report_interval_s: float
+
+
+class Layout(BaseModel):
+    now: datetime
+    sites: list[SiteLayout]
+
+
+def _type(declared: str) -> PointType:
+    """number, bool or text, from a register's or an MQTT point's declared type."""
+    if declared == "bool":
+        return "bool"
+    return "text" if declared == "string" else "number"
+
+
+def _points(config: SiteConfig, device: Device) -> list[PointInfo]:
+    if isinstance(device.connection, MqttSensor):
+        return [
+            PointInfo(name=p.name, unit=p.unit, type=_type(p.type))
+            for p in device.connection.points
+        ]
+    register_map = config.register_maps.get(device.register_map or "")
+    if register_map is None:
+        return []
+    return [
+        PointInfo(name=p.name, unit=p.unit, type=_type(p.type.value), enum=p.enum)
+        for p in register_map.points
+    ]
+
+
+def _device(config: SiteConfig, device: Device) -> DeviceInfo:
+    attributes: dict[str, Scalar] = {}
+    for name in KIND_ATTRIBUTES:
+        value = getattr(device, name, None)
+        if isinstance(value, bool | int | float | str):
+            attributes[name] = value
+    return DeviceInfo(
+        id=device.id,
+        name=device.name,
+        kind=device.kind,
+        building=device.building,
+        room=device.room,
+        attributes=attributes,
+        points=_points(config, device),
+    )
+
+
+def _rounds(
+    config: SiteConfig, now: datetime, tz: tzinfo
+) -> tuple[ShiftInfo | None, list[RoundInfo]]:
+    """The shift running at `now` and the rounds of it and of the shift after it, so a
+    guard's phone that loses signal near the change of shift still knows what comes next."""
+    current = rounds.shift_of(config, now, tz)
+    if current is None:
+        return None, []
+    shift, day = current
+    start, end = rounds.shift_bounds(shift, day, tz)
+    info = ShiftInfo(id=shift.id, name=shift.name, date=day, start=start, end=end)
+    shifts = [(shift, day)]
+    following = rounds.shift_of(config, end, tz)
+    if following is not None and following != current:
+        shifts.append(following)
+    found = [
+        RoundInfo(
+            shift=s.id,
+            route=r.route,
+            route_name=r.route_name,
+            start=r.start,
+            end=r.end,
+            checkpoints=list(r.checkpoints),
+            ordered=r.ordered,
+        )
+        for s, d in shifts
+        for r in rounds.rounds_of_shift(config, s, d, tz)
+    ]
+    return info, found
+
+
+def site_layout(config: SiteConfig, *, now: datetime, tz: tzinfo) -> SiteLayout:
+    shift, found = _rounds(config, now, tz)
+    return SiteLayout(
+        id=config.site.id,
+        name=config.site.name,
+        timezone=config.site.timezone,
+        buildings=[
+            BuildingInfo(
+                id=b.id,
+                name=b.name,
+                floors=b.floors,
+                basements=b.basements,
+                rooms=[RoomInfo(id=r.id, name=r.name, floor=r.floor) for r in b.rooms],
+            )
+            for b in config.buildings
+        ],
+        devices=[_device(config, d) for d in config.devices],
+        checkpoints=[
+            CheckpointInfo(
+                id=c.id,
+                name=c.name,
+                building=c.building,
+                floor=c.floor,
+                location=c.location,
+                category=c.category,
+            )
+            for c in config.checkpoints
+        ],
+        routes=[
+            RouteInfo(id=r.id, name=r.name, checkpoints=list(r.checkpoints), ordered=r.ordered)
+            for r in config.routes
+        ],
+        guards=[GuardInfo(id=g.id, name=g.name, handheld=g.handheld) for g in config.guards],
+        shift=shift,
+        rounds=found,
+        guard_report_interval_s=config.sla.guard_report_interval / timedelta(seconds=1),
+    )

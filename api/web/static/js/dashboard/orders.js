@@ -1,0 +1,143 @@
+// The work-order queue: open orders in columns by state, urgent first, then the nearest
+// deadline; every SLA clock still running counts down, breached ones are marked. The duty
+// engineer dispatches from here (technicians and their numbers come from GET /users when
+// the role may read users, else from dispatches made on this screen before).
+
+import { api } from '../lib/api.js';
+import { $, fill, h, toast } from '../lib/dom.js';
+import { t, tr } from '../lib/i18n.js';
+import { countdownBadge, pendingClocks, refreshCountdowns, runAction } from '../lib/orders.js';
+import { dayTime, hhmm } from '../lib/time.js';
+import { on, putOrder, store } from './store.js';
+
+const COLUMNS = ['new', 'dispatched', 'accepted', 'on_site', 'completed', 'verified'];
+const CONTACTS_KEY = 'ew.technicians';
+const READS_USERS = new Set(['admin', 'supervisor']);
+
+let contacts = JSON.parse(localStorage.getItem(CONTACTS_KEY) || '{}'); // username → contact
+
+function nearestDue(order) {
+  return pendingClocks(order)[0]?.due ?? Infinity;
+}
+
+function byUrgency(a, b) {
+  return Number(a.urgency !== 'urgent') - Number(b.urgency !== 'urgent') || nearestDue(a) - nearestDue(b);
+}
+
+function title(order) {
+  const category = tr('category', order.category);
+  return order.source === 'alarm' && category !== order.category ? category : order.title;
+}
+
+/** Picking a known technician fills in their number. */
+function fillContact(form, changed) {
+  const contact = form.elements.namedItem('contact');
+  if (changed.name === 'assignee' && contact && !contact.value && contacts[changed.value]) {
+    contact.value = contacts[changed.value];
+  }
+}
+
+async function act(order, action) {
+  const defaults = {};
+  if (action === 'dispatch' && order.assignee) {
+    defaults.assignee = order.assignee;
+    defaults.contact = order.assignee_contact ?? contacts[order.assignee];
+  }
+  try {
+    const updated = await runAction(order, action, { defaults, onInput: fillContact });
+    if (!updated) return;
+    if (action === 'dispatch' && updated.assignee) {
+      contacts[updated.assignee] = updated.assignee_contact;
+      localStorage.setItem(CONTACTS_KEY, JSON.stringify(contacts));
+      fillTechnicians();
+    }
+    putOrder(updated);
+    toast(`${tr('action', action)} · ${tr('orderState', updated.state)}`);
+  } catch (err) {
+    toast(t('common.error', { detail: err.message }), { error: true });
+  }
+}
+
+function clocks(order) {
+  return h(
+    'ul',
+    { class: 'clocks' },
+    Object.entries(order.deadlines ?? {}).map(([name, due]) => {
+      const pending = pendingClocks(order).some((c) => c.clock === name);
+      const breached = order.breached?.includes(name);
+      return h(
+        'li',
+        { class: `${breached ? 'breach' : ''}${pending ? '' : ' met'}` },
+        `${tr('clock', name)} ${hhmm(due)}${pending ? '' : ' ✓'}${breached ? ' ⚠' : ''}`,
+      );
+    }),
+  );
+}
+
+function card(order) {
+  const headingId = `wo-${order.id}`;
+  const buttons = order.allowed_actions.map((action) =>
+    h('button', { type: 'button', class: action === 'dispatch' ? 'primary' : 'secondary', dataset: { action }, onclick: () => act(order, action) }, tr('action', action)),
+  );
+  return h(
+    'li',
+    { class: `order-card urgency-${order.urgency}${order.breached?.length ? ' breached' : ''}`, dataset: { id: order.id, state: order.state }, 'aria-labelledby': headingId },
+    h('p', { class: 'badges' },
+      h('span', { class: `urgency-badge urgency-${order.urgency}` }, tr('urgency', order.urgency)),
+      h('span', { class: 'chip' }, tr('trade', order.trade)),
+      h('span', { class: 'chip' }, tr('source', order.source)),
+      order.escalation_level ? h('span', { class: 'chip breach' }, t('order.escalated', { n: order.escalation_level })) : null),
+    h('h3', { id: headingId }, title(order)),
+    h('p', { class: 'where' }, store.index.where(order) || order.location),
+    countdownBadge(order),
+    order.breached?.length ? h('p', { class: 'breach' }, t('order.breached', { clocks: order.breached.map((c) => tr('clock', c)).join(t('common.listSep')) })) : null,
+    order.assignee ? h('p', { class: 'assignee' }, t('order.assignee', { who: order.assignee }), order.assignee_contact ? ` · ${order.assignee_contact}` : '', order.eta ? ` · ${t('order.eta', { time: dayTime(order.eta) })}` : '') : null,
+    clocks(order),
+    buttons.length ? h('div', { class: 'actions' }, buttons) : null,
+  );
+}
+
+function render() {
+  if (store.view !== 'orders') return paintCount();
+  const orders = [...store.orders.values()];
+  fill(
+    $('#orders'),
+    COLUMNS.map((state) => {
+      const inState = orders.filter((o) => o.state === state).sort(byUrgency);
+      return h(
+        'section',
+        { class: `column state-${state}`, 'aria-labelledby': `col-${state}` },
+        h('h2', { id: `col-${state}` }, tr('orderState', state), h('span', { class: 'n' }, ` ${inState.length}`)),
+        inState.length ? h('ol', {}, inState.map(card)) : h('p', { class: 'empty' }, t('order.none')),
+      );
+    }),
+  );
+  paintCount();
+}
+
+function paintCount() {
+  const n = store.orders.size;
+  $('#count-orders').textContent = n ? String(n) : '';
+}
+
+function fillTechnicians(users = []) {
+  for (const user of users) if (!(user.username in contacts)) contacts[user.username] = user.contact;
+  fill($('#technicians'), Object.keys(contacts).sort().map((name) => h('option', { value: name })));
+}
+
+async function loadTechnicians() {
+  if (!READS_USERS.has(store.me.role)) return fillTechnicians();
+  try {
+    fillTechnicians(await api('/users', { params: { role: 'technician' } }));
+  } catch {
+    fillTechnicians();
+  }
+}
+
+export function initOrders() {
+  on('orders', render);
+  on('view', render);
+  on('layout', render);
+  on('tick', () => refreshCountdowns($('#orders'), store.orders));
+  loadTechnicians();
+}

@@ -1,0 +1,117 @@
+// Work orders as both the dashboard and the technician's page show them: SLA clocks still
+// running (the nearest one counts down), breaches, and the lifecycle actions with the
+// fields each one asks for (api/schemas/workorder.py).
+
+import { api } from './api.js';
+import { formDialog } from './dialog.js';
+import { h } from './dom.js';
+import { t, tr } from './i18n.js';
+import { keepPhoto } from './photos.js';
+import { clock, ms, now } from './time.js';
+
+/** When each SLA clock is met (api/services/sla.py MET_AT). */
+const MET = {
+  dispatch: (o) => o.dispatched_at,
+  response: (o) => o.responded_at,
+  progress: (o) => o.responded_at,
+  on_site: (o) => o.on_site_at,
+  fix: (o) => o.completed_at,
+  callback: (o) => o.verified_at,
+  requester_answer: (o) => o.requester_answered_at ?? o.verified_at,
+};
+
+const FINAL = new Set(['closed', 'cancelled']);
+
+/** Clocks not met yet, nearest first: [{clock, due}] (due in epoch ms). */
+export function pendingClocks(order) {
+  if (FINAL.has(order.state)) return [];
+  return Object.entries(order.deadlines ?? {})
+    .filter(([name]) => !(MET[name]?.(order)))
+    .map(([name, due]) => ({ clock: name, due: ms(due) }))
+    .sort((a, b) => a.due - b.due);
+}
+
+/** The nearest clock as text and whether it ran out: {text, overdue} or null. */
+export function countdown(order, at = now()) {
+  const next = pendingClocks(order)[0];
+  if (!next) return null;
+  const left = next.due - at;
+  const params = { clock: tr('clock', next.clock), time: clock(left) };
+  return { text: t(left < 0 ? 'order.over' : 'order.left', params), overdue: left < 0 };
+}
+
+/** A <span> that main loops refresh every second (see refreshCountdowns). */
+export function countdownBadge(order) {
+  const badge = h('span', { class: 'countdown', dataset: { order: order.id } });
+  paintCountdown(badge, order);
+  return badge;
+}
+
+function paintCountdown(badge, order) {
+  const state = countdown(order);
+  badge.textContent = state ? state.text : '';
+  badge.classList.toggle('overdue', Boolean(state?.overdue));
+  badge.hidden = !state;
+}
+
+/** Repaint every countdown under `root` from `orders` (a Map by id). */
+export function refreshCountdowns(root, orders) {
+  for (const badge of root.querySelectorAll('.countdown[data-order]')) {
+    const order = orders.get(badge.dataset.order);
+    if (order) paintCountdown(badge, order);
+  }
+}
+
+const NOTE = { name: 'note', type: 'textarea' };
+
+/** The form of each action: fields (labels from field.*) and how they become the body. */
+const FORMS = {
+  dispatch: {
+    fields: [
+      { name: 'assignee', required: true, list: 'technicians' },
+      { name: 'contact', required: true, type: 'tel' },
+      { name: 'eta', required: true, type: 'number', min: 1, value: '30', inputmode: 'numeric' },
+      NOTE,
+    ],
+    body: (v) => ({
+      assignee: v.assignee,
+      contact: v.contact,
+      eta: new Date(now() + Number(v.eta) * 60_000).toISOString(),
+      note: v.note,
+    }),
+  },
+  complete: {
+    fields: [{ name: 'result', required: true, type: 'textarea' }, { name: 'photo', type: 'file' }, NOTE],
+    body: async (v) => ({
+      result: v.result,
+      note: v.note,
+      photo_refs: v.photo ? [await keepPhoto(v.photo)] : [],
+    }),
+  },
+  verify: {
+    fields: [{ name: 'callback_note', required: true, type: 'textarea' }, NOTE],
+    body: (v) => ({ callback_note: v.callback_note, note: v.note }),
+  },
+  cancel: { fields: [{ name: 'reason', required: true, type: 'textarea' }], body: (v) => v },
+  reopen: { fields: [{ name: 'reason', required: true, type: 'textarea' }], body: (v) => v },
+};
+const NOTE_ONLY = { fields: [NOTE], body: (v) => ({ note: v.note }) };
+
+/** Ask for the action's fields, then POST it; resolves to the updated order or null. */
+export async function runAction(order, action, { defaults = {}, extra = null, onInput = null } = {}) {
+  const form = FORMS[action] ?? NOTE_ONLY;
+  const values = await formDialog({
+    title: `${tr('action', action)} · ${order.title}`,
+    submit: tr('action', action),
+    extra,
+    onInput,
+    fields: form.fields.map((f) => ({
+      ...f,
+      label: t(`field.${f.name}`),
+      value: defaults[f.name] ?? f.value,
+    })),
+  });
+  if (!values) return null;
+  const body = await form.body(values);
+  return api(`/workorders/${encodeURIComponent(order.id)}/${action}`, { method: 'POST', body });
+}

@@ -1,0 +1,86 @@
+// The technician's phone: the orders assigned to me (the API shows a technician only
+// theirs), each with its SLA countdown; accept, mark on site, complete with a result and a
+// photo. A technician may not read the live stream, so the list is read again every 20 s.
+
+import { api, onSignedOut, useSession } from '../lib/api.js';
+import { $, fill, h, toast } from '../lib/dom.js';
+import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
+import { signOut, signedInUser } from '../lib/login.js';
+import { SiteIndex } from '../lib/names.js';
+import { countdownBadge, refreshCountdowns, runAction } from '../lib/orders.js';
+import { dayTime, setTimeZone, syncServerTime } from '../lib/time.js';
+
+const POLL_MS = 20_000;
+const TECH_ACTIONS = ['accept', 'arrive', 'complete'];
+const orders = new Map();
+let indexes = new Map(); // site → SiteIndex
+
+function where(order) {
+  return indexes.get(order.site)?.where(order) || order.location;
+}
+
+async function act(order, action) {
+  try {
+    const updated = await runAction(order, action);
+    if (!updated) return;
+    orders.set(updated.id, updated);
+    render();
+    toast(`${tr('action', action)} · ${tr('orderState', updated.state)}`);
+  } catch (err) {
+    toast(t('common.error', { detail: err.message }), { error: true });
+  }
+}
+
+function card(order) {
+  const actions = order.allowed_actions.filter((a) => TECH_ACTIONS.includes(a));
+  return h('li', { class: `order-card urgency-${order.urgency}`, dataset: { id: order.id, state: order.state } },
+    h('p', { class: 'badges' },
+      h('span', { class: `urgency-badge urgency-${order.urgency}` }, tr('urgency', order.urgency)),
+      ' ', h('span', { class: 'chip' }, tr('orderState', order.state))),
+    h('h3', {}, order.source === 'alarm' && tr('category', order.category) !== order.category ? tr('category', order.category) : order.title),
+    order.source === 'alarm' ? h('p', { class: 'muted' }, order.title) : null,
+    h('p', {}, where(order)),
+    order.description ? h('p', { class: 'muted' }, order.description) : null,
+    countdownBadge(order),
+    order.eta ? h('p', { class: 'muted' }, t('order.eta', { time: dayTime(order.eta) })) : null,
+    order.result ? h('p', {}, t('order.result', { text: order.result })) : null,
+    actions.length ? h('div', { class: 'actions' }, actions.map((a) =>
+      h('button', { type: 'button', class: 'primary', dataset: { action: a }, onclick: () => act(order, a) }, tr('action', a)))) : null);
+}
+
+function render() {
+  const list = [...orders.values()].filter((o) => !['closed', 'cancelled'].includes(o.state));
+  list.sort((a, b) => Number(a.urgency !== 'urgent') - Number(b.urgency !== 'urgent') || Date.parse(a.reported_at) - Date.parse(b.reported_at));
+  fill($('#orders'), list.map(card));
+  $('#orders-empty').hidden = list.length > 0;
+}
+
+async function load() {
+  try {
+    const mine = await api('/workorders', { params: { open: true, limit: 200 } });
+    orders.clear();
+    for (const order of mine) orders.set(order.id, order);
+    render();
+  } catch {
+    /* no signal: keep the list; the next read tries again */
+  }
+}
+
+async function main() {
+  useSession('tech');
+  applyI18n();
+  bindLanguageButton($('#lang'));
+  $('#signout').addEventListener('click', signOut);
+  onSignedOut(() => location.reload());
+  const me = await signedInUser('tech');
+  $('#who').textContent = me.full_name || me.username;
+  const layout = await api('/web/layout');
+  syncServerTime(layout.now);
+  indexes = new Map(layout.sites.map((s) => [s.id, new SiteIndex(s)]));
+  if (layout.sites.length) setTimeZone(layout.sites[0].timezone);
+  await load();
+  setInterval(load, POLL_MS);
+  setInterval(() => refreshCountdowns($('#orders'), orders), 1000);
+}
+
+main().catch((err) => toast(t('common.error', { detail: err.message }), { error: true }));

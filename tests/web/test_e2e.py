@@ -1,0 +1,406 @@
+"""End to end, in headless Chromium against a live API with the simulated estate: an
+elevator entrapment reaches the wall screen, is acknowledged, its work order counts down
+and is dispatched and completed; the equipment board shows the fault; a guard records
+scans by typed code, with a finding, and offline scans sync later with their own time.
+
+The tests of this module share one live stack and one signed-in wall screen and build on
+each other in file order (the story of one incident), which keeps the module fast.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import screenshot
+from tests.web.pages import PHONE, WALL, Console, a11y_problems, api_get, eventually, sign_in
+from tests.web.stack import LiveStack
+
+pytestmark = pytest.mark.integration
+
+SITE = "harbour-view"
+KEPT_SCAN_TIME = """async (tag) => {
+  const db = await new Promise((ok) => {
+    const r = indexedDB.open('ew-guard');
+    r.onsuccess = () => ok(r.result);
+  });
+  const all = await new Promise((ok) => {
+    const r = db.transaction('scans').objectStore('scans').getAll();
+    r.onsuccess = () => ok(r.result);
+  });
+  return all.find((s) => s.tag_uid === tag).scanned_at;
+}"""
+UNITS_SCRIPT = (Path(__file__).parent / "units.js").read_text()
+PUMP_ROOM_TAG = "04A1B20011"
+FIRE_PUMP_ROOM_TAG = "04A1B20012"
+POWER_ROOM_TAG = "04A1B20013"
+
+
+@pytest.fixture(scope="module")
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture(scope="module")
+def wall(browser: Any, live: LiveStack, console: Console) -> Iterator[Any]:
+    """The duty room's wall screen, signed in as the duty engineer, in Chinese."""
+    context = browser.new_context(**WALL, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/")
+    sign_in(page, "chen")
+    page.wait_for_selector('#live[data-state="live"]')
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def phone(browser: Any, live: LiveStack, console: Console) -> Iterator[Any]:
+    """A guard's phone, signed in as guard Zhang (service workers off: the offline test is
+    about the scan queue, not the page cache)."""
+    context = browser.new_context(**PHONE, locale="zh-CN", service_workers="block")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/guard")
+    sign_in(page, "zhang")
+    page.wait_for_selector("#round-name:not(:empty)")
+    yield page
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors(console: Console) -> Iterator[None]:
+    seen = len(console.errors)
+    yield
+    assert console.errors[seen:] == []
+
+
+def tab(page: Any, view: str) -> None:
+    page.click(f"#tab-{view}")
+    page.wait_for_selector(f"#view-{view}:not([hidden])")
+
+
+def png(path: Path) -> Path:
+    """A small real PNG (a photo stand-in for the file pickers)."""
+    raw = b"".join(b"\x00" + bytes([200, 30, 30] * 8) for _ in range(8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+# --- the wall screen ---------------------------------------------------------------------
+
+
+def test_the_wall_screen_is_chinese_accessible_and_quiet(wall: Any) -> None:
+    assert wall.evaluate("document.documentElement.lang") == "zh-CN"
+    assert wall.inner_text("#tab-alarms").startswith("告警")
+    assert [
+        wall.inner_text(f"#tab-{v} [data-i18n]") for v in ("equipment", "orders", "patrol")
+    ] == [
+        "设备",
+        "工单",
+        "巡逻",
+    ]
+    for view in ("alarms", "equipment", "orders", "patrol"):
+        tab(wall, view)
+        wall.wait_for_timeout(300)
+        assert a11y_problems(wall) == [], view
+    tab(wall, "alarms")
+
+
+def test_an_entrapment_flashes_on_the_board_within_seconds(wall: Any, live: LiveStack) -> None:
+    assert wall.locator(".alarm.sev-critical").count() == 0
+    injected = time.monotonic()
+    live.call(lambda: live.estate.inject("elevator-3", "entrapment"))  # type: ignore[union-attr]
+    card = wall.locator('.alarm.sev-critical:has-text("电梯困人")')
+    card.wait_for(timeout=20_000)
+    seen_after = time.monotonic() - injected
+    assert "二号楼" in card.inner_text()
+    assert "attention" in (card.get_attribute("class") or "")
+    assert wall.is_visible("#banner")
+    assert "电梯困人" in wall.inner_text("#banner-text")
+    assert wall.inner_text('.count[data-severity="critical"] .n') == "1"
+    # The beep sounds (the sign-in click allowed audio) and repeats while unacknowledged.
+    eventually(lambda: int(wall.get_attribute("#sound", "data-beeps") or 0) >= 2, timeout=8)
+    event = next(e for e in live.published if e.category == "entrapment")
+    assert card.get_attribute("data-id") == event.alarm_id
+    # its work order is opened by the API's dispatch policy, with the 15-minute response clock
+    eventually(lambda: re.search(r"响应剩余 \d\d:\d\d", card.inner_text()), timeout=20)
+    assert a11y_problems(wall) == []
+    # a second, major alarm: below the critical one, not flashing
+    live.call(lambda: live.estate.inject("pump-domestic-high", "tank_low"))  # type: ignore[union-attr]
+    major = wall.locator('.alarm.sev-major:has-text("水箱低水位")')
+    major.wait_for(timeout=20_000)
+    assert "attention" not in (major.get_attribute("class") or "")
+    ids = wall.locator(".alarm").evaluate_all("cards => cards.map((c) => c.dataset.severity)")
+    assert ids == ["critical", "major"]
+    screenshot(wall, "alarm-board-entrapment")
+    print(f"entrapment on the board {seen_after:.2f} s after injection")
+
+
+def test_acknowledging_in_place_stops_the_alarm_and_the_beep(wall: Any, live: LiveStack) -> None:
+    card = wall.locator('.alarm.sev-critical:has-text("电梯困人")')
+    card.locator("button.ack").click()
+    dialog = wall.locator("dialog[open]")
+    dialog.get_by_label("处理说明（可选）").fill("已通知电梯维保单位，预计 20 分钟到场")
+    dialog.get_by_role("button", name="确认").click()
+    # the rules engine answers the AlarmCommand with its `acknowledged` event
+    card.locator('.state-text:text("已确认")').wait_for(timeout=20_000)
+    assert "确认人：chen" in card.inner_text()
+    assert "attention" not in (card.get_attribute("class") or "")
+    assert wall.is_hidden("#banner")
+    beeps = int(wall.get_attribute("#sound", "data-beeps") or 0)
+    wall.wait_for_timeout(2500)
+    assert int(wall.get_attribute("#sound", "data-beeps") or 0) == beeps
+    alarm = api_get(live, f"/alarms/{card.get_attribute('data-id')}")
+    assert alarm["acknowledged_by"] == "chen"
+    assert [a["note"] for a in alarm["actions"]] == ["已通知电梯维保单位，预计 20 分钟到场"]
+    # a comment, in place too
+    card.get_by_role("button", name="备注").click()
+    wall.locator("dialog[open]").get_by_label("备注内容").fill("困人乘客已安抚，保持通话")
+    wall.locator("dialog[open]").get_by_role("button", name="提交").click()
+    eventually(lambda: len(api_get(live, f"/alarms/{alarm['alarm_id']}")["actions"]) == 2)
+
+
+def test_the_work_order_counts_down_and_is_dispatched(wall: Any, live: LiveStack) -> None:
+    tab(wall, "orders")
+    card = wall.locator('#orders .column.state-new .order-card:has-text("电梯困人")')
+    card.wait_for(timeout=20_000)
+    first = card.locator(".countdown").inner_text()
+    assert re.fullmatch(r"响应剩余 1[0-4]:\d\d", first), first
+    eventually(lambda: card.locator(".countdown").inner_text() != first, timeout=5)
+    assert "紧急" in card.inner_text()
+    assert "电梯" in card.inner_text()
+    screenshot(wall, "work-order-queue")
+    card.get_by_role("button", name="派单").click()
+    dialog = wall.locator("dialog[open]")
+    dialog.get_by_label("维修人员（用户名）").fill("liu")
+    dialog.get_by_label("联系电话").fill("138 0000 0001")
+    dialog.get_by_label("预计到场（分钟）").fill("20")
+    dialog.get_by_role("button", name="派单").click()
+    moved = wall.locator('#orders .column.state-dispatched .order-card:has-text("电梯困人")')
+    moved.wait_for(timeout=20_000)
+    assert "维修人员：liu" in moved.inner_text()
+    assert a11y_problems(wall) == []
+
+
+def test_the_technician_accepts_arrives_and_completes_with_a_photo(
+    browser: Any, live: LiveStack, console: Console, wall: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context(**PHONE, locale="zh-CN")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/tech")
+    sign_in(page, "liu")
+    card = page.locator('.order-card:has-text("Entrapment")')
+    card.wait_for(timeout=20_000)
+    for action, state in (("接单", "accepted"), ("到场", "on_site")):
+        card.get_by_role("button", name=action).click()
+        page.locator("dialog[open]").get_by_role("button", name=action).click()
+        page.wait_for_selector(f'.order-card[data-state="{state}"]')
+    card.get_by_role("button", name="完工").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("处理结果").fill("安全回路复位，轿厢平层开门，乘客已安全离开")
+    dialog.get_by_label("现场照片").set_input_files(str(png(tmp_path / "repair.png")))
+    dialog.get_by_role("button", name="完工").click()
+    page.wait_for_selector('.order-card[data-state="completed"]')
+    assert a11y_problems(page) == []
+    screenshot(page, "technician-phone")
+    context.close()
+    order_id = wall.locator('.order-card:has-text("电梯困人")').first.get_attribute("data-id")
+    order = api_get(live, f"/workorders/{order_id}")
+    assert order["state"] == "completed"
+    assert re.fullmatch(r"ph_[0-9a-f]{16}", order["photo_refs"][0])
+    wall.locator('#orders .column.state-completed .order-card:has-text("电梯困人")').wait_for(
+        timeout=20_000
+    )
+
+
+def test_the_equipment_board_shows_the_fault_and_the_offline_sensor(
+    wall: Any, live: LiveStack
+) -> None:
+    tab(wall, "equipment")
+    elevator = wall.locator('.tile[data-device="elevator-3"]')
+    eventually(lambda: "非平层停梯" in elevator.inner_text(), timeout=20)
+    assert "has-alarm" in (elevator.get_attribute("class") or "")
+    assert "停止服务" in elevator.inner_text()
+    pump = wall.locator('.tile[data-device="pump-domestic-low"]')
+    assert re.search(r"0\.\d{3} MPa", pump.inner_text())
+    offline = wall.locator('.tile[data-device="temp-fire-control"]')
+    assert offline.get_attribute("data-state") == "offline"
+    assert "最后在线" in offline.inner_text()
+    assert a11y_problems(wall) == []
+    screenshot(wall, "equipment-board", full_page=True)
+    elevator.locator("button.open").click()
+    panel = wall.locator("dialog.device-panel[open]")
+    panel.wait_for()
+    chart = panel.locator("svg.chart")
+    paths = api_get(live, "/openapi.json")["paths"]
+    if "/devices/{device}/history" in paths:  # history from the readings store
+        eventually(lambda: int(chart.get_attribute("data-points") or 0) >= 3, timeout=20)
+        assert "暂无历史数据" not in panel.inner_text()
+    else:  # the API has no history yet: the panel says so and charts live readings
+        eventually(lambda: "暂无历史数据" in panel.inner_text())
+        eventually(lambda: int(chart.get_attribute("data-points") or 0) >= 1, timeout=20)
+    if "/devices/{device}/operation-log" in paths:
+        row = panel.locator('table.oplog tr[data-point="load"]')
+        row.wait_for(timeout=20_000)
+        assert "载重" in row.inner_text()
+    else:
+        eventually(lambda: "暂无设备运行日志" in panel.inner_text())
+    panel.get_by_label("测点").select_option("load")
+    eventually(lambda: "载重" in (chart.text_content() or ""), timeout=20)
+    assert a11y_problems(wall) == []
+    screenshot(wall, "device-panel")
+    panel.get_by_role("button", name="关闭").click()
+
+
+# --- the guard's phone ---------------------------------------------------------------------
+
+
+def test_the_guard_records_a_typed_scan_and_a_finding_with_a_photo(
+    phone: Any, live: LiveStack, tmp_path: Path
+) -> None:
+    assert phone.inner_text("#net") == "有信号"
+    assert phone.inner_text("#next-checkpoint")
+    phone.get_by_label("标签编号").fill(PUMP_ROOM_TAG.lower())
+    phone.get_by_role("button", name="登记打卡").click()
+    first = phone.locator(f'#recent li[data-tag="{PUMP_ROOM_TAG}"]')
+    first.wait_for(timeout=20_000)
+    eventually(lambda: first.get_attribute("data-status") == "accepted")
+    assert "Domestic pump room door" in first.inner_text()
+    phone.locator("#finding summary").click()
+    phone.get_by_label("隐患描述").fill("消防泵房门闭门器损坏，门无法自动关闭")
+    phone.get_by_label("立即整改").check()
+    phone.get_by_label("具体位置").fill("消防泵房入口")
+    phone.get_by_label("拍照").set_input_files(str(png(tmp_path / "door.png")))
+    phone.get_by_label("标签编号").fill(FIRE_PUMP_ROOM_TAG)
+    phone.get_by_role("button", name="登记打卡").click()
+    second = phone.locator(f'#recent li[data-tag="{FIRE_PUMP_ROOM_TAG}"]')
+    eventually(lambda: "已生成工单" in second.inner_text(), timeout=20)
+    scans = api_get(live, "/patrol/scans", site=SITE, guard="guard-zhang")
+    by_tag = {s["tag_uid"]: s for s in scans}
+    assert by_tag[PUMP_ROOM_TAG]["checkpoint"] == "pump-room"
+    finding = by_tag[FIRE_PUMP_ROOM_TAG]["finding"]
+    assert finding["priority"] == "immediate"
+    assert re.fullmatch(r"ph_[0-9a-f]{16}", finding["photo_refs"][0])
+    orders = api_get(live, "/workorders", site=SITE)
+    assert any(o["source"] == "finding" and o["finding_priority"] == "immediate" for o in orders)
+    assert a11y_problems(phone) == []
+    screenshot(phone, "guard-phone", full_page=True)
+
+
+def test_a_scan_made_offline_syncs_later_with_its_own_time(phone: Any, live: LiveStack) -> None:
+    phone.context.set_offline(True)
+    phone.wait_for_selector("#net.offline")
+    assert phone.inner_text("#net") == "无信号（离线模式）"
+    phone.get_by_label("标签编号").fill(POWER_ROOM_TAG)
+    phone.get_by_role("button", name="登记打卡").click()
+    queued = phone.locator(f'#recent li[data-tag="{POWER_ROOM_TAG}"]')
+    queued.wait_for()
+    assert queued.get_attribute("data-status") == "pending"
+    assert phone.inner_text("#pending") == "待同步 1 条"
+    screenshot(phone, "guard-phone-offline")
+    made_at = datetime.fromisoformat(phone.evaluate(KEPT_SCAN_TIME, POWER_ROOM_TAG))
+    phone.wait_for_timeout(1500)  # time passes in the basement
+    phone.context.set_offline(False)
+    eventually(lambda: queued.get_attribute("data-status") == "accepted", timeout=15)
+    assert phone.inner_text("#pending") == "全部已同步"
+    scans = api_get(live, "/patrol/scans", site=SITE, guard="guard-zhang")
+    synced = next(s for s in scans if s["tag_uid"] == POWER_ROOM_TAG)
+    assert datetime.fromisoformat(synced["scanned_at"]) == made_at
+    assert synced["synced_late"] is True
+    assert datetime.fromisoformat(synced["received_at"]) > made_at
+
+
+def test_the_guard_page_opens_again_without_signal(
+    browser: Any, live: LiveStack, console: Console
+) -> None:
+    """The service worker keeps the page: reloaded in a basement, it still opens, signed in."""
+    context = browser.new_context(**PHONE, locale="zh-CN")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/guard")
+    sign_in(page, "zhang")
+    page.wait_for_selector("#round-name:not(:empty)")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()
+    eventually(lambda: page.evaluate("Boolean(navigator.serviceWorker.controller)"))
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#round-name:not(:empty)")
+    assert page.inner_text("#net") == "无信号（离线模式）"
+    assert page.is_visible("#record")
+    context.close()
+
+
+def test_the_patrol_board_shows_the_guard_and_the_rounds(wall: Any) -> None:
+    tab(wall, "patrol")
+    guard = wall.locator('.guard[data-guard="guard-zhang"]')
+    guard.wait_for(timeout=20_000)
+    eventually(lambda: "最后打卡" in guard.inner_text(), timeout=35)
+    assert "Power room 1 door" in guard.inner_text()
+    assert wall.locator(".round").count() > 0
+    assert re.search(r"(白班|夜班)｜\d\d:\d\d–\d\d:\d\d", wall.inner_text("#patrol-shift"))
+    assert a11y_problems(wall) == []
+    screenshot(wall, "patrol-board", full_page=True)
+    tab(wall, "alarms")
+    screenshot(wall, "alarm-board")
+
+
+def test_the_pages_speak_english_when_the_browser_asks(
+    browser: Any, live: LiveStack, console: Console
+) -> None:
+    context = browser.new_context(**PHONE, locale="en-US", service_workers="block")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/guard")
+    page.wait_for_selector("#login-view:not([hidden])")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.inner_text("#login-submit") == "Sign in"
+    sign_in(page, "zhang")
+    page.wait_for_selector("#round-name:not(:empty)")
+    assert page.inner_text("#net") == "Signal"
+    assert page.get_by_role("button", name="Record scan").is_visible()
+    assert a11y_problems(page) == []
+    page.goto(f"{live.url}/")  # the duty board is not for guards: it says where to go
+    sign_in(page, "zhang")
+    page.wait_for_selector("#main [role=alert]")
+    assert "guards: open /guard" in page.inner_text("#main")
+    context.close()
+
+
+def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: Console) -> None:
+    """The pure modules (rounds, stream parsing, tags, names, SLA clocks) in Chromium."""
+    context = browser.new_context(locale="zh-CN")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/static/icon.svg")  # this origin, no page code running
+    result = page.evaluate(UNITS_SCRIPT)
+    context.close()
+    assert result["after"] == ["scanned", "late", "missed"]
+    # after the route's next window opened, a scan of the old one no longer counts as late
+    assert result["lateTooLate"] == ["scanned", "missed", "missed"]
+    assert result["during"] == ["scanned", "due", "due"]
+    assert result["before"] == ["scanned", "upcoming", "upcoming"]
+    assert result["current"] == "r"  # the round the guard started, though the other closes first
+    assert result["next"] == "b"
+    assert result["events"] == [{"id": "5", "event": "alarm", "data": '{"a":1}'}]
+    assert result["tag"] == "04A1B20011"
+    assert result["valid"] == [True, False, False]
+    assert result["names"] == ["生活泵房", "Tower 2 car A", "1号配电房"]
+    assert result["pending"] == ["response", "on_site"]
+    assert result["closed"] == []
+    assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]

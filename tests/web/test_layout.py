@@ -1,0 +1,71 @@
+"""The site layout the pages draw, as a pure function of the site config and a moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.web.layout import site_layout
+from estatewatch.config import SiteConfig
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _at(local: str) -> datetime:
+    return datetime.fromisoformat(local).replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def test_a_day_moment_gives_the_day_rounds_and_then_the_night_ones(
+    example_site: SiteConfig,
+) -> None:
+    layout = site_layout(example_site, now=_at("2026-11-02T16:00"), tz=SHANGHAI)
+    assert layout.shift is not None
+    assert (layout.shift.id, layout.shift.date.isoformat()) == ("day", "2026-11-02")
+    assert layout.shift.start == _at("2026-11-02T08:00")
+    by_shift = {s: [r for r in layout.rounds if r.shift == s] for s in ("day", "night")}
+    assert len(by_shift["day"]) == 7
+    assert len(by_shift["night"]) == 8
+    first_day = by_shift["day"][0]
+    assert (first_day.route, first_day.start) == ("equipment-round", _at("2026-11-02T08:30"))
+    assert first_day.checkpoints[0] == "pump-room"
+    # the night shift's 00:30 window belongs to the next morning
+    late = next(r for r in by_shift["night"] if r.start.astimezone(SHANGHAI).hour == 0)
+    assert late.start == _at("2026-11-03T00:30")
+    assert [r.start for r in layout.rounds] == sorted(r.start for r in layout.rounds)
+
+
+@pytest.mark.parametrize(
+    ("moment", "shift", "day"),
+    [("2026-11-03T03:00", "night", "2026-11-02"), ("2026-11-02T20:00", "night", "2026-11-02")],
+)
+def test_after_midnight_the_shift_is_the_one_that_started_the_day_before(
+    example_site: SiteConfig, moment: str, shift: str, day: str
+) -> None:
+    layout = site_layout(example_site, now=_at(moment), tz=SHANGHAI)
+    assert layout.shift is not None
+    assert (layout.shift.id, layout.shift.date.isoformat()) == (shift, day)
+    assert {r.shift for r in layout.rounds} == {"night", "day"}
+
+
+def test_devices_carry_what_their_tiles_show(example_site: SiteConfig) -> None:
+    layout = site_layout(example_site, now=_at("2026-11-02T16:00"), tz=SHANGHAI)
+    devices = {d.id: d for d in layout.devices}
+    assert devices["power-room-1"].attributes == {
+        "nominal_voltage_v": 230.0,
+        "transformer_kva": 1250.0,
+    }
+    assert devices["elevator-3"].attributes["highest_floor"] == 32
+    assert devices["leak-pump-room"].attributes == {"sensor_type": "leak"}
+    pressure = next(p for p in devices["pump-domestic-low"].points if p.name == "outlet_pressure")
+    assert (pressure.unit, pressure.enum) == ("MPa", None)
+    assert [b.id for b in layout.buildings] == ["podium", "t1", "t2", "t3", "t4"]
+    assert layout.buildings[0].rooms[0].name == "Domestic pump room 生活泵房"
+
+
+def test_a_site_without_shifts_has_no_rounds(example_site: SiteConfig) -> None:
+    bare = example_site.model_copy(update={"shifts": [], "routes": []})
+    layout = site_layout(bare, now=_at("2026-11-02T16:00"), tz=SHANGHAI)
+    assert layout.shift is None
+    assert layout.rounds == []
