@@ -138,6 +138,19 @@ class Forwarder:
         self._acked.append(row_id)
         self.published += 1
 
+    async def drain(self, within: float) -> bool:
+        """Wait (up to `within` real seconds) until every queued message was acknowledged."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self.outbox.depth - len(self._acked) > 0 or self.inflight:
+            left = deadline - loop.time()
+            if left <= 0 or not self.client.connected.is_set():
+                return False
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(left, 0.1))
+        return True
+
     async def _delete_loop(self) -> None:
         while True:
             await self.clock.sleep(self.delete_every)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from estatewatch.clock import Clock, to_epoch_ms
@@ -45,7 +45,7 @@ class Reader(Protocol):
 
     async def read(
         self, table: RegisterType, address: int, count: int, unit: int
-    ) -> list[int] | list[bool]: ...
+    ) -> Sequence[int] | Sequence[bool]: ...
 
 
 def failure_of(exc: GatewayError) -> ReadFailure:
