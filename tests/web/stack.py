@@ -29,7 +29,6 @@ from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users
-from api.web import routes as web_routes
 from estatewatch.clock import SystemClock, to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts import topics
@@ -183,7 +182,6 @@ class LiveStack:
             await store.setup()
             self.estate = await stack.enter_async_context(run_estate(self.site, seed=1))
             app = create_app(self._settings(), sites=Sites([self.site]), readings=store)
-            app.include_router(web_routes.router)
             server = uvicorn.Server(
                 uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
             )

@@ -21,7 +21,6 @@ from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users
-from api.web import routes as web_routes
 from api.web.routes import STATIC_DIR, _StaticFiles
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
@@ -42,7 +41,6 @@ def client(tmp_path: Path, example_site: SiteConfig) -> Iterator[TestClient]:
     )
     clock = FakeClock(T0_WEB)
     app: FastAPI = create_app(settings, clock=clock, sites=Sites([example_site]))
-    app.include_router(web_routes.router)
     with TestClient(app) as test_client:
         runtime = app.state.runtime
         with runtime.db.write() as session:
