@@ -29,9 +29,11 @@ def fake_clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    """One real Mosquitto for the session. Tests that stop or restart it use `own_mosquitto`."""
+    """A real Mosquitto per test module: persistent sessions and shared-subscription members
+    one module leaves behind must not take messages meant for another. Tests that stop or
+    restart it use `own_mosquitto`."""
     broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
     broker.start()
     yield broker
