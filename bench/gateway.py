@@ -1,265 +1,398 @@
-"""Gateway benchmark: request coalescing, devices kept on schedule on one core, RSS.
+"""Gateway polling capacity against a bare pymodbus request loop, measured in the same run.
 
-    python bench/gateway.py [--seconds-per-step 5] [--ports 50]
+    python bench/gateway.py [--seconds 6] [--max-devices 12000]
 
-A plain pymodbus server runs in a separate process with many unit ids on several ports (40
-holding registers per unit). In this process (one event loop, one core) we measure:
-1. requests per poll with coalescing vs one request per point (example maps + a 40-point map);
-2. the bare client ceiling: a plain pymodbus read loop over the same connections;
-3. the gateway's poll loop (hubs, pollers, decoding, batching into the SQLite outbox) with a
-   rising number of devices at 1 s intervals, until p99 lateness exceeds 10 % of the
-   interval or ticks are missed. Figures are indicative: the machine may be shared.
+One run, on this machine:
+1. coalescing: requests per poll round of the example estate, and of one bench device
+   (40 registers, 29 points), with the planner vs one request per point.
+2. the store: milliseconds per SQLite commit of a 100-reading telemetry batch, WAL with
+   synchronous=FULL (the gateway's default: survives power loss) and NORMAL.
+3. capacity. A minimal asyncio Modbus TCP server (answers any unit, any address, from a
+   fixed image: far cheaper than the client, so the client side is what is measured) on 50
+   ports, and Mosquitto, both pinned to CPU 1. On CPU 0, one process at a time:
+   - bare: 50 pymodbus clients (one per port) reading 40 input registers in a closed loop —
+     requests/s is the ceiling, in devices polled once a second;
+   - gateway: the real gateway (`gateway.service.Gateway`: polling, decoding, batching, the
+     SQLite queue with synchronous=FULL, publishing to Mosquitto) with N devices of 40
+     registers each at a 1 s interval, spread over the 50 ports (unit ids 1..N/50). After a
+     warm-up it is on schedule when the p99 of poll lateness is under 100 ms (10 % of the
+     interval; a skipped tick counts as a whole interval late), every device's poll starts
+     each second and its queue is not growing. N doubles from 500, then bisects.
+The machine is shared with other engineers' work: figures are indicative.
+
+Result lines: `requests_per_poll_coalesced`, `requests_per_poll_per_point`,
+`commit_ms_full`, `commit_ms_normal`, `bare_client_req_per_s`, `devices_on_schedule`,
+`ratio_to_bare_client`, `rss_mb`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
+import gc
+import json
+import os
 import resource
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from estatewatch.clock import SystemClock
-from estatewatch.config import RegisterMap, RegisterPoint, load_site
-from estatewatch.testing.services import free_port
-from gateway.batcher import Batcher
-from gateway.hub import Hub
-from gateway.outbox import Outbox
-from gateway.plan import plan_reads
-from gateway.poller import DevicePoller
-from gateway.stats import PollStats, percentile
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-REGISTERS = 40
+sys.path.insert(0, str(ROOT))
+
+from estatewatch.codec import encode  # noqa: E402
+from estatewatch.config import RegisterMap, SiteConfig, load_site  # noqa: E402
+from estatewatch.testing.services import Mosquitto  # noqa: E402
+from gateway.devices import Reading  # noqa: E402
+from gateway.messages import ReadingEncoder  # noqa: E402
+from gateway.plan import plan_reads  # noqa: E402
+from gateway.schedule import Samples  # noqa: E402
+from gateway.store import TELEMETRY, NewRow, Store  # noqa: E402
+
+PORTS = 50
+INTERVAL = 1.0
+LATE_LIMIT_MS = 100.0
+
+
+# --- the bench device --------------------------------------------------------------------------
 
 
 def bench_map() -> RegisterMap:
-    """40 registers: 10 float32, 20 uint16 with scale, 16 bools in 1 register... contiguous."""
-    points = [
-        RegisterPoint(name=f"f{i}", table="holding", address=2 * i, type="float32")  # type: ignore[arg-type]
-        for i in range(10)
-    ]
-    points += [
-        RegisterPoint(name=f"u{i}", table="holding", address=20 + i, type="uint16", scale=0.1)  # type: ignore[arg-type]
-        for i in range(19)
-    ]
-    points += [
-        RegisterPoint(name=f"b{i}", table="holding", address=39, type="bool", bit=i)  # type: ignore[arg-type]
-        for i in range(11)
-    ]
-    return RegisterMap(points=points)
+    """40 input registers: 10 float32 (half word-swapped), 13 scaled uint16, 4 int16,
+    a uint32, a uint16: 29 points."""
+    points: list[dict[str, Any]] = []
+    address = 0
+    for i in range(10):
+        order = "little" if i % 2 else "big"
+        points.append({"name": f"f{i}", "table": "input", "address": address, "type": "float32",
+                       "word_order": order})  # fmt: skip
+        address += 2
+    for i in range(13):
+        points.append({"name": f"u{i}", "table": "input", "address": address, "scale": 0.1})
+        address += 1
+    for i in range(4):
+        points.append({"name": f"s{i}", "table": "input", "address": address, "type": "int16"})
+        address += 1
+    points.append({"name": "hours", "table": "input", "address": address, "type": "uint32"})
+    address += 2
+    points.append({"name": "code", "table": "input", "address": address})
+    return RegisterMap.model_validate({"points": points})
 
 
-# --- the server process ------------------------------------------------------------------
+def bench_image(register_map: RegisterMap) -> list[int]:
+    image = [0] * 40
+    for n, point in enumerate(register_map.points):
+        value = 230.5 + n if point.type.value == "float32" else n * 3
+        for i, word in enumerate(encode(value, point)):
+            image[point.address + i] = word
+    return image
 
 
-def serve(ports: list[int], units: int) -> None:  # pragma: no cover
-    from pymodbus.server import ModbusTcpServer
-    from pymodbus.simulator import DataType, SimData, SimDevice
-
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-
-    async def main() -> None:
-        values = [0x3F80, 0x0000] * 10 + list(range(20))
-        for port in ports:
-            devices = [
-                SimDevice(
-                    id=unit,
-                    simdata=(
-                        [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
-                        [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
-                        [SimData(0, values=values, datatype=DataType.REGISTERS)],
-                        [SimData(0, values=values, datatype=DataType.REGISTERS)],
-                    ),
-                )
-                for unit in range(1, units + 1)
-            ]
-            server = ModbusTcpServer(devices, address=("127.0.0.1", port))
-            await server.serve_forever(background=True)
-        print("ready", flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+def bench_site(devices: int, ports: list[int], workdir: Path) -> SiteConfig:
+    register_map = bench_map()
+    per_port = -(-devices // len(ports))
+    entries = []
+    for n in range(devices):
+        port, unit = ports[n // per_port], n % per_port + 1
+        entries.append({
+            "id": f"d{n:05d}", "name": f"bench {n}", "kind": "power_room", "building": "b",
+            "room": "r", "register_map": "bench", "poll_interval": INTERVAL,
+            "connection": {"protocol": "modbus_tcp", "host": "127.0.0.1", "port": port,
+                           "unit_id": unit, "timeout": 2},
+        })  # fmt: skip
+    return SiteConfig.model_validate({
+        "site": {"id": "bench", "name": "bench"},
+        "gateway": {"id": "gw-bench", "buffer_path": str(workdir / f"gw-{devices}.db"),
+                    "health_interval": 3600},
+        "buildings": [{"id": "b", "name": "b", "rooms": [{"id": "r", "name": "r"}]}],
+        "register_maps": {"bench": register_map.model_dump()},
+        "devices": entries,
+    })  # fmt: skip
 
 
-# --- measurements ------------------------------------------------------------------------
+# --- 1. coalescing -----------------------------------------------------------------------------
 
 
-def coalescing_figures() -> dict[str, tuple[int, int]]:
+def coalescing() -> dict[str, float]:
     site = load_site(ROOT / "examples" / "estate.yaml")
-    maps = dict(site.register_maps)
-    maps["bench-40-registers"] = bench_map()
+    gap = site.gateway.max_gap_registers
+    coalesced = per_point = 0
+    for device in site.devices:
+        if device.register_map:
+            points = site.register_maps[device.register_map].points
+            coalesced += len(plan_reads(points, gap))
+            per_point += len(points)
+    bench = bench_map().points
     return {
-        name: (len(plan_reads(m.points, site.gateway.max_gap_registers)), len(m.points))
-        for name, m in maps.items()
+        "example_estate_requests_coalesced": coalesced,
+        "example_estate_requests_per_point": per_point,
+        "requests_per_poll_coalesced": len(plan_reads(bench, gap)),
+        "requests_per_poll_per_point": len(bench),
     }
 
 
-async def bare_client(ports: list[int], seconds: float) -> float:
-    """Requests per second of a plain pymodbus loop: one reader per connection."""
+# --- 2. commit cost ----------------------------------------------------------------------------
+
+
+async def commit_cost(workdir: Path, commits: int = 150) -> dict[str, float]:
+    site = bench_site(1, [1], workdir)
+    reading = Reading(int(time.time() * 1000), {p.name: 1.5 for p in bench_map().points}, {})
+    fragment = ReadingEncoder(site.devices[0]).encode(reading)
+    payload = b"[" + b",".join([fragment] * 100) + b"]"
+    out: dict[str, float] = {}
+    for sync in ("full", "normal"):
+        path = workdir / f"commit-{sync}.db"
+        async with Store(path, sync=sync) as store:
+            started = time.perf_counter()
+            for seq in range(commits):
+                row = NewRow(TELEMETRY, "telemetry", seq, "t", False, payload)
+                await store.append([row], now_ms=int(time.time() * 1000))
+            out[f"commit_ms_{sync}"] = (time.perf_counter() - started) / commits * 1000
+    out["batch_bytes"] = len(payload)
+    return out
+
+
+# --- 3. the children -------------------------------------------------------------------------
+
+
+class _Server(asyncio.Protocol):
+    image = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data
+        out = []
+        while len(buffer) >= 12:
+            tid, _, _, unit, fc, address, count = struct.unpack(">HHHBBHH", buffer[:12])
+            buffer = buffer[12:]
+            body = self.image[address * 2 : (address + count) * 2]
+            if fc not in (3, 4) or len(body) != count * 2:
+                out.append(struct.pack(">HHHBBB", tid, 0, 3, unit, fc | 0x80, 2))
+                continue
+            out.append(struct.pack(">HHHBBB", tid, 0, 3 + len(body), unit, fc, len(body)) + body)
+        self.buffer = buffer
+        self.transport.write(b"".join(out))
+
+
+async def serve(count: int) -> None:
+    image = bench_image(bench_map()) + [0] * 88
+    _Server.image = struct.pack(f">{len(image)}H", *image)
+    loop = asyncio.get_running_loop()
+    servers = [await loop.create_server(_Server, "127.0.0.1", 0) for _ in range(count)]
+    ports = [s.sockets[0].getsockname()[1] for s in servers]
+    print("ready " + ",".join(map(str, ports)), flush=True)
+    await asyncio.gather(*(s.serve_forever() for s in servers))
+
+
+async def bare(ports: list[int], seconds: float) -> dict[str, float]:
     from pymodbus.client import AsyncModbusTcpClient
 
-    clients = [AsyncModbusTcpClient("127.0.0.1", port=p, timeout=2, retries=0) for p in ports]
+    clients = [
+        AsyncModbusTcpClient("127.0.0.1", port=p, timeout=2, retries=0, reconnect_delay=0)
+        for p in ports
+    ]
     for client in clients:
         assert await client.connect()
     count = 0
-    stop_at = time.monotonic() + seconds
+    stop = time.monotonic() + seconds
 
     async def loop(client: AsyncModbusTcpClient) -> None:
         nonlocal count
-        unit = 1
-        while time.monotonic() < stop_at:
-            rr = await client.read_holding_registers(0, count=REGISTERS, device_id=unit)
+        while time.monotonic() < stop:
+            rr = await client.read_input_registers(0, count=40, device_id=1)
             assert not rr.isError()
             count += 1
-            unit = unit % 10 + 1
 
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     await asyncio.gather(*(loop(c) for c in clients))
     elapsed = time.monotonic() - started
-    for client in clients:
-        client.close()
-    return count / elapsed
+    return {"req_per_s": count / elapsed, "cpu": (time.process_time() - cpu) / elapsed}
 
 
-async def gateway_step(
-    ports: list[int], devices: int, seconds: float, tmp: Path
-) -> dict[str, float]:
-    """Poll `devices` devices at 1 Hz through the gateway's own machinery for `seconds`."""
-    from estatewatch.config import ModbusTcp
-    from estatewatch.config.site import PowerRoom
+async def run_gateway(devices: int, ports: list[int], mqtt: str, seconds: float) -> dict[str, Any]:
+    from gateway.service import Gateway, GatewayOptions
 
-    clock = SystemClock()
-    register_map = bench_map()
-    stats = PollStats()
-    async with Outbox(tmp / f"bench-{devices}.db", clock=clock) as outbox:
-        batcher = Batcher(outbox, site="bench", gateway="gw-bench", clock=clock)
-        hubs: dict[int, Hub] = {}
-        pollers = []
-        for i in range(devices):
-            port = ports[i % len(ports)]
-            unit = i // len(ports) + 1
-            conn = ModbusTcp(protocol="modbus_tcp", host="127.0.0.1", port=port, unit_id=unit)
-            hub = hubs.setdefault(port, Hub(conn, clock=clock, timeout=2.0))
-            device = PowerRoom(
-                id=f"d{i}", name=f"d{i}", kind="power_room", building="b", room="r",  # type: ignore[arg-type]
-                connection=conn, register_map="bench", poll_interval=timedelta(seconds=1),
-            )  # fmt: skip
-            pollers.append(
-                DevicePoller(
-                    device,
-                    register_map,
-                    hub,
-                    clock=clock,
-                    max_gap=8,
-                    stats=stats,
-                    on_reading=batcher.add_reading,
-                    on_status=lambda p: None,
-                )
-            )
-        tasks = [asyncio.create_task(p.run()) for p in pollers]
-        tasks.append(asyncio.create_task(batcher.run()))
-        await asyncio.sleep(1.5)  # connect and settle
-        stats.lateness.clear()
-        stats.missed = 0
-        polls_before, cpu_before = stats.polls, time.process_time()
-        started = time.monotonic()
-        lateness: list[float] = []
-        while time.monotonic() - started < seconds:
-            await asyncio.sleep(0.25)
-            lateness.extend(stats.lateness)
-            stats.lateness.clear()
-        elapsed = time.monotonic() - started
-        polls = stats.polls - polls_before
-        cpu = time.process_time() - cpu_before
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await batcher.flush()
-        for hub in hubs.values():
-            hub.close()
+    workdir = Path(tempfile.mkdtemp(prefix="ew-gw-bench-"))
+    try:
+        site = bench_site(devices, ports, workdir)
+        options = GatewayOptions(central_url=mqtt, client_id=f"bench-{devices}")
+        async with Gateway(site, options) as gateway:
+            gc.freeze()  # as `estatewatch gateway` does
+            await asyncio.sleep(3.0 + devices / 1000)  # connect, first polls, caches warm
+            stats = gateway.stats
+            stats.lateness = Samples(int(devices * (seconds + 2) * 1.5))  # every start counts
+            polls, skipped = stats.polls, stats.skipped
+            depth0, cpu0, t0 = gateway.store.stats.depth, time.process_time(), time.monotonic()
+            await asyncio.sleep(seconds)
+            elapsed = time.monotonic() - t0
+            result = {
+                "devices": devices,
+                "lateness_p99_ms": stats.lateness.percentile(99) * 1000,
+                "lateness_p50_ms": stats.lateness.percentile(50) * 1000,
+                "polls_per_s": (stats.polls - polls) / elapsed,
+                "starts_per_s": len(stats.lateness) / elapsed,
+                "skipped": stats.skipped - skipped,
+                "queue_growth": gateway.store.stats.depth - depth0,
+                "queue_depth": gateway.store.stats.depth,
+                "cpu": (time.process_time() - cpu0) / elapsed,
+                "published": gateway.store.stats.published_total,
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def child_main(argv: list[str]) -> None:
+    role = argv[0]
+    if role == "server":
+        asyncio.run(serve(int(argv[1])))
+        return
+    ports = [int(p) for p in argv[1].split(",")]
+    os.sched_setaffinity(0, {0})
+    if role == "bare":
+        result = asyncio.run(bare(ports, float(argv[2])))
+    else:
+        result = asyncio.run(run_gateway(int(argv[2]), ports, argv[3], float(argv[4])))
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _child(*args: str, cpu: int | None = None) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--child", *args]
+    if cpu is not None and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(cpu), *argv]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[7:])
+            return result
+    raise RuntimeError(f"child {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def on_schedule(result: dict[str, Any]) -> bool:
+    """p99 lateness under 10 % of the interval, every device's poll started each second
+    (none skipped), the queue not growing."""
+    every_second = result["starts_per_s"] >= 0.97 * result["devices"] and not result["skipped"]
+    return bool(
+        result["lateness_p99_ms"] < LATE_LIMIT_MS and every_second and result["queue_growth"] < 200
+    )
+
+
+def trial(devices: int, port_list: str, url: str, seconds: float) -> dict[str, Any]:
+    """One gateway run; a late run that did not use its core (another tenant of this shared
+    machine took it) is run once more and the better of the two counts."""
+    result = _child("gateway", port_list, str(devices), url, str(seconds))
+    _show(result)
+    if not on_schedule(result) and result["cpu"] < 0.85:
+        again = _child("gateway", port_list, str(devices), url, str(seconds))
+        _show(again)
+        if again["lateness_p99_ms"] < result["lateness_p99_ms"]:
+            result = again
+    return result
+
+
+def capacity(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
+    server = subprocess.Popen(
+        ["taskset", "-c", "1", sys.executable, __file__, "--child", "server", str(PORTS)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    broker = Mosquitto(workdir / "mosquitto")
+    broker.workdir.mkdir()
+    try:
+        assert server.stdout is not None
+        ready, port_list = server.stdout.readline().split()
+        assert ready == "ready"
+        broker.start()
+        assert broker.proc is not None
+        subprocess.run(
+            ["taskset", "-pc", "1", str(broker.proc.pid)], capture_output=True, check=False
+        )
+        ceilings = [_child("bare", port_list, "5", cpu=0)]
+        _show_bare(ceilings[0])
+        best: dict[str, Any] | None = None
+        low, high = 0, 0
+        devices = 500
+        while devices <= args.max_devices:
+            result = trial(devices, port_list, broker.url, args.seconds)
+            if not on_schedule(result):
+                high = devices
+                break
+            best, low = result, devices
+            devices *= 2
+        for _ in range(3 if high else 0):
+            devices = (low + high) // 2 // PORTS * PORTS
+            if devices <= low or high - low <= max(100, low // 10):
+                break
+            result = trial(devices, port_list, broker.url, args.seconds)
+            if on_schedule(result):
+                best, low = result, devices
+            else:
+                high = devices
+        ceilings.append(_child("bare", port_list, "5", cpu=0))  # the ceiling, measured again
+        _show_bare(ceilings[1])
+    finally:
+        server.terminate()
+        server.wait()
+        broker.stop()
+    ceiling = max(ceilings, key=lambda c: float(c["req_per_s"]))
+    found = best["devices"] if best else 0
     return {
-        "devices": devices,
-        "polls_per_s": polls / elapsed,
-        "lateness_p99_ms": percentile(lateness, 99) * 1000,
-        "missed": stats.missed,
-        "cpu_share": cpu / elapsed,
+        "bare_client_req_per_s": round(ceiling["req_per_s"]),
+        "bare_client_cpu": round(ceiling["cpu"], 2),
+        "gateway_cpu_at_capacity": round(best["cpu"], 2) if best else 0.0,
+        "lateness_p99_ms_at_capacity": round(best["lateness_p99_ms"], 1) if best else 0.0,
+        "devices_on_schedule": found,
+        "ratio_to_bare_client": round(found / ceiling["req_per_s"], 2),
+        "rss_mb": round(best["rss_mb"], 1) if best else 0.0,
     }
 
 
-async def main(args: argparse.Namespace) -> None:
-    chosen: set[int] = set()
-    while len(chosen) < args.ports:
-        chosen.add(free_port())
-    ports = sorted(chosen)
-    server = subprocess.Popen(  # noqa: ASYNC220  (started once, before the loop does work)
-        [sys.executable, __file__, "--serve", str(args.units), *map(str, ports)],
-        stdout=subprocess.PIPE,
+def _show_bare(result: dict[str, Any]) -> None:
+    print(f"bare pymodbus loop: {result['req_per_s']:.0f} req/s (cpu {result['cpu']:.2f})")
+
+
+def _show(result: dict[str, Any]) -> None:
+    print(
+        f"gateway {result['devices']:>6} devices: p99 lateness {result['lateness_p99_ms']:7.1f} ms,"
+        f" p50 {result['lateness_p50_ms']:6.1f} ms, {result['starts_per_s']:5.0f} polls/s started,"
+        f" skipped {result['skipped']}, queue +{result['queue_growth']}, cpu {result['cpu']:.2f},"
+        f" rss {result['rss_mb']:.0f} MB -> {'on schedule' if on_schedule(result) else 'LATE'}",
+        flush=True,
     )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per trial")
+    parser.add_argument("--max-devices", type=int, default=12_000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="ew-bench-gateway-"))
     try:
-        assert server.stdout is not None
-        if await asyncio.to_thread(server.stdout.readline) != b"ready\n":
-            raise SystemExit("the bench server did not start")
-        figures = coalescing_figures()
-        for name, (coalesced, per_point) in figures.items():
-            print(f"# {name}: {coalesced} requests per poll coalesced vs {per_point} one per point")
-        bare = await bare_client(ports, args.bare_seconds)
-        print(f"# bare pymodbus client, {len(ports)} connections: {bare:.0f} req/s")
-        best = 0
-        with tempfile.TemporaryDirectory() as tmp:
-            for devices in args.steps:
-                if devices > len(ports) * args.units:
-                    break
-                try:
-                    step = await asyncio.wait_for(
-                        gateway_step(ports, devices, args.seconds_per_step, Path(tmp)),
-                        args.seconds_per_step + 15,
-                    )
-                except TimeoutError:
-                    print(f"# {devices} devices: the step did not finish in time -> BEHIND")
-                    break
-                on_schedule = step["lateness_p99_ms"] < 100 and step["missed"] == 0
-                print(
-                    f"# {devices} devices: {step['polls_per_s']:.0f} polls/s, p99 lateness"
-                    f" {step['lateness_p99_ms']:.1f} ms, missed {step['missed']:.0f},"
-                    f" gateway CPU {step['cpu_share'] * 100:.0f} %"
-                    f" -> {'on schedule' if on_schedule else 'BEHIND'}"
-                )
-                if not on_schedule:
-                    break
-                best = devices
-        example = figures["bench-40-registers"]
-        print(f"requests_per_poll_coalesced: {example[0]}")
-        print(f"requests_per_poll_per_point: {example[1]}")
-        print(f"bare_client_req_per_s: {bare:.0f}")
-        print(f"devices_on_schedule: {best}")
-        print(f"ratio_to_bare_client: {best / bare:.2f}")
-        print(f"rss_mb: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+        figures: dict[str, float] = {}
+        figures.update(coalescing())
+        figures.update(asyncio.run(commit_cost(workdir)))
+        figures.update(capacity(args, workdir))
     finally:
-        server.terminate()
-        server.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    for name, value in figures.items():
+        print(f"{name}: {round(value, 3) if isinstance(value, float) else value}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--serve":
-        serve([int(p) for p in sys.argv[3:]], int(sys.argv[2]))
-        raise SystemExit(0)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ports", type=int, default=100, help="server ports = gateway connections")
-    parser.add_argument("--units", type=int, default=40, help="unit ids per port")
-    parser.add_argument("--bare-seconds", type=float, default=4.0)
-    parser.add_argument("--seconds-per-step", type=float, default=5.0)
-    parser.add_argument(
-        "--steps", type=int, nargs="+", default=[250, 500, 1000, 1500, 2000, 3000, 4000]
-    )
-    asyncio.run(main(parser.parse_args()))
+    main()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from estatewatch.config.registers import DataType, Order, RegisterPoint
 from estatewatch.errors import EstateWatchError
@@ -73,6 +74,53 @@ def decode(words: Sequence[int], point: RegisterPoint) -> Value:
     if point.type in _FLOATS and not math.isfinite(raw):
         raise DecodeError(f"{point.name}: register value is not a finite number ({raw})")
     return _scaled(raw, point)
+
+
+Decoder = Callable[[Sequence[int]], Value]
+
+
+def decoder(point: RegisterPoint) -> Decoder:
+    """`decode` for one point, prepared once: `decoder(point)(words) == decode(words, point)`
+    for every input, at a fraction of the cost (a gateway decodes every point every poll).
+    The byte and word orders become two precompiled `struct` formats."""
+    count, name, bit = point.count, point.name, point.bit
+
+    def wrong_count(words: Sequence[int]) -> NoReturn:
+        raise DecodeError(f"{name}: expected {count} registers, got {len(words)}")
+
+    if point.type is DataType.BOOL:
+
+        def flag(words: Sequence[int]) -> Value:
+            if len(words) != 1:
+                wrong_count(words)
+            return bool(words[0]) if bit is None else bool((words[0] >> bit) & 1)
+
+        return flag
+    pack = struct.Struct(("<" if point.byte_order is Order.LITTLE else ">") + f"{count}H").pack
+    swap = point.word_order is Order.LITTLE
+    if point.type is DataType.STRING:
+
+        def text(words: Sequence[int]) -> Value:
+            if len(words) != count:
+                wrong_count(words)
+            data = pack(*(words[::-1] if swap else words))
+            return data.split(b"\x00", 1)[0].decode("utf-8", errors="replace").strip()
+
+        return text
+    unpack = struct.Struct(">" + _FORMATS[point.type]).unpack
+    is_float = point.type in _FLOATS
+    scale, offset = point.scale, point.offset
+    plain = scale == 1.0 and offset == 0.0
+
+    def number(words: Sequence[int]) -> Value:
+        if len(words) != count:
+            wrong_count(words)
+        raw: float | int = unpack(pack(*(words[::-1] if swap else words)))[0]
+        if is_float and not math.isfinite(raw):
+            raise DecodeError(f"{name}: register value is not a finite number ({raw})")
+        return raw if plain else raw * scale + offset
+
+    return number
 
 
 def encode(value: Value, point: RegisterPoint) -> list[int]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -195,6 +196,16 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+def _handheld_keys(site: SiteConfig) -> dict[str, str]:
+    """The handhelds' HMAC keys: the operator's where set, else one per run, so the demo
+    guards' signed scans pass the gateway's checks without any setup."""
+    return {
+        h.key_ref: os.environ.get(h.key_ref) or secrets.token_hex(32)
+        for h in site.handhelds
+        if h.key_ref
+    }
+
+
 async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int:
     from estatewatch.broker import EmbeddedBroker
     from estatewatch.testing.services import free_port
@@ -220,6 +231,7 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
             mqtt_url = broker.url
             supervisor.say(f"  ✓ MQTT broker — embedded amqtt on 127.0.0.1:{broker.port}")
         state: dict[str, object] = {"mqtt": mqtt_url, "pid": os.getpid()}
+        handheld_keys = _handheld_keys(site)
         try:
             if not args.no_sim:
                 control = free_port()
@@ -239,6 +251,7 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                         ],
                         lambda: http_ok(f"http://127.0.0.1:{control}/devices"),
                         detail=f"control on http://127.0.0.1:{control}",
+                        env=handheld_keys,
                     )
                 )
                 state["simulator_control"] = f"http://127.0.0.1:{control}"
@@ -283,6 +296,7 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                     lambda: http_ok(f"http://127.0.0.1:{gateway_http}/health"),
                     detail=f"{len(site.devices)} devices, scans on"
                     f" http://127.0.0.1:{gateway_http}/scans",
+                    env=handheld_keys,
                 )
             )
             state["gateway"] = f"http://127.0.0.1:{gateway_http}"

@@ -1,30 +1,30 @@
-"""The gateway's errors, derived from `EstateWatchError`; library errors are translated at the
-boundary (`hub.py`) into these."""
+"""The gateway's errors: one hierarchy, under `EstateWatchError`."""
 
 from __future__ import annotations
 
+from estatewatch.contracts.payloads import DeviceErrorKind
 from estatewatch.errors import EstateWatchError
 
 
 class GatewayError(EstateWatchError):
-    """Something the gateway could not do."""
+    """Something the gateway cannot do."""
 
 
-class DeviceTimeout(GatewayError):
-    """The device did not answer within its timeout."""
+class ReadFailure(GatewayError):
+    """A Modbus read that gave no registers: no answer, no connection, an exception response,
+    or an answer of the wrong size. `kind` and `code` go into `DeviceStatus.last_error`."""
 
-
-class LinkDown(GatewayError):
-    """No connection to the device's address (refused, closed, or backing off)."""
-
-
-class ModbusExceptionResponse(GatewayError):
-    """The device answered with a Modbus exception response."""
-
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, kind: DeviceErrorKind, message: str, code: int | None = None) -> None:
+        self.kind = kind
         self.code = code
+        self.message = message
         super().__init__(message)
 
+    @property
+    def answered(self) -> bool:
+        """The device sent something back: it is there, even if it refused."""
+        return self.kind in (DeviceErrorKind.MODBUS_EXCEPTION, DeviceErrorKind.DECODE)
 
-class BadResponse(GatewayError):
-    """The device answered with something that is not what was asked (short, wrong id)."""
+
+class StoreError(GatewayError):
+    """The store-and-forward database cannot be opened or written."""

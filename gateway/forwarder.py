@@ -1,9 +1,16 @@
-"""Outbox → central broker, QoS 1, deleting each message only once the broker acknowledged it.
+"""Publishing the outbox to the central broker: QoS 1, a bounded window of unacknowledged
+messages, and a row deleted only once the broker acknowledged it.
 
-A bounded window of messages is in flight (paho resends them after a reconnect). Two lanes:
-messages enqueued since the last (re)connect are *live* and go first; older ones are the
-*backlog*, drained oldest-first at no more than `backlog_rate` messages per second, so a long
-outage does not delay live data. Acknowledged rows are deleted in batches.
+Three lanes, each oldest first:
+- *priority*: device status, patrol scans and exceptions, gateway health — few, and what
+  the duty room acts on; always first, never throttled.
+- *live telemetry*: batches committed since the link last came up.
+- *backlog telemetry*: batches committed before that (an uplink outage, a restart). They
+  drain in order, with their original timestamps, at most `drain_rate` messages a second and
+  at most half the window, so live data always has room.
+
+A retained message (device status) is published retained only if it is the newest one of
+its topic in the queue: a backlog must not overwrite the broker's current state.
 """
 
 from __future__ import annotations
@@ -12,151 +19,217 @@ import asyncio
 import contextlib
 import logging
 from functools import partial
-from typing import Any
 
 from estatewatch.clock import Clock
-from estatewatch.mqtt import MqttClient, MqttError
-from gateway.outbox import Outbox, Stored
+from estatewatch.mqtt import MqttClient
+from gateway.store import PRIORITY, TELEMETRY, Row, Store
 
 log = logging.getLogger(__name__)
 
 
 class Forwarder:
+    """`run()` publishes for ever; `wake()` after a commit, `link_up()` on each connection."""
+
     def __init__(
         self,
-        outbox: Outbox,
+        store: Store,
         client: MqttClient,
-        *,
         clock: Clock,
-        window: int = 200,
-        backlog_rate: float = 500.0,
-        delete_every: float = 0.05,
+        *,
+        window: int = 100,
+        drain_rate: float = 200.0,
+        delete_delay: float = 0.05,
     ) -> None:
-        self.outbox = outbox
+        if window < 2:
+            raise ValueError("window must be at least 2")
+        self.store = store
         self.client = client
         self.clock = clock
         self.window = window
-        self.backlog_rate = backlog_rate
-        self.delete_every = delete_every
-        self.inflight: dict[int, asyncio.Future[None]] = {}
+        self.drain_rate = drain_rate
+        self.delete_delay = delete_delay
+        self.inflight: dict[int, Row] = {}
+        """Handed to the client, not yet acknowledged."""
+        self.handed: set[int] = set()
+        """Handed to the client, not yet deleted from the store."""
+        self.mark = store.last_id[TELEMETRY]
+        """Telemetry rows up to this id are backlog."""
+        self._next = {PRIORITY: 0, TELEMETRY: self.mark}
+        self._backlog_next = 0
+        self._tokens = float(window // 2)
+        self._tokens_at = clock.monotonic()
         self._acked: list[int] = []
         self._wake = asyncio.Event()
-        self.mark = outbox.max_id  # ids up to here are backlog
-        self.live_after = self.mark
-        self.backlog_after = 0
-        self._tokens = 0.0
-        self._tokens_at = clock.monotonic()
-        self._connections = client.connections
-        self.published = 0
+        self._deletes = asyncio.Event()
+        self._retry_at = 0.0
+        self._failures = 0
+        self._closing = False
+        self._refill_pending = False
+        self.acknowledged = 0
+        self._wake.set()
+
+    # --- signals -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _refill(self) -> None:
+        self._refill_pending = False
+        self._wake.set()
+
+    def link_up(self) -> None:
+        """The broker connection (re)opened: what waited until now is backlog."""
+        self.mark = max(self.mark, self.store.last_id[TELEMETRY])
+        self._next[TELEMETRY] = max(self._next[TELEMETRY], self.mark)
+        self._wake.set()
+
+    def protect(self) -> set[int]:
+        """Rows the store must not drop: they are on their way."""
+        return set(self.handed)
 
     @property
-    def backlog_pending(self) -> bool:
-        return self.backlog_after < self.mark
+    def backlog(self) -> bool:
+        return self._backlog_next < self.mark
+
+    # --- running -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Forward until cancelled."""
-        deleter = asyncio.create_task(self._delete_loop(), name="outbox-deleter")
+        deleter = asyncio.create_task(self._delete_loop(), name="gateway-deletes")
         try:
-            await self._forward_loop()
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                wait = self._retry_at - self.clock.monotonic()
+                if wait > 0:
+                    await self.clock.sleep(wait)
+                await self._pump()
         finally:
             deleter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await deleter
-            await self.delete_acked()
 
-    async def _forward_loop(self) -> None:
-        while True:
-            if not self.client.connected.is_set():
-                await self.client.connected.wait()
-            if self.client.connections != self._connections:
-                self._connections = self.client.connections
-                # What waited during the outage is backlog now; new messages are live.
-                self.mark = max(self.mark, self.outbox.max_id)
-                self.live_after = max(self.live_after, self.mark)
-                if self.backlog_pending:
-                    log.info("uplink back: draining a backlog up to message %d", self.mark)
-            room = self.window - len(self.inflight)
-            sent = 0
-            if room > 0:
-                self.outbox.enqueued.clear()
-                live = await self.outbox.peek(self.live_after, room)
-                if live:
-                    self.live_after = live[-1].id
-                    sent += self._send(live)
-                    room -= len(live)
-                budget = min(room, int(self._refill()))
-                if budget > 0 and self.backlog_pending:
-                    rows = await self.outbox.peek(self.backlog_after, budget, until=self.mark)
-                    self.backlog_after = rows[-1].id if rows else self.mark
-                    rows = [r for r in rows if r.id not in self.inflight]
-                    self._tokens -= len(rows)
-                    sent += self._send(rows)
-            if sent == 0:
-                await self._idle()
+    async def drain(self, grace: float) -> None:
+        """At shutdown: publish what is queued and wait for its acknowledgements, for up to
+        `grace` seconds while the broker is there. What is left stays queued for the next
+        start."""
+        deadline = self.clock.monotonic() + grace
+        while (self.store.stats.depth or self.inflight) and self.client.connected.is_set():
+            if self.clock.monotonic() >= deadline:
+                break
+            self._wake.set()
+            await asyncio.sleep(0.02)
+        self._closing = True
+        await self._delete_acked()
 
-    def _refill(self) -> float:
-        now = self.clock.monotonic()
-        cap = max(1.0, self.backlog_rate * 0.2)
-        self._tokens = min(cap, self._tokens + (now - self._tokens_at) * self.backlog_rate)
-        self._tokens_at = now
-        return self._tokens
-
-    async def _idle(self) -> None:
-        """Wait for an enqueue, an acknowledgement, backlog tokens or a reconnect."""
-        self._wake.clear()
-        waits: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(self.outbox.enqueued.wait()),
-            asyncio.ensure_future(self._wake.wait()),
-        ]
-        if self.backlog_pending:
-            waits.append(asyncio.ensure_future(self.clock.sleep(0.02)))
-        try:
-            await asyncio.wait(waits, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-
-    def _send(self, rows: list[Stored]) -> int:
-        for row in rows:
-            future = self.client.publish_nowait(row.topic, row.payload, qos=1, retain=row.retain)
-            self.inflight[row.id] = future
-            future.add_done_callback(partial(self._settled, row.id))
-        return len(rows)
-
-    def _settled(self, row_id: int, future: asyncio.Future[None]) -> None:
-        self.inflight.pop(row_id, None)
-        self._wake.set()
-        if future.cancelled() or future.exception() is not None:
-            error = None if future.cancelled() else future.exception()
-            if not isinstance(error, MqttError) or "closed" not in str(error):
-                log.warning(
-                    "publish of message %d failed (%s); it will be sent again", row_id, error
-                )
-            self.backlog_after = min(self.backlog_after, row_id - 1)
-            self.mark = max(self.mark, row_id)
+    async def _pump(self) -> None:
+        free = self.window - len(self.inflight)
+        if free <= 0:
             return
-        self._acked.append(row_id)
-        self.published += 1
+        rows = await self._take(PRIORITY, free, upto=None)
+        rows += await self._take(TELEMETRY, free - len(rows), upto=None)
+        budget = min(free - len(rows), self._backlog_budget())
+        if budget > 0 and self.backlog:
+            taken = await self._take_backlog(budget)
+            self._tokens -= len(taken)
+            rows += taken
+        for row in rows:
+            self._publish(row)
+        if self.backlog and self._tokens < 1 and not self._refill_pending:
+            self._refill_pending = True  # one timer at a time: acks wake the pump often
+            asyncio.get_running_loop().call_later(1.0 / max(self.drain_rate, 1e-3), self._refill)
 
-    async def drain(self, within: float) -> bool:
-        """Wait (up to `within` real seconds) until every queued message was acknowledged."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while self.outbox.depth - len(self._acked) > 0 or self.inflight:
-            left = deadline - loop.time()
-            if left <= 0 or not self.client.connected.is_set():
-                return False
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(left, 0.1))
-        return True
+    def _backlog_budget(self) -> int:
+        now = self.clock.monotonic()
+        burst = self.window // 2
+        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * self.drain_rate)
+        self._tokens_at = now
+        in_flight = sum(
+            1 for row in self.inflight.values() if row.lane == TELEMETRY and row.id <= self.mark
+        )
+        return min(int(self._tokens), burst - in_flight)
+
+    async def _take(self, lane: int, limit: int, upto: int | None) -> list[Row]:
+        if limit <= 0 or self.store.last_id[lane] <= self._next[lane]:
+            return []  # nothing committed since the last look: no need to ask the store
+        after = self._next[lane]
+        fetched = await self.store.fetch(
+            lane, after=after, upto=upto, limit=limit + len(self.handed)
+        )
+        taken: list[Row] = []
+        for row in fetched:
+            if len(taken) == limit:
+                break
+            self._next[lane] = max(self._next[lane], row.id)
+            if row.id not in self.handed:
+                taken.append(row)
+        return taken
+
+    async def _take_backlog(self, limit: int) -> list[Row]:
+        requested = limit + len(self.handed)  # at most that many are skipped as handed
+        fetched = await self.store.fetch(
+            TELEMETRY, after=self._backlog_next, upto=self.mark, limit=requested
+        )
+        taken: list[Row] = []
+        for row in fetched:
+            if len(taken) == limit:
+                break
+            self._backlog_next = row.id
+            if row.id not in self.handed:
+                taken.append(row)
+        else:
+            if len(fetched) < requested:
+                self._backlog_next = self.mark  # drained
+        return taken
+
+    def _publish(self, row: Row) -> None:
+        retain = row.retain and self.store.latest_retained.get(row.topic) == row.id
+        future = self.client.publish_nowait(row.topic, row.payload, qos=1, retain=retain)
+        self.inflight[row.id] = row
+        self.handed.add(row.id)
+        future.add_done_callback(partial(self._settled, row))
+
+    def _settled(self, row: Row, future: asyncio.Future[None]) -> None:
+        self.inflight.pop(row.id, None)
+        error = None if future.cancelled() else future.exception()
+        if future.cancelled() or error is not None:
+            self.handed.discard(row.id)
+            if self._closing:
+                return
+            self._rewind(row)
+            self._failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(self._failures, 6))
+            self._retry_at = self.clock.monotonic() + delay
+            level = logging.ERROR if self._failures == 1 else logging.DEBUG
+            log.log(
+                level,
+                "the broker refused %s seq %d: %s; retrying in %.1f s",
+                row.stream,
+                row.seq,
+                error,
+                delay,
+            )
+        else:
+            self._failures = 0
+            self.acknowledged += 1
+            self._acked.append(row.id)
+            self._deletes.set()
+        self._wake.set()
+
+    def _rewind(self, row: Row) -> None:
+        if row.lane == TELEMETRY and row.id <= self.mark:
+            self._backlog_next = min(self._backlog_next, row.id - 1)
+        else:
+            self._next[row.lane] = min(self._next[row.lane], row.id - 1)
 
     async def _delete_loop(self) -> None:
         while True:
-            await self.clock.sleep(self.delete_every)
-            await self.delete_acked()
+            await self._deletes.wait()
+            await self.clock.sleep(self.delete_delay)
+            self._deletes.clear()
+            await self._delete_acked()
 
-    async def delete_acked(self) -> None:
-        acked, self._acked = self._acked, []
-        if acked:
-            await self.outbox.delete(acked)
+    async def _delete_acked(self) -> None:
+        ids, self._acked = self._acked, []
+        if ids:
+            await self.store.delete(ids)
+            self.handed.difference_update(ids)

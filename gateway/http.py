@@ -1,67 +1,60 @@
-"""The gateway's HTTP side on 127.0.0.1 by default: `POST /scans` (a handheld syncing the scans
-it kept offline) plus `/health` and `/metrics`, served from the gateway's own event loop."""
+"""The gateway's HTTP endpoint: `POST /scans` for handhelds syncing what they kept offline,
+plus `/health` and `/metrics` (estatewatch.ops).
+
+`POST /scans` takes a JSON array of `HandheldScan`s and answers, once every scan's outcome
+is committed, `{"results": [{"index", "result": accepted|duplicate|exception, "scan_id",
+"checkpoint" | "kind", "reason"}]}` — the handheld may then delete what it kept. A scan that
+does not parse is a `malformed` exception in its own slot; the others are still taken.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Iterator
 from types import TracebackType
 
+import orjson
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from estatewatch.contracts.payloads import ScanSource
-from estatewatch.ops import Health
-from gateway.scan_intake import ScanIntake
+from estatewatch.ops import Health, ops_app
+from gateway.errors import GatewayError
+from gateway.patrol import MAX_SYNC_SCANS, PatrolIntake
 
 MAX_BODY = 4 * 1024 * 1024
 
 
-def build_app(intake: ScanIntake, registry: CollectorRegistry, health: Health) -> FastAPI:
-    app = FastAPI(title="EstateWatch gateway", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.post("/scans")
-    async def post_scans(request: Request) -> JSONResponse:
-        """A JSON array of HandheldScan; answers one result per scan, in order. Malformed
-        scans are forwarded as PatrolExceptions and answered as such, never dropped."""
+def gateway_app(patrol: PatrolIntake, registry: CollectorRegistry, health: Health) -> Starlette:
+    async def scans(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY:
-            return JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, status_code=413)
+            return JSONResponse({"error": f"body over {MAX_BODY} bytes"}, status_code=413)
         try:
-            items = json.loads(body)
-        except ValueError:
-            items = None
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            await patrol.unreadable(body, f"sync body is not JSON: {exc}")
+            return JSONResponse({"error": f"not JSON: {exc}"}, status_code=400)
         if not isinstance(items, list):
-            results = await intake.submit([body], ScanSource.HTTP)
+            await patrol.unreadable(body, "sync body is not a JSON array of scans")
+            return JSONResponse({"error": "expected a JSON array of scans"}, status_code=400)
+        if len(items) > MAX_SYNC_SCANS:
             return JSONResponse(
-                {
-                    "detail": "expected a JSON array of scans",
-                    "results": [r.as_dict() for r in results],
-                },
-                status_code=422,
+                {"error": f"at most {MAX_SYNC_SCANS} scans per request"}, status_code=413
             )
-        results = await intake.submit(items, ScanSource.HTTP)
-        return JSONResponse({"results": [r.as_dict() for r in results]})
+        results = await patrol.sync(items)
+        return JSONResponse({"results": results})
 
-    @app.get("/health")
-    async def get_health() -> JSONResponse:
-        body = dict(health())
-        status = 200 if body.get("status", "ok") in ("ok", "degraded") else 503
-        return JSONResponse(body, status_code=status)
-
-    @app.get("/metrics")
-    async def get_metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+    ops = ops_app(registry, health)
+    return Starlette(routes=[Route("/scans", scans, methods=["POST"]), *ops.routes])
 
 
 class _QuietServer(uvicorn.Server):
-    """The gateway owns signal handling, not uvicorn."""
+    """The gateway owns signal handling; this server must not take SIGINT/SIGTERM."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -69,16 +62,21 @@ class _QuietServer(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, app: FastAPI, *, host: str, port: int) -> None:
+    """Serves the app on `host:port` from the gateway's event loop."""
+
+    def __init__(self, app: Starlette, *, host: str, port: int) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         self._server = _QuietServer(config)
+        self.where = f"{host}:{port}"
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HttpServer:
         self._task = asyncio.create_task(self._server.serve(), name="gateway-http")
         while not self._server.started:
             if self._task.done():
-                self._task.result()
+                with contextlib.suppress(SystemExit):  # uvicorn's answer to a busy port
+                    self._task.result()
+                raise GatewayError(f"cannot serve HTTP on {self.where}")
             await asyncio.sleep(0.01)
         return self
 

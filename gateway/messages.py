@@ -1,58 +1,90 @@
-"""The northbound messages built from the gateway's state (status, health, dead letters)."""
+"""The contract messages the gateway sends, as bytes.
+
+Telemetry is the hot path: each reading is encoded once, by orjson, into a JSON fragment
+with its device's tags pre-encoded; a `TelemetryBatch` is those fragments joined under an
+envelope. The result is exactly `TelemetryBatch.model_dump_json()`'s shape (the tests
+decode it with the contract's own `decode`). The rarer messages go through their pydantic
+models.
+"""
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 
+import orjson
+
+from estatewatch.config import Device
 from estatewatch.contracts import topics
-from estatewatch.contracts.payloads import DeadLetter, DeviceStatus, GatewayHealth
-from gateway.outbox import Outgoing
-from gateway.poller import DevicePoller
+from estatewatch.contracts.payloads import GatewayMessage
+from gateway.devices import Reading
 
 
-def status_message(site: str, gateway: str, poller: DevicePoller, now_ms: int) -> Outgoing | None:
-    """The retained `DeviceStatus` of a device, once its first polls decided a state."""
-    health = poller.health
-    if health.state is None:
-        return None
-    device = poller.device
-    status = DeviceStatus(
-        site=site,
-        gateway=gateway,
-        seq=0,
-        device=device.id,
-        kind=device.kind,
-        building=device.building,
-        room=device.room,
-        state=health.state,
-        ts=now_ms,
-        since=health.since_ms,
-        last_seen=health.last_seen_ms,
-        consecutive_failures=health.consecutive_failures,
-        last_error=health.last_error,
-    )
-    topic = topics.device_status(site, device.id)
-    return Outgoing("device_status", topic, partial(_with_seq, status), retain=True)
+class Stream(StrEnum):
+    """A message model: each has its own gap-free `seq` per gateway."""
+
+    TELEMETRY = "telemetry"
+    DEVICE_STATUS = "device_status"
+    PATROL_SCAN = "patrol_scan"
+    PATROL_EXCEPTION = "patrol_exception"
+    GATEWAY_HEALTH = "gateway_health"
 
 
-def health_message(health: GatewayHealth) -> Outgoing:
-    topic = topics.gateway_health(health.site, health.gateway)
-    return Outgoing("gateway_health", topic, partial(_with_seq, health))
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message waiting for its `seq`: `render(seq)` gives its payload."""
+
+    stream: Stream
+    topic: str
+    retain: bool
+    message: GatewayMessage | None = None
+    fragments: Sequence[bytes] = ()
+    """Telemetry only: the encoded readings of the batch."""
+
+    def render(self, site: str, gateway: str, seq: int) -> bytes:
+        if self.message is not None:
+            return self.message.model_copy(update={"seq": seq}).to_bytes()
+        return telemetry_payload(site, gateway, seq, self.fragments)
 
 
-def dead_letter(
-    site: str, gateway: str, topic: str, reason: str, payload: bytes, now_ms: int
-) -> Outgoing:
-    letter = DeadLetter(
-        component=gateway,
-        source_topic=topic[:1024],
-        reason=reason[:4000],
-        received_at=now_ms,
-        payload_bytes=len(payload),
-        payload=payload[:4096].decode("utf-8", errors="replace")[:4096],
-    )
-    return Outgoing("deadletter", topics.deadletter(site, gateway), lambda seq: letter.to_bytes())
+class ReadingEncoder:
+    """Encodes the readings of one device (its tags are encoded once)."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, device: Device) -> None:
+        tags = orjson.dumps(
+            {
+                "device": device.id,
+                "kind": device.kind.value,
+                "building": device.building,
+                "room": device.room,
+            }
+        )
+        self._head = tags[:-1] + b',"ts":'
+
+    def encode(self, reading: Reading) -> bytes:
+        body = self._head + str(reading.ts).encode() + b',"values":' + orjson.dumps(reading.values)
+        if reading.quality:
+            body += b',"quality":' + orjson.dumps(reading.quality)
+        return body + b"}"
 
 
-def _with_seq(message: DeviceStatus | GatewayHealth, seq: int) -> bytes:
-    return message.model_copy(update={"seq": seq}).to_bytes()
+def telemetry_payload(site: str, gateway: str, seq: int, fragments: Sequence[bytes]) -> bytes:
+    """A `TelemetryBatch` of already encoded readings."""
+    head = orjson.dumps({"schema_version": 1, "site": site, "gateway": gateway, "seq": seq})
+    return head[:-1] + b',"readings":[' + b",".join(fragments) + b"]}"
+
+
+def stream_topic(stream: Stream, site: str, gateway: str, key: str = "") -> str:
+    """Where each stream goes (device status: one retained topic per device, `key`)."""
+    if stream is Stream.TELEMETRY:
+        return topics.telemetry(site, gateway)
+    if stream is Stream.DEVICE_STATUS:
+        return topics.device_status(site, key)
+    if stream is Stream.PATROL_SCAN:
+        return topics.patrol_scan(site, gateway)
+    if stream is Stream.PATROL_EXCEPTION:
+        return topics.patrol_exception(site, gateway)
+    return topics.gateway_health(site, gateway)

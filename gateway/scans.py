@@ -1,113 +1,319 @@
-"""Validating a guard's scan against the site: pure.
+"""Patrol scans from handhelds and fixed readers: checked, de-duplicated, and turned into a
+`PatrolScan` or a `PatrolException` — never dropped. Pure apart from the clock-free memory it
+keeps (persisted by the caller with the message, in one transaction).
 
-A scan from a handheld the site does not know, with a bad signature, with a counter that does
-not rise, or of a tag no checkpoint has is not dropped: it becomes a `PatrolException` the
-duty room sees. A good one becomes a `PatrolScan` with its checkpoint and original time.
+Order of checks: readable (else `malformed`) → seen before (a duplicate: same handheld, tag
+and time, i.e. same `scan_id`, collapses to one) → the handheld is the site's
+(`unknown_handheld`) → its HMAC signature, when it has a key (`bad_signature`) → its
+counter (`replay`) → the tag is a checkpoint (`unknown_tag`) → accepted.
+
+A scan id is remembered only once the scan is authentic, so a forged scan cannot pre-empt
+the genuine one; exact repeats of a rejected message collapse by their bytes instead.
+Counters: a live scan must carry a counter above the highest seen. A scan synced late
+(`offline: true`) may carry a lower one — it was made before the live scans that overtook
+it — as long as that counter was never used and is within the last `COUNTER_WINDOW`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from estatewatch.config import SiteConfig
+from estatewatch.contracts import topics
 from estatewatch.contracts.codec import describe
 from estatewatch.contracts.payloads import (
+    MAX_PAYLOAD_BYTES,
     HandheldScan,
+    PatrolException,
     PatrolExceptionKind,
+    PatrolScan,
+    ScanSource,
     ScanVerification,
 )
+from gateway.handhelds import COUNTER_WINDOW, Counters, HandheldKey, ScanMemory
+from gateway.store import Statement
 
-log = logging.getLogger(__name__)
-
-LATE_SYNC_MS = 5 * 60 * 1000
-"""A scan received this long after it was made was kept on the handheld (synced late)."""
+LATE_SYNC_MS = 120_000
+"""A scan received this long after it was made is marked `synced_late`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    checkpoint: str
-    building: str
-    verified: ScanVerification
-    synced_late: bool
+class ScanOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    EXCEPTION = "exception"
 
 
 @dataclass(frozen=True, slots=True)
-class Rejected:
-    kind: PatrolExceptionKind
-    reason: str
+class ScanDecision:
+    outcome: ScanOutcome
+    message: PatrolScan | PatrolException | None = None
+    statements: tuple[Statement, ...] = ()
+    scan_id: str | None = None
+
+    def answer(self, index: int) -> dict[str, object]:
+        """What the HTTP sync endpoint says about this scan."""
+        body: dict[str, object] = {"index": index, "result": self.outcome.value}
+        if self.scan_id is not None:
+            body["scan_id"] = self.scan_id
+        if isinstance(self.message, PatrolException):
+            body["kind"] = self.message.kind.value
+            body["reason"] = self.message.reason
+        elif isinstance(self.message, PatrolScan):
+            body["checkpoint"] = self.message.checkpoint
+        return body
 
 
-Verdict = Accepted | Rejected
+class ScanValidator:
+    def __init__(
+        self,
+        site: SiteConfig,
+        keys: Mapping[str, HandheldKey],
+        memory: ScanMemory,
+        *,
+        gateway: str,
+    ) -> None:
+        self.site = site
+        self.keys = keys
+        self.memory = memory
+        self.gateway = gateway
+        self.handhelds = {h.id for h in site.handhelds}
+        self.carried = {g.handheld for g in site.guards if g.handheld}
 
+    # --- entry points ----------------------------------------------------------------------
 
-def parse_scan(raw: object) -> HandheldScan | str:
-    """A scan from JSON bytes or an already parsed value; a reason string if malformed."""
-    try:
-        if isinstance(raw, bytes | str):
-            return HandheldScan.model_validate_json(raw)
-        return HandheldScan.model_validate(raw)
-    except ValidationError as exc:
-        return describe(exc)
-
-
-def raw_text(raw: object) -> str:
-    if isinstance(raw, bytes):
-        return raw[:2048].decode("utf-8", errors="replace")
-    if isinstance(raw, str):
-        return raw[:2048]
-    return json.dumps(raw, default=str, ensure_ascii=False)[:2048]
-
-
-def handheld_keys(site: SiteConfig, environ: Mapping[str, str] = os.environ) -> dict[str, bytes]:
-    """The HMAC key of each handheld whose `key_ref` names an environment variable holding hex."""
-    keys: dict[str, bytes] = {}
-    for handheld in site.handhelds:
-        if handheld.key_ref is None or not environ.get(handheld.key_ref):
-            continue
-        try:
-            keys[handheld.id] = bytes.fromhex(environ[handheld.key_ref])
-        except ValueError:
-            log.error(
-                "%s: %s is not hex; its scans are not verified", handheld.id, handheld.key_ref
+    def from_mqtt(self, topic: str, data: bytes, received_at: int) -> ScanDecision:
+        parts = topics.parse(topic)
+        topic_handheld = parts.key if parts and parts.kind == "handheld_scan" else None
+        raw = data[:2048].decode("utf-8", errors="replace")
+        if len(data) > MAX_PAYLOAD_BYTES:
+            return self._reject(
+                data,
+                PatrolExceptionKind.MALFORMED,
+                "payload too large",
+                ScanSource.MQTT,
+                received_at,
+                raw,
+                handheld=topic_handheld,
             )
-    return keys
+        try:
+            scan = HandheldScan.model_validate_json(data)
+        except ValidationError as exc:
+            return self._reject(
+                data,
+                PatrolExceptionKind.MALFORMED,
+                describe(exc),
+                ScanSource.MQTT,
+                received_at,
+                raw,
+                handheld=topic_handheld,
+            )
+        if topic_handheld is not None and scan.handheld != topic_handheld:
+            reason = f"sent on the topic of {topic_handheld} but names handheld {scan.handheld}"
+            return self._reject(
+                data,
+                PatrolExceptionKind.MALFORMED,
+                reason,
+                ScanSource.MQTT,
+                received_at,
+                raw,
+                scan=scan,
+            )
+        source = ScanSource.MQTT if scan.handheld in self.carried else ScanSource.READER
+        return self.check(scan, source=source, received_at=received_at, raw=data)
 
+    def from_json(self, item: Any, received_at: int) -> ScanDecision:
+        """One element of an HTTP sync array."""
+        data = orjson.dumps(item)
+        raw = data[:2048].decode("utf-8", errors="replace")
+        try:
+            scan = HandheldScan.model_validate(item)
+        except ValidationError as exc:
+            return self._reject(
+                data,
+                PatrolExceptionKind.MALFORMED,
+                describe(exc),
+                ScanSource.HTTP,
+                received_at,
+                raw,
+            )
+        return self.check(scan, source=ScanSource.HTTP, received_at=received_at, raw=data)
 
-def check_scan(
-    scan: HandheldScan,
-    site: SiteConfig,
-    keys: Mapping[str, bytes],
-    *,
-    last_counter: int | None,
-    received_at: int,
-) -> Verdict:
-    """Accept the scan or say why not. `last_counter` is the handheld's highest accepted."""
-    if not any(h.id == scan.handheld for h in site.handhelds):
-        return Rejected(PatrolExceptionKind.UNKNOWN_HANDHELD, f"unknown handheld {scan.handheld!r}")
-    verified = ScanVerification.NONE
-    key = keys.get(scan.handheld)
-    if key is not None:
-        if scan.signature is None:
-            return Rejected(PatrolExceptionKind.BAD_SIGNATURE, "the scan is not signed")
-        expected = hmac.new(key, scan.signing_text(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, scan.signature):
-            return Rejected(PatrolExceptionKind.BAD_SIGNATURE, "the signature does not match")
-        verified = ScanVerification.HMAC
-    if scan.counter is not None and last_counter is not None and scan.counter <= last_counter:
-        return Rejected(
-            PatrolExceptionKind.REPLAY,
-            f"counter {scan.counter} does not rise above {last_counter} for {scan.handheld}",
+    def unreadable(self, body: bytes, reason: str, received_at: int) -> ScanDecision:
+        """An HTTP sync body that is no array of scans."""
+        raw = body[:2048].decode("utf-8", errors="replace")
+        return self._reject(
+            body, PatrolExceptionKind.MALFORMED, reason, ScanSource.HTTP, received_at, raw
         )
-    checkpoint = site.checkpoint_by_tag(scan.tag_uid)
-    if checkpoint is None:
-        return Rejected(PatrolExceptionKind.UNKNOWN_TAG, f"no checkpoint has tag {scan.tag_uid}")
-    late = scan.offline or received_at - scan.scanned_at > LATE_SYNC_MS
-    return Accepted(checkpoint.id, checkpoint.building, verified, late)
+
+    # --- the checks ------------------------------------------------------------------------
+
+    def check(
+        self, scan: HandheldScan, *, source: ScanSource, received_at: int, raw: bytes
+    ) -> ScanDecision:
+        scan_id = scan.scan_id
+        text = raw[:2048].decode("utf-8", errors="replace")
+        if scan_id in self.memory.seen:
+            return ScanDecision(ScanOutcome.DUPLICATE, scan_id=scan_id)
+        if self.handhelds and scan.handheld not in self.handhelds:
+            reason = f"handheld {scan.handheld} is not one of the site's"
+            return self._reject(
+                raw,
+                PatrolExceptionKind.UNKNOWN_HANDHELD,
+                reason,
+                source,
+                received_at,
+                text,
+                scan=scan,
+            )
+        verified = ScanVerification.NONE
+        key = self.keys.get(scan.handheld)
+        if key is not None:
+            problem = key.problem or _signature_problem(scan, key.key)
+            if problem is not None:
+                return self._reject(
+                    raw,
+                    PatrolExceptionKind.BAD_SIGNATURE,
+                    problem,
+                    source,
+                    received_at,
+                    text,
+                    scan=scan,
+                )
+            verified = ScanVerification.HMAC
+        # Authentic from here on: remember it by its id, whatever the outcome.
+        statements = self._remember(scan, received_at)
+        replay = self._replay_problem(scan)
+        self._count(scan)
+        if replay is not None:
+            message = self._exception(
+                PatrolExceptionKind.REPLAY, replay, source, received_at, text, scan
+            )
+            return ScanDecision(ScanOutcome.EXCEPTION, message, statements, scan_id)
+        checkpoint = self.site.checkpoint_by_tag(scan.tag_uid)
+        if checkpoint is None:
+            reason = f"tag {scan.tag_uid} is no checkpoint of site {self.site.site.id}"
+            message = self._exception(
+                PatrolExceptionKind.UNKNOWN_TAG, reason, source, received_at, text, scan
+            )
+            return ScanDecision(ScanOutcome.EXCEPTION, message, statements, scan_id)
+        accepted = PatrolScan(
+            site=self.site.site.id,
+            gateway=self.gateway,
+            seq=0,
+            scan_id=scan_id,
+            handheld=scan.handheld,
+            guard=scan.guard,
+            tag_uid=scan.tag_uid,
+            checkpoint=checkpoint.id,
+            building=checkpoint.building,
+            scanned_at=scan.scanned_at,
+            received_at=received_at,
+            source=source,
+            synced_late=scan.offline or received_at - scan.scanned_at > LATE_SYNC_MS,
+            counter=scan.counter,
+            verified=verified,
+            finding=scan.finding,
+        )
+        return ScanDecision(ScanOutcome.ACCEPTED, accepted, statements, scan_id)
+
+    def _replay_problem(self, scan: HandheldScan) -> str | None:
+        if scan.counter is None:
+            return None
+        counters = self.memory.counters.get(scan.handheld)
+        if counters is None:
+            return None
+        counter = scan.counter
+        if counter in counters.recent:
+            return f"counter {counter} of {scan.handheld} was used by another scan"
+        if counter > counters.high:
+            return None
+        if scan.offline and counter > counters.high - COUNTER_WINDOW:
+            return None  # made offline before the live scans that overtook it
+        return f"counter {counter} of {scan.handheld} does not rise (highest seen {counters.high})"
+
+    def _count(self, scan: HandheldScan) -> None:
+        if scan.counter is None:
+            return
+        counters = self.memory.counters.setdefault(scan.handheld, Counters())
+        counters.recent.add(scan.counter)
+        counters.high = max(counters.high, scan.counter)
+
+    def _remember(self, scan: HandheldScan, at: int) -> tuple[Statement, ...]:
+        self.memory.seen[scan.scan_id] = at
+        statements: list[Statement] = [
+            ("INSERT OR REPLACE INTO scans_seen (scan_id, at_ms) VALUES (?, ?)", (scan.scan_id, at))
+        ]
+        if scan.counter is not None:
+            statements.append(
+                (
+                    "INSERT OR IGNORE INTO scan_counters (handheld, counter, at_ms)"
+                    " VALUES (?, ?, ?)",
+                    (scan.handheld, scan.counter, at),
+                )
+            )
+        return tuple(statements)
+
+    def _reject(
+        self,
+        data: bytes,
+        kind: PatrolExceptionKind,
+        reason: str,
+        source: ScanSource,
+        received_at: int,
+        raw: str,
+        *,
+        scan: HandheldScan | None = None,
+        handheld: str | None = None,
+    ) -> ScanDecision:
+        """An exception for a scan that is not (known to be) authentic."""
+        scan_id = scan.scan_id if scan is not None else None
+        if self.memory.remember_rejected(data):
+            return ScanDecision(ScanOutcome.DUPLICATE, scan_id=scan_id)
+        message = self._exception(kind, reason, source, received_at, raw, scan, handheld)
+        return ScanDecision(ScanOutcome.EXCEPTION, message, (), scan_id)
+
+    def _exception(
+        self,
+        kind: PatrolExceptionKind,
+        reason: str,
+        source: ScanSource,
+        received_at: int,
+        raw: str,
+        scan: HandheldScan | None,
+        handheld: str | None = None,
+    ) -> PatrolException:
+        return PatrolException(
+            site=self.site.site.id,
+            gateway=self.gateway,
+            seq=0,
+            kind=kind,
+            reason=reason[:4000],
+            received_at=received_at,
+            source=source,
+            handheld=scan.handheld if scan else (handheld[:256] if handheld else None),
+            guard=scan.guard if scan else None,
+            tag_uid=scan.tag_uid if scan else None,
+            scanned_at=scan.scanned_at if scan else None,
+            raw=raw[:2048],
+        )
+
+
+def _signature_problem(scan: HandheldScan, key: bytes | None) -> str | None:
+    if key is None:
+        return "the gateway has no key for this handheld"
+    if scan.signature is None:
+        return f"{scan.handheld} signs its scans, but this one is unsigned"
+    if scan.counter is None:
+        return "a signed scan needs its counter"
+    expected = hmac.new(key, scan.signing_text(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, scan.signature):
+        return "the signature does not match the handheld's key"
+    return None

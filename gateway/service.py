@@ -1,79 +1,96 @@
-"""The gateway as one async context manager: polls, sensors, scans in; the outbox and the
-forwarder out. Every task is owned here and cancelled on exit, after a last flush."""
+"""The gateway: Modbus polling, MQTT sensors and patrol scans in; one durable queue out to
+the central broker. An async context manager that owns every task it starts.
+
+    async with Gateway(site, GatewayOptions(central_url=...)) as gateway:
+        await stop.wait()
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
-
-from paho.mqtt.client import topic_matches_sub
-from prometheus_client import CollectorRegistry, Gauge
 
 from estatewatch import __version__
 from estatewatch.clock import Clock, SystemClock, to_epoch_ms
 from estatewatch.config import ModbusRtu, ModbusTcp, SiteConfig
 from estatewatch.contracts import topics
-from estatewatch.contracts.payloads import DeviceState, GatewayHealth, GatewayState, ScanSource
-from estatewatch.mqtt import Message, MqttClient, MqttSettings, Will
-from estatewatch.ops import OpsServer
-from gateway.batcher import Batcher
+from estatewatch.contracts.payloads import GatewayState
+from estatewatch.mqtt import MqttClient, MqttSettings, Will
+from gateway.devices import DeviceTracker
 from gateway.forwarder import Forwarder
-from gateway.http import HttpServer, build_app
-from gateway.hub import Hub, hub_key
-from gateway.messages import dead_letter, health_message, status_message
-from gateway.outbox import Outbox
-from gateway.poller import DevicePoller
-from gateway.scan_intake import ScanIntake
-from gateway.scans import handheld_keys
-from gateway.sensors import SensorPayloadError, map_payload, sensors_for
-from gateway.stats import PollStats
+from gateway.handhelds import ScanMemory, load_keys
+from gateway.health import Figures, online, registry_for
+from gateway.http import HttpServer, gateway_app
+from gateway.messages import Outgoing, Stream, stream_topic
+from gateway.modbus import hub_key
+from gateway.patrol import PatrolIntake
+from gateway.pipeline import Pipeline
+from gateway.polling import DevicePoller, ModbusSource, PollGroup, poll_groups
+from gateway.scans import ScanValidator
+from gateway.schedule import PollStats, every
+from gateway.site_mqtt import SiteSource
+from gateway.store import Store, Sync
+from gateway.topology import build_hubs, check_topology
 
 log = logging.getLogger(__name__)
 
-STATUS_REFRESH = 60.0
-MAINTENANCE_EVERY = 60.0
+PRUNE_INTERVAL = 3600.0
 
 
 @dataclass(frozen=True)
 class GatewayOptions:
-    mqtt_url: str = "mqtt://127.0.0.1:1883"
-    site_mqtt_url: str | None = None
-    buffer_path: str | None = None
+    central_url: str
+    site_url: str | None = None
+    """The site broker (sensors, handhelds); None: the central one."""
     http_host: str = "127.0.0.1"
     http_port: int | None = None
-    ops_port: int | None = None
-    backlog_rate: float = 500.0
-    window: int = 200
-    flush_readings: int = 50
-    flush_delay: float = 0.1
-    drain_on_stop: float = 3.0
+    """`POST /scans`, `/health`, `/metrics`; None: no HTTP endpoint."""
+    buffer_path: str | None = None
+    """The SQLite queue; None: the site config's `gateway.buffer_path`."""
+    sync: Sync = "full"
+    window: int = 100
+    drain_rate: float = 200.0
+    max_delay: float = 0.2
+    client_id: str | None = None
 
 
-class GatewayService:
-    """`async with GatewayService(site, options) as gateway:` runs until the block exits."""
-
-    def __init__(self, site: SiteConfig, options: GatewayOptions, *, clock: Clock | None = None):
+class Gateway:
+    def __init__(
+        self,
+        site: SiteConfig,
+        options: GatewayOptions,
+        *,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        check_topology(site)
         self.site = site
         self.options = options
         self.clock = clock or SystemClock()
-        self.site_id, self.gateway_id = site.site.id, site.gateway.id
+        self.site_id = site.site.id
+        self.gateway_id = site.gateway.id
+        self.keys = load_keys(site, environ)
         self.stats = PollStats()
-        self.pollers: list[DevicePoller] = []
-        self.started = time.monotonic()
+        self.trackers = {
+            d.id: DeviceTracker(d, site=self.site_id, gateway=self.gateway_id) for d in site.devices
+        }
         self._stack = AsyncExitStack()
-        self._tasks: list[asyncio.Task[Any]] = []
-        self.registry = CollectorRegistry()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._intake: list[asyncio.Task[None]] = []
+        self._started = self.clock.monotonic()
+        self.pollers: list[DevicePoller] = []
+        self.failure: BaseException | None = None
+        self._failed = asyncio.Event()
 
-    # --- lifecycle -----------------------------------------------------------------------
+    # --- lifecycle ---------------------------------------------------------------------------
 
-    async def __aenter__(self) -> GatewayService:
+    async def __aenter__(self) -> Gateway:
         try:
             await self._start()
         except BaseException:
@@ -90,309 +107,246 @@ class GatewayService:
         await self._stop()
 
     async def _start(self) -> None:
-        site, opts, gw = self.site, self.options, self.site.gateway
-        self.outbox = await self._stack.enter_async_context(
-            Outbox(
-                opts.buffer_path or gw.buffer_path,
-                clock=self.clock,
-                max_bytes=int(gw.buffer_max_mb * 1024 * 1024),
-                max_age_s=gw.buffer_max_age.total_seconds(),
+        site, options, stack = self.site, self.options, self._stack
+        for handheld, key in self.keys.items():
+            if key.problem:
+                log.error(
+                    "handheld %s: %s; its scans will be refused as bad_signature",
+                    handheld,
+                    key.problem,
+                )
+        cfg = site.gateway
+        self.store = await stack.enter_async_context(
+            Store(
+                options.buffer_path or cfg.buffer_path,
+                sync=options.sync,
+                max_bytes=int(cfg.buffer_max_mb * 1024 * 1024),
+                max_age_ms=int(cfg.buffer_max_age.total_seconds() * 1000),
             )
         )
-        if self.outbox.depth:
+        stats = self.store.stats
+        if stats.depth:
             log.info(
-                "outbox holds %d messages from before; they go out first-in", self.outbox.depth
+                "%d messages (%d bytes) wait in the queue from before", stats.depth, stats.bytes
             )
-        self.intake = ScanIntake(
-            self.outbox, site, handheld_keys(site), gateway=self.gateway_id, clock=self.clock
-        )
-        await self.intake.prepare()
-        self.batcher = Batcher(
-            self.outbox,
-            site=self.site_id,
-            gateway=self.gateway_id,
-            clock=self.clock,
-            max_readings=opts.flush_readings,
-            max_delay=opts.flush_delay,
-        )
-        self._build_pollers()
-        self.central = await self._stack.enter_async_context(
-            MqttClient(self._central_settings(), on_connect=self._announce)
-        )
+        self.central = MqttClient(self._central_settings(), on_connect=self._central_up)
         self.forwarder = Forwarder(
-            self.outbox,
+            self.store,
             self.central,
+            self.clock,
+            window=options.window,
+            drain_rate=options.drain_rate,
+        )
+        self.pipeline = Pipeline(
+            self.store,
+            site=self.site_id,
+            gateway=self.gateway_id,
             clock=self.clock,
-            window=opts.window,
-            backlog_rate=opts.backlog_rate,
+            max_delay=options.max_delay,
+            protect=self.forwarder.protect,
+            on_commit=self.forwarder.wake,
         )
-        self.site_client = await self._stack.enter_async_context(
-            MqttClient(
-                MqttSettings(
-                    url=opts.site_mqtt_url or opts.mqtt_url,
-                    client_id=f"ew-gw-{self.gateway_id}-site",
-                    clean_start=False,
-                    session_expiry=3600,
-                    connect_timeout=None,
-                )
-            )
+        await stack.enter_async_context(self.central)
+        self._spawn(self._tasks, self.forwarder.run(), "forwarder")
+        self._spawn(self._tasks, self.pipeline.run(), "pipeline")
+        memory = ScanMemory.from_rows(
+            await self.store.query("SELECT scan_id, at_ms FROM scans_seen"),
+            await self.store.query("SELECT handheld, counter FROM scan_counters"),
         )
-        for device in site.devices:
-            conn = device.connection
-            if not isinstance(conn, ModbusTcp | ModbusRtu):
-                await self.site_client.subscribe(conn.topic, qos=1)
-        await self.site_client.subscribe(topics.handheld_filter(self.site_id), qos=1)
-        self._metrics()
-        if opts.http_port is not None:
-            app = build_app(self.intake, self.registry, self.health)
-            await self._stack.enter_async_context(
-                HttpServer(app, host=opts.http_host, port=opts.http_port)
+        validator = ScanValidator(site, self.keys, memory, gateway=self.gateway_id)
+        self.patrol = PatrolIntake(validator, self.pipeline, self.clock)
+        self.source = ModbusSource(self._pollers(), self.clock, self.stats)
+        if self.pollers:
+            self._spawn(self._intake, self.source.run(), "modbus")
+        await self._start_site()
+        self._spawn(self._tasks, self._periodic(), "periodic")
+        if options.http_port is not None:
+            app = gateway_app(
+                self.patrol, registry_for(self.figures), lambda: self.figures().status()
             )
-        if opts.ops_port is not None:
-            await self._stack.enter_async_context(
-                OpsServer(self.registry, self.health, host=opts.http_host, port=opts.ops_port)
+            await stack.enter_async_context(
+                HttpServer(app, host=options.http_host, port=options.http_port)
             )
-        self._spawn("batcher", self.batcher.run)
-        self._spawn("forwarder", self.forwarder.run)
-        self._spawn("site-mqtt", self._site_messages)
-        self._spawn("health", self._health_loop)
-        self._spawn("status-refresh", self._status_loop)
-        self._spawn("maintenance", self._maintenance_loop)
-        for poller in self.pollers:
-            self._spawn(f"poll-{poller.device.id}", poller.run)
         log.info(
-            "gateway %s up: %d Modbus devices on %d connections, uplink %s",
+            "gateway %s of %s: %d Modbus devices in %d requests per round, %d MQTT sensors",
             self.gateway_id,
+            self.site_id,
             len(self.pollers),
-            len(self.hubs),
-            opts.mqtt_url,
+            sum(p.requests_per_poll for p in self.pollers),
+            len(self.site_source.encoders),
         )
 
-    def _build_pollers(self) -> None:
-        self.hubs: dict[str, Hub] = {}
-        for device in self.site.devices:
-            conn = device.connection
-            if not isinstance(conn, ModbusTcp | ModbusRtu):
-                continue
-            key = hub_key(conn)
-            timeout = conn.timeout.total_seconds()
-            if key not in self.hubs:
-                self.hubs[key] = Hub(conn, clock=self.clock, timeout=timeout)
-            hub = self.hubs[key]
-            hub.timeout = min(hub.timeout, timeout)
-            self.pollers.append(
-                DevicePoller(
-                    device,
-                    self.site.register_map_of(device.id),
-                    hub,
-                    clock=self.clock,
-                    max_gap=self.site.gateway.max_gap_registers,
-                    stats=self.stats,
-                    on_reading=self.batcher.add_reading,
-                    on_status=self._status_changed,
-                )
-            )
-
-    def _central_settings(self) -> MqttSettings:
-        offline = GatewayState(
-            site=self.site_id,
-            gateway=self.gateway_id,
-            state="offline",
-            ts=to_epoch_ms(self.clock.now()),
-            version=__version__,
-        )
-        return MqttSettings(
-            url=self.options.mqtt_url,
-            client_id=f"ew-gw-{self.gateway_id}",
+    async def _start_site(self) -> None:
+        options = self.options
+        settings = MqttSettings(
+            url=options.site_url or options.central_url,
+            client_id=f"{self._client_id()}-site",
             clean_start=False,
-            session_expiry=86400,
-            max_inflight=self.options.window,
-            will=Will(topics.gateway_state(self.site_id, self.gateway_id), offline.to_bytes()),
-            connect_timeout=None,  # buffer from the first second, uplink or not
+            session_expiry=7 * 86400,  # scans sent while the gateway restarts wait for it
+            manual_ack=True,
+            connect_timeout=None,
         )
-
-    def _announce(self, client: MqttClient, session_present: bool) -> None:
-        online = GatewayState(
-            site=self.site_id,
-            gateway=self.gateway_id,
-            state="online",
-            ts=to_epoch_ms(self.clock.now()),
-            version=__version__,
+        self.site_client = await self._stack.enter_async_context(MqttClient(settings))
+        self.site_source = SiteSource(
+            self.site, self.site_client, self.trackers, self, self.pipeline, self.patrol, self.clock
         )
-        topic = topics.gateway_state(self.site_id, self.gateway_id)
-        client.publish_nowait(topic, online.to_bytes(), retain=True)
-
-    def _spawn(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
-        self._tasks.append(asyncio.create_task(self._supervised(name, fn), name=name))
-
-    async def _supervised(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
-        """Restart a task that failed, with backoff: one bug must not stop the gateway."""
-        delay = 1.0
-        while True:
-            try:
-                await fn()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s failed; restarting in %.0f s", name, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+        await self.site_source.subscribe()
+        self._spawn(self._intake, self.site_source.run(), "site-mqtt")
 
     async def _stop(self) -> None:
-        pollers = [t for t in self._tasks if t.get_name().startswith("poll-")]
-        others = [t for t in self._tasks if t not in pollers and t.get_name() != "forwarder"]
-        await _cancel(pollers + others)
-        if hasattr(self, "batcher") and hasattr(self, "outbox"):
+        log.debug("stopping: inputs")
+        await _cancel(self._intake)  # no more input
+        if hasattr(self, "pipeline"):
+            log.debug("stopping: last commit")
             with contextlib.suppress(Exception):
-                await self.batcher.flush()
-        forwarder = [t for t in self._tasks if t.get_name() == "forwarder"]
-        if forwarder and self.central.connected.is_set():
-            await self.forwarder.drain(self.options.drain_on_stop)
-        await _cancel(forwarder)
+                await self.pipeline.flush()
+            log.debug("stopping: waiting for acknowledgements")
+            await self.forwarder.drain(grace=2.0)
+        log.debug("stopping: tasks")
+        await _cancel(self._tasks)
         if hasattr(self, "central") and self.central.connected.is_set():
-            offline = GatewayState(
-                site=self.site_id,
-                gateway=self.gateway_id,
-                state="offline",
-                ts=to_epoch_ms(self.clock.now()),
-                version=__version__,
-            )
-            topic = topics.gateway_state(self.site_id, self.gateway_id)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.central.publish(topic, offline.to_bytes(), retain=True), 2
-                )
-        for hub in getattr(self, "hubs", {}).values():
-            hub.close()
+                offline = self._state("offline").to_bytes()
+                topic = topics.gateway_state(self.site_id, self.gateway_id)
+                await asyncio.wait_for(self.central.publish(topic, offline, retain=True), 2.0)
+        for poller in self.pollers:
+            await poller.hub.close()
+        log.debug("stopping: connections and the queue")
         await self._stack.aclose()
-        self._tasks.clear()
 
-    # --- inputs --------------------------------------------------------------------------
+    def _spawn(self, into: list[asyncio.Task[None]], coro: Awaitable[None], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"gateway-{name}")
+        task.add_done_callback(self._crashed)
+        into.append(task)
 
-    def _status_changed(self, poller: DevicePoller) -> None:
-        message = status_message(
-            self.site_id, self.gateway_id, poller, to_epoch_ms(self.clock.now())
-        )
-        if message is not None:
-            state = poller.health.state
-            level = logging.INFO if state is DeviceState.ONLINE else logging.WARNING
-            log.log(level, "%s is %s", poller.device.id, state.value if state else "?")
-            self.batcher.add(message)
+    def _crashed(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        log.critical("%s stopped: %r", task.get_name(), error, exc_info=error)
+        self.failure = error or RuntimeError(f"{task.get_name()} ended")
+        self._failed.set()
 
-    async def _site_messages(self) -> None:
-        handhelds = topics.handheld_filter(self.site_id)
-        async for message in self.site_client.messages():
-            if topic_matches_sub(handhelds, message.topic):
-                await self.intake.submit([message.payload], ScanSource.MQTT)
-            else:
-                self._sensor_message(message)
+    async def wait(self) -> None:
+        """Return never; raise what stopped a part of the gateway (its supervisor restarts
+        it)."""
+        await self._failed.wait()
+        assert self.failure is not None
+        raise self.failure
 
-    def _sensor_message(self, message: Message) -> None:
-        now = to_epoch_ms(self.clock.now())
-        for sensor in sensors_for(self.site.devices, message.topic):
-            try:
-                self.batcher.add_reading(map_payload(sensor, message.payload, now))
-                self.stats.readings += 1
-            except SensorPayloadError as exc:
-                reason = f"sensor {sensor.id}: {exc}"
-                log.warning("dead letter from %s: %s", message.topic, reason)
-                self.batcher.add(
-                    dead_letter(
-                        self.site_id, self.gateway_id, message.topic, reason, message.payload, now
-                    )
-                )
+    # --- the central broker ------------------------------------------------------------------
 
-    # --- periodic ------------------------------------------------------------------------
+    def _client_id(self) -> str:
+        return self.options.client_id or f"ew-gw-{self.site_id}-{self.gateway_id}"[:60]
 
-    async def _health_loop(self) -> None:
-        interval = self.site.gateway.health_interval.total_seconds()
-        while True:
-            await self.clock.sleep(interval)
-            self.batcher.add(health_message(await self.gateway_health()))
-
-    async def gateway_health(self) -> GatewayHealth:
-        summary = self.stats.summary()
-        return GatewayHealth(
+    def _state(self, state: str) -> GatewayState:
+        return GatewayState(
             site=self.site_id,
             gateway=self.gateway_id,
-            seq=0,
+            state="online" if state == "online" else "offline",
             ts=to_epoch_ms(self.clock.now()),
-            uptime_s=time.monotonic() - self.started,
-            devices_total=len(self.pollers),
-            devices_online=self.devices_online,
-            poll_latency_p50_ms=summary["latency_p50_ms"],
-            poll_latency_p99_ms=summary["latency_p99_ms"],
-            poll_lateness_p99_ms=summary["lateness_p99_ms"],
-            queue_depth=max(0, self.outbox.depth),
-            queue_bytes=max(0, self.outbox.bytes),
-            queue_oldest_ms=await self.outbox.oldest_ms(),
-            dropped_total=await self.outbox.counter("dropped_total"),
-            published_total=await self.outbox.counter("published_total"),
+            version=f"{__version__} on {socket.gethostname()}"[:256],
         )
 
-    @property
-    def devices_online(self) -> int:
-        up = (DeviceState.ONLINE, DeviceState.DEGRADED)
-        return sum(1 for p in self.pollers if p.health.state in up)
+    def _central_settings(self) -> MqttSettings:
+        will = Will(
+            topics.gateway_state(self.site_id, self.gateway_id), self._state("offline").to_bytes()
+        )
+        return MqttSettings(
+            url=self.options.central_url,
+            client_id=self._client_id(),
+            will=will,
+            max_inflight=max(self.options.window, 20),
+            connect_timeout=None,  # buffer from the start, even with the uplink down
+        )
 
-    async def _status_loop(self) -> None:
-        while True:
-            await self.clock.sleep(STATUS_REFRESH)
+    def _central_up(self, client: MqttClient, session_present: bool) -> None:
+        topic = topics.gateway_state(self.site_id, self.gateway_id)
+        future = client.publish_nowait(topic, self._state("online").to_bytes(), retain=True)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.forwarder.link_up()
+
+    # --- the sink the sources write to -------------------------------------------------------
+
+    def reading(self, fragment: bytes) -> None:
+        self.pipeline.add_reading(fragment)
+
+    def status(self, tracker: DeviceTracker) -> None:
+        status = tracker.status(to_epoch_ms(self.clock.now()))
+        if status is None:
+            return
+        topic = stream_topic(Stream.DEVICE_STATUS, self.site_id, self.gateway_id, status.device)
+        self.pipeline.add(Outgoing(Stream.DEVICE_STATUS, topic, True, message=status))
+
+    # --- Modbus ------------------------------------------------------------------------------
+
+    def _pollers(self) -> list[DevicePoller]:
+        hubs = build_hubs(self.site, self.clock)
+        max_gap = self.site.gateway.max_gap_registers
+        plans: dict[tuple[str, float], list[PollGroup]] = {}  # one plan per device model
+        for device in self.site.devices:
+            conn = device.connection
+            if not isinstance(conn, ModbusTcp | ModbusRtu) or device.register_map is None:
+                continue
+            interval = device.poll_interval.total_seconds()
+            plan = plans.get((device.register_map, interval))
+            if plan is None:
+                register_map = self.site.register_maps[device.register_map]
+                plan = plans[(device.register_map, interval)] = poll_groups(
+                    register_map, interval, max_gap
+                )
+            groups = [PollGroup(g.interval, list(g.reads)) for g in plan]
+            hub = hubs[hub_key(conn)]
+            tracker = self.trackers[device.id]
+            self.pollers.append(DevicePoller(tracker, conn, groups, hub, self, self.clock))
+        return self.pollers
+
+    # --- health ------------------------------------------------------------------------------
+
+    def figures(self) -> Figures:
+        store = self.store.stats
+        return Figures(
+            uptime_s=max(0.0, self.clock.monotonic() - self._started),
+            devices_total=len(self.trackers),
+            devices_online=online([t.state for t in self.trackers.values()]),
+            poll_latency_p50_ms=self.stats.duration.percentile(50) * 1000,
+            poll_latency_p99_ms=self.stats.duration.percentile(99) * 1000,
+            poll_lateness_p99_ms=self.stats.lateness.percentile(99) * 1000,
+            polls_total=self.stats.polls,
+            polls_skipped_total=self.stats.skipped,
+            queue_depth=store.depth,
+            queue_bytes=store.bytes,
+            queue_oldest_ms=store.oldest_ms,
+            dropped_total=store.dropped_total + self.pipeline.dropped_in_memory,
+            published_total=store.published_total,
+            broker_connected=self.central.connected.is_set(),
+            scans={k.value: v for k, v in self.patrol.counts.items()},
+        )
+
+    async def _periodic(self) -> None:
+        interval = self.site.gateway.health_interval.total_seconds()
+        last_prune = -PRUNE_INTERVAL
+
+        async def tick() -> None:
+            nonlocal last_prune
             now = to_epoch_ms(self.clock.now())
-            for poller in self.pollers:
-                message = status_message(self.site_id, self.gateway_id, poller, now)
-                if message is not None:
-                    self.batcher.add(message)
+            health = self.figures().message(site=self.site_id, gateway=self.gateway_id, ts=now)
+            topic = stream_topic(Stream.GATEWAY_HEALTH, self.site_id, self.gateway_id)
+            self.pipeline.add(Outgoing(Stream.GATEWAY_HEALTH, topic, False, message=health))
+            # Statuses again (retained freshness), unless they would only pile up unsent.
+            if self.central.connected.is_set() and not self.forwarder.backlog:
+                for tracker in self.trackers.values():
+                    self.status(tracker)
+            if self.clock.monotonic() - last_prune >= PRUNE_INTERVAL:
+                last_prune = self.clock.monotonic()
+                await self.store.execute(self.patrol.validator.memory.prune(now))
 
-    async def _maintenance_loop(self) -> None:
-        while True:
-            await self.outbox.trim_expired()
-            await self.intake.expire_seen()
-            await self.clock.sleep(MAINTENANCE_EVERY)
-
-    # --- ops -----------------------------------------------------------------------------
-
-    def health(self) -> dict[str, Any]:
-        connected = hasattr(self, "central") and self.central.connected.is_set()
-        return {
-            "status": "ok" if connected else "degraded",
-            "uplink": "connected" if connected else "buffering",
-            "devices_total": len(self.pollers),
-            "devices_online": self.devices_online,
-            "queue_depth": self.outbox.depth,
-        }
-
-    def _metrics(self) -> None:
-        def gauge(name: str, doc: str, fn: Callable[[], float]) -> None:
-            Gauge(name, doc, registry=self.registry).set_function(fn)
-
-        gauge("ew_gateway_polls", "polls done", lambda: self.stats.polls)
-        gauge(
-            "ew_gateway_polls_missed", "poll ticks skipped as too late", lambda: self.stats.missed
-        )
-        gauge("ew_gateway_readings", "device readings produced", lambda: self.stats.readings)
-        gauge(
-            "ew_gateway_devices_online", "devices online or degraded", lambda: self.devices_online
-        )
-        gauge("ew_gateway_queue_depth", "messages in the outbox", lambda: self.outbox.depth)
-        gauge("ew_gateway_queue_bytes", "payload bytes in the outbox", lambda: self.outbox.bytes)
-        gauge(
-            "ew_gateway_published",
-            "messages acknowledged this run",
-            lambda: self.forwarder.published,
-        )
-        gauge("ew_gateway_scans_accepted", "scans accepted", lambda: self.intake.counts["accepted"])
-        gauge(
-            "ew_gateway_scans_exceptions",
-            "scans forwarded as exceptions",
-            lambda: self.intake.counts["exception"],
-        )
+        await every(self.clock, interval, tick, phase=self.clock.monotonic() + interval)
 
 
-async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()

@@ -98,7 +98,7 @@ async def _patrols(
         )
         transport = MqttScans(client, site.site.id)
     keys = {
-        h.id: os.environ[h.key_ref].encode()
+        h.id: bytes.fromhex(os.environ[h.key_ref])
         for h in site.handhelds
         if h.key_ref and os.environ.get(h.key_ref)
     }
