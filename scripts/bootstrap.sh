@@ -33,7 +33,11 @@ ensure_venv() {
   ensure_python
   local extras="${1:-}"
   local stamp="$VENV/.installed-$extras"
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  # A venv left half-made by an interrupted run has a python but no pip: make it anew.
+  if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -f "$VENV"/.installed-*
+    python3 -m venv --clear "$VENV"
+  fi
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     echo "==> installing EstateWatch into .venv"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null

@@ -44,6 +44,9 @@ def rows(path: Path, point: str = "seq") -> int:
     if not path.exists():
         return 0
     with sqlite3.connect(path) as conn:
+        # The ingest process may have created the file and not yet its tables.
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'readings'").fetchone() is None:
+            return 0
         found = conn.execute(
             "SELECT count(*) FROM readings JOIN series ON series.id = readings.series "
             "WHERE series.point = ?",
