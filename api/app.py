@@ -23,6 +23,7 @@ from api.routes import (
     devices,
     health,
     maintenance,
+    metrics,
     patrol,
     reports,
     stream,
@@ -56,6 +57,7 @@ ROUTERS = (
     reports,
     stream,
     health,
+    metrics,
     web_pages,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ class Runtime:
     readings: ReadingStore | None = None
     pulse: Pulse = field(default_factory=Pulse)
     bus: Bus | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+    """What /metrics reports beside the database: `sla_checks`, `stream_clients`."""
 
     def __post_init__(self) -> None:
         self.db.on_change(self.pulse.notify)

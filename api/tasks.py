@@ -55,6 +55,7 @@ class SlaChecker:
             feed.prune(session, before=horizon)
             feed.prune_published(session, before=horizon)
         self.passes += 1
+        rt.counters["sla_checks"] += 1
         return flagged
 
     async def _loop(self) -> None:

@@ -300,6 +300,7 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                 )
             )
             state["gateway"] = f"http://127.0.0.1:{gateway_http}"
+            rules_ops = free_port()
             await supervisor.start(
                 Part(
                     "rules",
@@ -311,9 +312,11 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                         mqtt_url,
                         "--state",
                         str(data_dir / "rules.db"),
+                        "--ops-port",
+                        str(rules_ops),
                     ],
-                    lambda: _alive_for(supervisor, "rules", 1.5),
-                    detail="built-in rule pack",
+                    lambda: http_ok(f"http://127.0.0.1:{rules_ops}/health"),
+                    detail=f"built-in rule pack, /metrics on http://127.0.0.1:{rules_ops}",
                 )
             )
             api_env = {
@@ -340,12 +343,18 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                         "--port",
                         str(args.port),
                     ],
-                    lambda: http_ok(f"{api_url}/health"),
+                    lambda: http_ok(f"{api_url}/api/health"),
                     detail=api_url,
                     env=api_env,
                 )
             )
             state["api"] = api_url
+            state["metrics"] = {
+                "ingest": f"http://127.0.0.1:{ingest_ops}/metrics",
+                "gateway": f"http://127.0.0.1:{gateway_http}/metrics",
+                "rules": f"http://127.0.0.1:{rules_ops}/metrics",
+                "api": f"{api_url}/metrics",
+            }
             state["parts"] = {p.name: p.process.pid for p in supervisor.parts if p.process}
             (data_dir / STATE_FILE).write_text(json.dumps(state))
             supervisor.say(f"EstateWatch is up: dashboard {api_url}/  — Ctrl-C to stop.")

@@ -1,7 +1,7 @@
 """`estatewatch rules`: raise alarms on the live stream.
 
 estatewatch rules --config SITE.yaml [--config SITE2.yaml ...] [--rules FILE]
-                  [--mqtt URL] [--state PATH]
+                  [--mqtt URL] [--state PATH] [--ops-port PORT]
 estatewatch rules check --config SITE.yaml [--rules FILE]
 estatewatch rules replay --config SITE.yaml [--rules FILE] --from T --to T
                   (--influx URL [--database NAME] | --input READINGS.jsonl)
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -49,6 +50,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--state", default="estatewatch-rules.db", metavar="PATH",
         help="SQLite file of open alarms and rule state (kept across restarts)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ops-port", type=int, metavar="PORT",
+        help="serve /health and Prometheus /metrics on 127.0.0.1:PORT",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ops-host", default="127.0.0.1", metavar="HOST",
+        help="address for --ops-port (0.0.0.0 for a scraper on another host)",
     )  # fmt: skip
     parser.set_defaults(run=_run)
     actions = parser.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -99,7 +108,9 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from estatewatch.mqtt import MqttSettings
+    from estatewatch.ops import OpsServer
     from rules.engine import RulesEngine
+    from rules.metrics import registry_for
 
     sites = _sites(args)
     ids = sorted(s.site.id for s in sites)
@@ -119,7 +130,13 @@ def _run(args: argparse.Namespace) -> int:
             sites, mqtt=settings, rules_path=args.rules, state_path=args.state
         ) as engine:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(engine.reload()))
-            await stop.wait()
+            async with contextlib.AsyncExitStack() as ops:
+                if args.ops_port:
+                    server = OpsServer(
+                        registry_for(engine), engine.health, host=args.ops_host, port=args.ops_port
+                    )
+                    await ops.enter_async_context(server)
+                await stop.wait()
 
     try:
         asyncio.run(serve())

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +42,7 @@ from estatewatch.errors import ConfigError, PayloadError
 from estatewatch.mqtt import Message, MqttClient, MqttError, MqttSettings
 from rules.evaluate import Event, Tick, evaluate
 from rules.loader import RuleSet, load_rules
+from rules.metrics import RulesStats
 from rules.plan import compile_site
 from rules.state import EngineState, replan, restore, snapshot
 from rules.store import StateStore, Write
@@ -89,7 +92,7 @@ class RulesEngine:
         self.state_path = str(state_path)
         self.clock = clock or SystemClock()
         self.tick_s, self.snapshot_s, self.reload_s = tick_s, snapshot_s, reload_s
-        self.stats = {"messages": 0, "readings": 0, "dead_letters": 0, "events": 0, "reloads": 0}
+        self.stats = RulesStats()
         self.rules: RuleSet | None = None
         self.state = EngineState()
         self._rules_mtime: float | None = None
@@ -151,6 +154,34 @@ class RulesEngine:
             await asyncio.to_thread(self._store.close)
         self._closed.set()
 
+    # --- what operations see -------------------------------------------------------------
+
+    @property
+    def mqtt_connected(self) -> bool:
+        return self._client is not None and self._client.connected.is_set()
+
+    @property
+    def unconfirmed(self) -> int:
+        return self._sent.qsize()
+
+    def open_alarms(self) -> dict[str, Counter[str]]:
+        """Open alarms by site and severity."""
+        return {
+            site: Counter(alarm.severity.value for alarm in state.book.by_id.values())
+            for site, state in self.state.sites.items()
+        }
+
+    def health(self) -> dict[str, Any]:
+        up = self.mqtt_connected
+        return {
+            "status": "ok" if up else "degraded",
+            "mqtt_connected": up,
+            "sites": sorted(self.state.sites),
+            "messages": self.stats.messages,
+            "open_alarms": sum(sum(c.values()) for c in self.open_alarms().values()),
+            "unconfirmed": self.unconfirmed,
+        }
+
     async def wait_closed(self) -> None:
         await self._closed.wait()
 
@@ -165,8 +196,10 @@ class RulesEngine:
     async def _consume(self) -> None:
         assert self._client is not None
         async for message in self._client.messages():
-            self.stats["messages"] += 1
+            self.stats.messages += 1
+            started = time.perf_counter()
             self.handle(message)
+            self.stats.evaluation.observe(time.perf_counter() - started)
 
     def handle(self, message: Message) -> list[AlarmEvent]:
         """Decode and evaluate one message; queue what it raised."""
@@ -182,14 +215,14 @@ class RulesEngine:
             self._dead_letter(parts.site, message, "the payload's site is not the topic's")
             return []
         if isinstance(payload, TelemetryBatch):
-            self.stats["readings"] += len(payload.readings)
+            self.stats.readings += len(payload.readings)
         self.state, events = evaluate(self.state, cast(Event, payload), self._now())
         if events:
             self._emit(events)
         return events
 
     def _dead_letter(self, site: str, message: Message, reason: str) -> None:
-        self.stats["dead_letters"] += 1
+        self.stats.dead_letters += 1
         log.warning("unusable message on %s: %s", message.topic, reason)
         letter = DeadLetter(
             component=COMPONENT,
@@ -251,7 +284,7 @@ class RulesEngine:
         events = replan(self.state, plans, self._now())
         if events:
             self._emit(events)
-        self.stats["reloads"] += 1
+        self.stats.reloads += 1
         log.info("rules reloaded from %s", rules.source)
         return None
 
@@ -268,7 +301,7 @@ class RulesEngine:
             else:
                 write.alarms[event.alarm_id] = (event.site, orjson.dumps(alarm.to_json()).decode())
             write.outbox.append((topics.alarm(event.site, event.alarm_id), event.to_bytes()))
-        self.stats["events"] += len(events)
+        self.stats.events.update(event.event.value for event in events)
         self._writes.put_nowait(write)
 
     def _queue_snapshot(self) -> None:

@@ -22,6 +22,7 @@ class Health(BaseModel):
 
 
 @router.get("/health")
+@router.get("/api/health", include_in_schema=False)  # where a proxy mounts the API under /api
 def health(runtime: RuntimeDep, session: ReaderDep) -> Health:
     pending = session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))

@@ -94,15 +94,19 @@ async def stream(
         yield ServerSentEvent(id=str(cursor), event="ready", data={"seq": cursor})
     kinds = [str(k) for k in kind] if kind else None
     interval = runtime.settings.stream_poll_interval.total_seconds()
-    while True:
-        waiter = runtime.pulse.waiter(feed.FEED)
-        batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
-        for event in batch:
-            yield event
-        if batch:
-            cursor = int(batch[-1].id or cursor)
-            if len(batch) == BATCH:
-                continue
-        if not follow:
-            return
-        await wait(waiter, interval)
+    runtime.counters["stream_clients"] += 1
+    try:
+        while True:
+            waiter = runtime.pulse.waiter(feed.FEED)
+            batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
+            for event in batch:
+                yield event
+            if batch:
+                cursor = int(batch[-1].id or cursor)
+                if len(batch) == BATCH:
+                    continue
+            if not follow:
+                return
+            await wait(waiter, interval)
+    finally:
+        runtime.counters["stream_clients"] -= 1

@@ -102,7 +102,7 @@ async def test_bad_payload_goes_to_dead_letters(
         await wait_for(lambda: heard.rules("raised") == ["t.tank_low"])
     assert heard.dead[0].component == "rules"
     assert "site: Input should be a valid string" in heard.dead[0].reason
-    assert running.stats["dead_letters"] == 1
+    assert running.stats.dead_letters == 1
 
 
 async def test_reload_keeps_state_and_refuses_a_bad_file(
@@ -150,7 +150,7 @@ async def test_reload_by_watching_the_file(
         )  # a different mtime, whatever the file system's resolution
         for _ in range(5):
             await clock.advance(1)
-        await wait_for(lambda: running.stats["reloads"] == 1)
+        await wait_for(lambda: running.stats.reloads == 1)
         rule = running.state.sites["harbour-view"].plan.devices[PUMP].rules[0]
         assert rule.threshold == 25
 
@@ -172,12 +172,12 @@ async def test_two_instances_with_disjoint_sites(
         await gw2.readings(now, {PUMP: {"tank_level": 10.0}, "pump-fire": {"tank_level": 5.0}})
         await wait_for(lambda: len(heard.events) == 2)
         await gw1.readings(now + 1, {PUMP: {"tank_level": 10.0}})
-        await wait_for(lambda: a.stats["messages"] == 2)
+        await wait_for(lambda: a.stats.messages == 2)
     assert sorted((e.site, e.target) for e in heard.events) == [
         ("harbour-view", PUMP), ("seaside", PUMP),
     ]  # fmt: skip
-    assert a.stats["messages"] == 2
-    assert b.stats["messages"] == 1
+    assert a.stats.messages == 2
+    assert b.stats.messages == 1
 
 
 async def test_the_command_runs_the_engine_and_refuses_a_bad_rule_file(

@@ -114,7 +114,7 @@ async def test_faults_through_the_real_broker(
                 for topic, payload in gateway.poll(to_epoch_ms(clock.now())):
                     await gw.send(topic, payload)
                     sent += 1
-                await wait_for(lambda n=sent: engine.stats["messages"] == n)  # type: ignore[misc]
+                await wait_for(lambda n=sent: engine.stats.messages == n)  # type: ignore[misc]
 
         def raised() -> set[tuple[str, str]]:
             return {(e.rule, e.target) for e in heard.events if e.event.value == "raised"}

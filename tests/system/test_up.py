@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from estatewatch.config import SiteConfig
 from estatewatch.testing.services import free_port
@@ -36,6 +37,16 @@ def _wait_for(predicate: object, within: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """Each sample's value, summed over its labels, by sample name."""
+    text = httpx.get(url).text
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
 
 
 def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: SiteConfig) -> None:
@@ -112,6 +123,17 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         (order,) = [o for o in orders if o["alarm_id"] == alarms[0]["alarm_id"]]
         assert order["urgency"] == "urgent"
         assert order["trade"] == "elevator"
+
+        assert httpx.get(f"{api}/api/health").json()["status"] == "ok"
+        # Every part's /metrics parses as Prometheus text and has counted the data that
+        # flowed: readings polled, written, evaluated; the alarm and its order stored.
+        figures = {part: _scrape(url) for part, url in state["metrics"].items()}
+        assert figures["ingest"]["ew_ingest_lines_written_total"] > 0
+        assert figures["rules"]["ew_rules_readings_total"] > 0
+        assert figures["rules"]["ew_rules_alarm_events_total"] >= 1
+        assert figures["api"]["ew_api_messages_consumed_total"] >= 1
+        assert figures["api"]["ew_api_work_orders"] >= 1
+        assert figures["gateway"]["ew_gateway_published_total"] > 0
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

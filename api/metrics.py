@@ -1,0 +1,91 @@
+"""The API's figures for Prometheus, read on scrape: the bus's counters, the live-stream
+clients, and what the database holds now (open alarms, orders by state, SLA breaches)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from api.models import Alarm, OutboxMessage, SlaBreach, WorkOrder
+from api.runtime import Runtime
+
+Family = CounterMetricFamily | GaugeMetricFamily
+
+
+class _ApiCollector(Collector):
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Family]:
+        rt = self.runtime
+        bus = rt.bus
+        for name, doc, value in (
+            ("ew_api_messages_consumed", "MQTT messages stored", bus.consumed if bus else 0),
+            ("ew_api_messages_published", "outbox messages published", bus.published if bus else 0),
+            ("ew_api_dead_letters", "MQTT messages dead-lettered", bus.dead_letters if bus else 0),
+            ("ew_api_sla_checks", "SLA checker passes", rt.counters["sla_checks"]),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        yield GaugeMetricFamily(
+            "ew_api_mqtt_connected", "1 while the bus is connected to the broker",
+            value=1 if bus is not None and bus.client.connected.is_set() else 0,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "ew_api_stream_clients", "live-stream (SSE) clients connected",
+            value=rt.counters["stream_clients"],
+        )  # fmt: skip
+        yield from self._stored()
+
+    def _stored(self) -> Iterator[Family]:
+        with self.runtime.db.read() as session:
+            alarms = session.execute(
+                select(Alarm.site, Alarm.severity, Alarm.state, func.count())
+                .where(Alarm.state != "closed")
+                .group_by(Alarm.site, Alarm.severity, Alarm.state)
+            ).all()
+            orders = session.execute(
+                select(WorkOrder.site, WorkOrder.state, WorkOrder.urgency, func.count()).group_by(
+                    WorkOrder.site, WorkOrder.state, WorkOrder.urgency
+                )
+            ).all()
+            breaches = session.execute(
+                select(WorkOrder.site, SlaBreach.clock, func.count())
+                .join(WorkOrder, WorkOrder.id == SlaBreach.order_id)
+                .group_by(WorkOrder.site, SlaBreach.clock)
+            ).all()
+            pending = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.published_at.is_(None))
+            )
+        open_alarms = GaugeMetricFamily(
+            "ew_api_alarms_open", "alarms not closed", labels=["site", "severity", "state"]
+        )
+        for site, severity, state, count in alarms:
+            open_alarms.add_metric([site, severity, state], count)
+        yield open_alarms
+        by_state = GaugeMetricFamily(
+            "ew_api_work_orders", "work orders by state", labels=["site", "state", "urgency"]
+        )
+        for site, state, urgency, count in orders:
+            by_state.add_metric([site, state, urgency], count)
+        yield by_state
+        breached = CounterMetricFamily(
+            "ew_api_sla_breaches", "SLA clocks that ran out", labels=["site", "clock"]
+        )
+        for site, clock, count in breaches:
+            breached.add_metric([site, clock], count)
+        yield breached
+        yield GaugeMetricFamily(
+            "ew_api_outbox_pending", "messages waiting to be published", value=int(pending or 0)
+        )
+
+
+def registry_for(runtime: Runtime) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(_ApiCollector(runtime))
+    return registry
