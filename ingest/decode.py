@@ -182,7 +182,9 @@ def _lines(site: str, readings: list[Any]) -> list[bytes]:
         if type(values) is not dict or not (points.issuperset(values) or _learn_points(values)):
             raise _Unsure
         if _PLAIN.issuperset(map(type, values.values())):
-            fields = dumps(values).translate(_JSON_TO_FIELDS, b'"{}')
+            # Keys are known point names and values plain numbers or bools, so the only
+            # `e+` is an exponent (orjson ≥ 3.9), which line protocol writes without `+`.
+            fields = dumps(values).translate(_JSON_TO_FIELDS, b'"{}').replace(b"e+", b"e")
         else:
             fields = _mixed(values)
         if marks:

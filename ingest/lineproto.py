@@ -50,7 +50,8 @@ def format_float(value: float | int) -> str:
     number = float(value)  # OverflowError for an int beyond float range
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
-    return orjson.dumps(number).decode()
+    # orjson ≥ 3.9 writes exponents as `1e+16`; line protocol's grammar has no `+` there.
+    return orjson.dumps(number).decode().replace("e+", "e")
 
 
 def format_value(value: Scalar) -> str:
