@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     dispatch_policy: Path | None = Field(
         default=None, description="YAML file of per-site alarm → work order policies"
     )
+    photo_dir: Path = Field(
+        default=Path("var/photos"), description="where uploaded photos are kept (files)"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -320,6 +320,7 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                 )
             )
             api_env = {
+                "EW_PHOTO_DIR": str(data_dir / "photos"),
                 "EW_ENVIRONMENT": "development",
                 "EW_PASSWORD_COST": "12",  # demo logins: fast to check, never for production
             }

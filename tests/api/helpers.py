@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,6 +92,12 @@ def settings_for(database: Path | str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "environment": "development",
         "database_url": str(database),
+        # Beside the database file; a PostgreSQL URL has no folder, so a temporary one.
+        "photo_dir": (
+            Path(tempfile.mkdtemp(prefix="ew-photos-"))
+            if "://" in str(database)
+            else Path(str(database)).parent / "photos"
+        ),
         "password_cost": 12,  # scrypt N=4096: fast enough for tests, refused in production
     }
     values.update(overrides)

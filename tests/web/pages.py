@@ -60,6 +60,14 @@ def api_get(live: LiveStack, path: str, username: str = "wang", **params: Any) -
     return response.json()
 
 
+def api_bytes(live: LiveStack, path: str, username: str = "wang") -> bytes | None:
+    """The body of a GET, or None when it is not there (yet)."""
+    response = httpx.get(
+        f"{live.url}{path}", headers={"Authorization": f"Bearer {token(live, username)}"}
+    )
+    return response.content if response.status_code == 200 else None
+
+
 def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.2) -> Any:
     """The first truthy answer of `check` within `timeout` seconds (a bounded wait for
     something another process does; not an assertion on speed)."""

@@ -164,6 +164,7 @@ class LiveStack:
         return Settings(
             environment="development",
             database_url=str(self.workdir / "web.db"),
+            photo_dir=self.workdir / "photos",
             password_cost=12,
             mqtt_url=self.mqtt_url,
             mqtt_client_id=f"ew-api-web-{self.port}",

@@ -21,7 +21,16 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import screenshot
-from tests.web.pages import PHONE, WALL, Console, a11y_problems, api_get, eventually, sign_in
+from tests.web.pages import (
+    PHONE,
+    WALL,
+    Console,
+    a11y_problems,
+    api_bytes,
+    api_get,
+    eventually,
+    sign_in,
+)
 from tests.web.stack import LiveStack
 
 pytestmark = pytest.mark.integration
@@ -226,6 +235,9 @@ def test_the_technician_accepts_arrives_and_completes_with_a_photo(
     order = api_get(live, f"/workorders/{order_id}")
     assert order["state"] == "completed"
     assert re.fullmatch(r"ph_[0-9a-f]{16}", order["photo_refs"][0])
+    # The photo itself went up from the phone under that reference.
+    uploaded = eventually(lambda: api_bytes(live, f"/photos/{order['photo_refs'][0]}"))
+    assert uploaded == (tmp_path / "repair.png").read_bytes()
     wall.locator('#orders .column.state-completed .order-card:has-text("电梯困人")').wait_for(
         timeout=20_000
     )
@@ -299,6 +311,8 @@ def test_the_guard_records_a_typed_scan_and_a_finding_with_a_photo(
     finding = by_tag[FIRE_PUMP_ROOM_TAG]["finding"]
     assert finding["priority"] == "immediate"
     assert re.fullmatch(r"ph_[0-9a-f]{16}", finding["photo_refs"][0])
+    uploaded = eventually(lambda: api_bytes(live, f"/photos/{finding['photo_refs'][0]}"))
+    assert uploaded == (tmp_path / "door.png").read_bytes()
     orders = api_get(live, "/workorders", site=SITE)
     assert any(o["source"] == "finding" and o["finding_priority"] == "immediate" for o in orders)
     assert a11y_problems(phone) == []

@@ -7,7 +7,7 @@ import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { showLogin, signOut, signedInUser } from '../lib/login.js';
 import { localName, SiteIndex } from '../lib/names.js';
-import { keepPhoto } from '../lib/photos.js';
+import { keepPhoto, uploadPending } from '../lib/photos.js';
 import { checkpointStates, currentRound, nextCheckpoint, roundState } from '../lib/rounds.js';
 import { hhmm, hhmmss, now, setTimeZone, syncServerTime } from '../lib/time.js';
 import { nfcSupported, normalizeTag, startNfc, validTag } from './nfc.js';
@@ -109,6 +109,7 @@ async function syncNow() {
     $('#problem').hidden = true;
     return syncNow();
   }
+  await uploadPending();
   await refresh();
   return outcome;
 }

@@ -6,7 +6,7 @@ import { api } from './api.js';
 import { formDialog } from './dialog.js';
 import { h } from './dom.js';
 import { t, tr } from './i18n.js';
-import { keepPhoto } from './photos.js';
+import { keepPhoto, uploadPending } from './photos.js';
 import { clock, ms, now } from './time.js';
 
 /** When each SLA clock is met (api/services/sla.py MET_AT). */
@@ -82,11 +82,12 @@ const FORMS = {
   },
   complete: {
     fields: [{ name: 'result', required: true, type: 'textarea' }, { name: 'photo', type: 'file' }, NOTE],
-    body: async (v) => ({
-      result: v.result,
-      note: v.note,
-      photo_refs: v.photo ? [await keepPhoto(v.photo)] : [],
-    }),
+    body: async (v) => {
+      const refs = v.photo ? [await keepPhoto(v.photo)] : [];
+      // Kept on the phone first; it goes up now, or on the next try if there is no signal.
+      if (refs.length) uploadPending().catch(() => {});
+      return { result: v.result, note: v.note, photo_refs: refs };
+    },
   },
   verify: {
     fields: [{ name: 'callback_note', required: true, type: 'textarea' }, NOTE],

@@ -1,9 +1,10 @@
-// Photos taken on the phone (a finding, a completed repair). The API has no upload
-// endpoint yet: a photo is kept on the device under a reference (ph_ + the first 16 hex
-// digits of its SHA-256) and the reference travels in `photo_refs`, so the photo can be
-// uploaded under the same name once the API takes photos.
+// Photos taken on the phone (a finding, a completed repair). A photo is kept on the device
+// under a reference (ph_ + the first 16 hex digits of its SHA-256) that travels in
+// `photo_refs` at once, and the photo itself goes up to PUT /photos/{ref} when there is
+// signal: the upload is idempotent, so a retry after a lost answer does no harm.
 
-import { openDb, put } from './idb.js';
+import { authHeaders } from './api.js';
+import { all, openDb, put } from './idb.js';
 
 let dbPromise = null;
 
@@ -36,4 +37,32 @@ export async function keepPhoto(file) {
     uploaded: false,
   });
   return ref;
+}
+
+/** Upload every photo kept and not yet uploaded; resolves to how many went up. Stops at the
+ * first network failure (no signal) and keeps the rest for the next try. */
+export async function uploadPending() {
+  const store = await db();
+  let sent = 0;
+  for (const photo of await all(store, 'photos')) {
+    if (photo.uploaded) continue;
+    let response;
+    try {
+      response = await fetch(`/photos/${photo.ref}`, {
+        method: 'PUT',
+        headers: { ...authHeaders(), 'Content-Type': photo.type || 'application/octet-stream' },
+        body: photo.blob,
+      });
+    } catch {
+      break; // offline: try again on the next sync
+    }
+    // 200/201: stored. 409/422: the server will never take it; stop offering it.
+    if (response.ok || response.status === 409 || response.status === 422) {
+      await put(store, 'photos', { ...photo, uploaded: true, refused: !response.ok });
+      if (response.ok) sent += 1;
+    } else if (response.status === 401) {
+      break; // signed out: the next sync after signing in sends it
+    }
+  }
+  return sent;
 }
