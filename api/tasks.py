@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 
 from api.runtime import Runtime
 from api.store import feed, lifecycle, maintenance
+from estatewatch.config.site import DeviceKind
+from estatewatch.contracts.payloads import Quality
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,16 @@ class SlaChecker:
         self._task: asyncio.Task[None] | None = None
         self.passes = 0
 
-    def run_once(self) -> int:
-        """One pass (blocking: run it in a thread). Returns the breaches flagged."""
+    def run_once(self, counters: Mapping[str, float] | None = None) -> int:
+        """One pass (blocking: run it in a thread). `counters`: the usage counters of
+        maintenance plans, read just before (plan id → value). Returns the breaches flagged."""
         rt = self.runtime
         now = rt.clock.now()
         with rt.db.write() as session:
             maintenance.generate_due(session, now=now, sites=rt.sites)
+        if counters:
+            with rt.db.write() as session:
+                maintenance.record_usage(session, counters=counters, now=now, sites=rt.sites)
         with rt.db.write() as session:
             flagged = lifecycle.check_sla(session, now=now, sites=rt.sites)
         horizon = now - rt.settings.feed_retention
@@ -62,9 +68,45 @@ class SlaChecker:
         interval = self.runtime.settings.sla_check_interval.total_seconds()
         while True:
             await self.runtime.clock.sleep(interval)
-            flagged = await asyncio.to_thread(self.run_once)
+            counters = await self.read_counters()
+            flagged = await asyncio.to_thread(self.run_once, counters)
             if flagged:
                 log.info("SLA check flagged %d breach(es)", flagged)
+
+    async def read_counters(self) -> dict[str, float]:
+        """The latest good value of each usage plan's counter from the readings store; a
+        device or store that cannot answer now is asked again on the next pass."""
+        rt = self.runtime
+        if rt.readings is None:
+            return {}
+        with rt.db.read() as session:
+            plans = maintenance.usage_plans(session)
+        counters: dict[str, float] = {}
+        for plan in plans:
+            config = rt.sites.config(plan.site)
+            try:
+                device = config.device(plan.device) if config else None
+            except KeyError:
+                device = None
+            if device is None:
+                continue
+            try:
+                latest = await rt.readings.latest(
+                    site=plan.site, kind=DeviceKind(device.kind), device=plan.device,
+                    points=[plan.point],
+                )  # fmt: skip
+            except Exception as exc:  # the store is away: the calendar still runs
+                log.warning("cannot read %s.%s for maintenance: %s", plan.device, plan.point, exc)
+                continue
+            found = latest.get(plan.point)
+            if (
+                found is not None
+                and found.quality is Quality.GOOD
+                and isinstance(found.value, int | float)
+                and not isinstance(found.value, bool)
+            ):
+                counters[plan.id] = float(found.value)
+        return counters
 
     async def __aenter__(self) -> SlaChecker:
         self._task = asyncio.create_task(supervise("SLA checker", self._loop))

@@ -1,4 +1,5 @@
-"""Preventive maintenance plans: periodic tasks per equipment that become work orders."""
+"""Preventive maintenance plans: periodic tasks per equipment that become work orders, by
+calendar (every N days) or by usage (every N run hours or starts), whichever comes first."""
 
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ class MaintenancePlan(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     trade: Mapped[str] = mapped_column(String(32))
     department: Mapped[str] = mapped_column(String(64))
-    interval_days: Mapped[int]
-    next_due_at: Mapped[datetime]
+    interval_days: Mapped[int | None] = mapped_column(doc="calendar interval; None: by usage only")
+    next_due_at: Mapped[datetime | None] = mapped_column(doc="None: by usage only")
+    # Usage (run hours, starts) where the device reports a counter: due when the counter
+    # reaches `counter_next`, whichever comes first with the calendar.
+    counter_point: Mapped[str | None] = mapped_column(String(64))
+    counter_interval: Mapped[float | None]
+    counter_next: Mapped[float | None] = mapped_column(doc="None until the counter is first seen")
+    counter_value: Mapped[float | None] = mapped_column(doc="the counter when last read")
+    counter_seen_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     last_order_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from api.schemas.workorder import Name
-from estatewatch.config.base import Identifier
+from estatewatch.config.base import Identifier, PointName
 from estatewatch.contracts.payloads import LongText, ShortText, Trade
 
 
@@ -20,12 +22,39 @@ class PlanBase(BaseModel):
     department: ShortText | None = Field(default=None, description="None: from the trade")
     device: Identifier | None = None
     building: Identifier | None = None
-    interval_days: int = Field(ge=1, le=3660, description="e.g. 15 for an elevator's 半月保养")
+    interval_days: int | None = Field(
+        default=None, ge=1, le=3660, description="e.g. 15 for an elevator's 半月保养"
+    )
+    counter_point: PointName | None = Field(
+        default=None, description="a counter the device reports, e.g. run_hours or starts"
+    )
+    counter_interval: float | None = Field(
+        default=None, gt=0, le=1e9, description="e.g. 500 (run hours) between services"
+    )
 
 
 class PlanCreate(PlanBase):
     site: Identifier
-    first_due_at: AwareDatetime
+    first_due_at: AwareDatetime | None = Field(
+        default=None, description="the first calendar due date; required with interval_days"
+    )
+
+    @model_validator(mode="after")
+    def _one_schedule_at_least(self) -> Self:
+        if (self.counter_point is None) != (self.counter_interval is None):
+            field = "counter_interval" if self.counter_interval is None else "counter_point"
+            raise PydanticCustomError(
+                "usage_pair", f"{field} is needed with the other counter field"
+            )
+        if self.interval_days is None and self.counter_point is None:
+            raise PydanticCustomError(
+                "no_schedule", "give interval_days, or counter_point and counter_interval"
+            )
+        if (self.interval_days is None) != (self.first_due_at is None):
+            raise PydanticCustomError("calendar_pair", "interval_days and first_due_at go together")
+        if self.counter_point is not None and self.device is None:
+            raise PydanticCustomError("usage_device", "a usage plan needs its device")
+        return self
 
 
 class PlanUpdate(BaseModel):
@@ -35,6 +64,7 @@ class PlanUpdate(BaseModel):
     description: LongText | None = None
     interval_days: int | None = Field(default=None, ge=1, le=3660)
     next_due_at: AwareDatetime | None = None
+    counter_interval: float | None = Field(default=None, gt=0, le=1e9)
     active: bool | None = None
 
 
@@ -49,8 +79,13 @@ class PlanPublic(BaseModel):
     description: str
     trade: Trade
     department: str
-    interval_days: int
-    next_due_at: datetime
+    interval_days: int | None
+    next_due_at: datetime | None
+    counter_point: str | None
+    counter_interval: float | None
+    counter_next: float | None
+    counter_value: float | None
+    counter_seen_at: datetime | None
     active: bool
     last_order_id: str | None
     created_at: datetime

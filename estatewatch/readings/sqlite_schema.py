@@ -173,6 +173,10 @@ def _reading_rows(point: Point, rows: Rows) -> None:
             if not isinstance(value, str) or value not in _MARKS:
                 raise PointRejected(f"{name} must be one of {sorted(_MARKS)}, not {value!r}")
             marks[name[: -len(QUALITY_SUFFIX)]] = value
+        elif type(value) is int:
+            # Numbers are REAL here (an INTEGER reads back as a boolean); line protocol's
+            # integers (`12i`) are numbers like the rest.
+            values[name] = float(value)
         else:
             values[name] = value
     for name in marks.keys() - values.keys():

@@ -156,3 +156,14 @@ async def test_errors(tmp_path: Path) -> None:
         await store.latest(site="hv", kind=PUMP, device="pump-1")
     with pytest.raises(ValueError, match="retention"):
         SqliteReadingStore(tmp_path / "x.db", retention=timedelta(0))
+
+
+async def test_an_integer_value_reads_back_as_a_number(tmp_path: Path) -> None:
+    # Booleans are the store's only integers: `12i` of line protocol must not become True.
+    tags = {"building": "podium", "device": "pump-x", "room": "pump-room", "site": "s"}
+    async with SqliteReadingStore(tmp_path / "r.db") as store:
+        await store.write([Point("water_pump_set", tags, {"run_hours": 9000, "on": True}, 5)])
+        latest = await store.latest(site="s", kind=DeviceKind.WATER_PUMP_SET, device="pump-x")
+    assert latest["run_hours"].value == 9000.0
+    assert type(latest["run_hours"].value) is float
+    assert latest["on"].value is True
