@@ -102,7 +102,9 @@ async def _patrols(
         for h in site.handhelds
         if h.key_ref and os.environ.get(h.key_ref)
     }
-    await run_patrols(site, transport, clock=estate.clock, seed=args.seed, keys=keys)
+    await run_patrols(
+        site, transport, clock=estate.clock, seed=args.seed, keys=keys, join_open_windows=True
+    )
 
 
 def _fault(args: argparse.Namespace) -> int:

@@ -123,6 +123,22 @@ def next_rounds(site: SiteConfig, after: datetime) -> list[tuple[datetime, str]]
     return sorted(starts)
 
 
+def open_rounds(site: SiteConfig, now: datetime) -> list[tuple[datetime, str]]:
+    """The windows open at `now` (started before it, not yet over), as (now, route): a
+    round walked late, from now on."""
+    tz = ZoneInfo(site.site.timezone)
+    local = now.astimezone(tz)
+    found: list[tuple[datetime, str]] = []
+    for route in site.routes:
+        for sched in route.schedule:
+            for window in sched.windows:
+                for day in (local.date() - timedelta(days=1), local.date()):
+                    opened = datetime.combine(day, window.start, tzinfo=tz)
+                    if opened < local < opened + window.duration:
+                        found.append((now, route.id))
+    return sorted(set(found))
+
+
 async def run_patrols(
     site: SiteConfig,
     transport: ScanTransport,
@@ -130,22 +146,32 @@ async def run_patrols(
     clock: Clock,
     seed: int,
     keys: Mapping[str, bytes],
+    join_open_windows: bool = False,
 ) -> None:
     """Walk every route at its scheduled windows, forever: route `i` by guard `i` (of the
-    guards with a handheld, round robin). `keys` maps handheld ids to their scan keys."""
+    guards with a handheld, round robin). `keys` maps handheld ids to their scan keys.
+    `join_open_windows`: walk the rounds whose window is open now at once (a demo shows
+    patrols within a minute instead of at the next window)."""
     guards = [g for g in site.guards if g.handheld is not None]
     if not guards or not site.routes:
         log.warning("no guards with handhelds, or no routes: no patrols to simulate")
         return
     walker = {r.id: guards[i % len(guards)] for i, r in enumerate(site.routes)}
+    # A handheld's counter only rises, across its restarts too (the gateway refuses one that
+    # does not, as a replay): start from the clock, as a real handheld keeps its own.
+    first_counter = to_epoch_ms(clock.now())
     counters: dict[str, int] = {}
     rounds: set[asyncio.Task[None]] = set()
     number = 0
+    late = open_rounds(site, clock.now()) if join_open_windows else []
     try:
         while True:
             number += 1
-            start, route_id = next_rounds(site, clock.now())[0]
-            await _until(clock, to_epoch_ms(start))
+            if late:
+                start, route_id = late.pop(0)
+            else:
+                start, route_id = next_rounds(site, clock.now())[0]
+                await _until(clock, to_epoch_ms(start))
             guard = walker[route_id]
             assert guard.handheld is not None
             scans = plan_round(
@@ -156,15 +182,16 @@ async def run_patrols(
                 start,
                 seed=seed + number,
                 key=keys.get(guard.handheld),
-                counter_start=counters.get(guard.handheld, 0),
+                counter_start=counters.get(guard.handheld, first_counter),
             )
-            counters[guard.handheld] = counters.get(guard.handheld, 0) + len(scans)
+            counters[guard.handheld] = counters.get(guard.handheld, first_counter) + len(scans)
             log.info("patrol round %s by %s: %d scans", route_id, guard.id, len(scans))
             task = asyncio.create_task(deliver(scans, transport, clock=clock))
             rounds.add(task)
             task.add_done_callback(rounds.discard)
             task.add_done_callback(_log_failure)
-            await clock.sleep(1.0)  # past this window's start
+            if not late:
+                await clock.sleep(1.0)  # past this window's start
     finally:
         for task in rounds:
             task.cancel()
