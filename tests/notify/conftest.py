@@ -44,3 +44,9 @@ def mail_server(
     server.controller.start()
     yield server
     server.controller.stop()
+
+
+# The API tests' databases: a migrated SQLite file, and a real PostgreSQL 15.
+from tests.api.conftest import db, postgres  # noqa: E402, F401
+
+ENV = {"DING": SECRETS["dingtalk"], "WH": SECRETS["webhook"], "FS": SECRETS["feishu"]}
