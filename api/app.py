@@ -22,8 +22,11 @@ from api.routes import (
     auth,
     devices,
     health,
+    incidents,
     maintenance,
+    notifications,
     patrol,
+    quality,
     reports,
     stream,
     users,
@@ -51,6 +54,9 @@ ROUTERS = (
     workorders,
     patrol,
     maintenance,
+    notifications,
+    incidents,
+    quality,
     devices,
     device_readings,
     reports,
@@ -116,6 +122,19 @@ def create_app(
 
                 await stack.enter_async_context(Bus(runtime))
             app.state.sla_checker = await stack.enter_async_context(SlaChecker(runtime))
+            if settings.notify:
+                from api.notify.dispatcher import Notifier
+
+                runtime.notifier = await stack.enter_async_context(
+                    Notifier(
+                        runtime.db,
+                        runtime.sites,
+                        runtime.clock,
+                        pulse=runtime.pulse,
+                        poll_interval=settings.notify_poll_interval.total_seconds(),
+                    )
+                )
+                stack.callback(setattr, runtime, "notifier", None)
             yield
 
     app = FastAPI(

@@ -16,6 +16,7 @@ from estatewatch.readings import ReadingStore
 
 if TYPE_CHECKING:
     from api.bus import Bus
+    from api.notify.dispatcher import Notifier
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Runtime:
     readings: ReadingStore | None = None
     pulse: Pulse = field(default_factory=Pulse)
     bus: Bus | None = None
+    notifier: Notifier | None = None
 
     def __post_init__(self) -> None:
         self.db.on_change(self.pulse.notify)

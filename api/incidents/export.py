@@ -84,9 +84,13 @@ def to_json(
 
 
 def to_html(
-    incident: Incident, entries: list[IncidentEntry], plan: EmergencyPlan | None, *,
-    language: str, tz: tzinfo,
-) -> str:  # fmt: skip
+    incident: Incident,
+    entries: list[IncidentEntry],
+    plan: EmergencyPlan | None,
+    *,
+    language: str,
+    tz: tzinfo,
+) -> str:
     """A self-contained page that prints on A4."""
     words = LABELS.get(language, LABELS["en"])
 

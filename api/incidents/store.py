@@ -40,9 +40,14 @@ def plan_for(site: SiteConfig, category: str, severity: str) -> EmergencyPlan | 
 
 
 def owners_notice(
-    plan: EmergencyPlan, *, site: SiteConfig, building: str | None, start: datetime,
-    end: str | None, tz: tzinfo,
-) -> dict[str, str]:  # fmt: skip
+    plan: EmergencyPlan,
+    *,
+    site: SiteConfig,
+    building: str | None,
+    start: datetime,
+    end: str | None,
+    tz: tzinfo,
+) -> dict[str, str]:
     """The owners' notice in each language the plan has a template for."""
     names = {b.id: b.name for b in site.buildings}
     out: dict[str, str] = {}
@@ -59,9 +64,16 @@ def owners_notice(
 
 
 def add_entry(
-    session: Session, incident: Incident, *, kind: str, by: str, at: datetime, text: str = "",
-    data: dict[str, Any] | None = None, event: str | None = None,
-) -> IncidentEntry:  # fmt: skip
+    session: Session,
+    incident: Incident,
+    *,
+    kind: str,
+    by: str,
+    at: datetime,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    event: str | None = None,
+) -> IncidentEntry:
     """Put a line on the timeline; with `event`, also publish it as an IncidentEvent."""
     entry = IncidentEntry(
         incident_id=incident.id, at=at, by=by, kind=kind, text=text, data=data or {}
@@ -88,9 +100,17 @@ def add_entry(
 
 
 def open_incident(
-    session: Session, site: SiteConfig, plan: EmergencyPlan, *, by: str, now: datetime,
-    building: str | None, sites: Sites, alarm_ids: list[str] | None = None, title: str = "",
-) -> Incident:  # fmt: skip
+    session: Session,
+    site: SiteConfig,
+    plan: EmergencyPlan,
+    *,
+    by: str,
+    now: datetime,
+    building: str | None,
+    sites: Sites,
+    alarm_ids: list[str] | None = None,
+    title: str = "",
+) -> Incident:
     """Open an incident under `plan`, notify the plan's chain and write the owners' notice."""
     tz = sites.tz(site.site.id)
     incident = Incident(
@@ -110,23 +130,46 @@ def open_incident(
     )
     session.add(incident)
     session.flush()
-    add_entry(session, incident, kind="opened", by=by, at=now, text=incident.title,
-              event="opened")  # fmt: skip
+    add_entry(session, incident, kind="opened", by=by, at=now, text=incident.title, event="opened")
     people = people_for(
         site, roles=list(plan.notify_roles), people=list(plan.notify_people), now=now, tz=tz
     )
     subject = Subject(
-        kind="incident", event=EventKind.ALARM, id=incident.id, site=incident.site,
-        severity="critical", category=plan.type, device_kind=None, device=None,
-        building=building, where=building or site.site.name, what=incident.title, since=now,
+        kind="incident",
+        event=EventKind.ALARM,
+        id=incident.id,
+        site=incident.site,
+        severity="critical",
+        category=plan.type,
+        device_kind=None,
+        device=None,
+        building=building,
+        where=building or site.site.name,
+        what=incident.title,
+        since=now,
         link=f"{site.notifications.dashboard_url.rstrip('/')}/incidents/{incident.id}",
-    )  # fmt: skip
+    )
     notify_people(session, site, subject, people, event_key=f"incident:{incident.id}", now=now)
-    add_entry(session, incident, kind="notification", by=SYSTEM, at=now,
-              text=", ".join(people), data={"people": people}, event="notified")  # fmt: skip
+    add_entry(
+        session,
+        incident,
+        kind="notification",
+        by=SYSTEM,
+        at=now,
+        text=", ".join(people),
+        data={"people": people},
+        event="notified",
+    )
     for lang, text in incident.owners_notice.items():
-        add_entry(session, incident, kind="owners_notice", by=SYSTEM, at=now, text=text,
-                  data={"language": lang})  # fmt: skip
+        add_entry(
+            session,
+            incident,
+            kind="owners_notice",
+            by=SYSTEM,
+            at=now,
+            text=text,
+            data={"language": lang},
+        )
     return incident
 
 
@@ -138,23 +181,42 @@ def open_for(session: Session, *, site: str, plan: str) -> Incident | None:
 
 
 def on_alarm(
-    session: Session, site: SiteConfig, subject: Subject, payload: dict[str, Any], *,
-    now: datetime, sites: Sites,
-) -> Incident | None:  # fmt: skip
+    session: Session,
+    site: SiteConfig,
+    subject: Subject,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    sites: Sites,
+) -> Incident | None:
     """An alarm raised: if it maps to a plan, join the plan's open incident or open one."""
     plan = plan_for(site, subject.category, subject.severity)
     if plan is None:
         return None
     incident = open_for(session, site=site.site.id, plan=plan.id)
     if incident is None:
-        incident = open_incident(session, site, plan, by=SYSTEM, now=now, sites=sites,
-                                 building=subject.building, alarm_ids=[subject.id])  # fmt: skip
+        incident = open_incident(
+            session,
+            site,
+            plan,
+            by=SYSTEM,
+            now=now,
+            sites=sites,
+            building=subject.building,
+            alarm_ids=[subject.id],
+        )
     elif subject.id not in incident.alarm_ids:
         incident.alarm_ids = [*incident.alarm_ids, subject.id]
-    add_entry(session, incident, kind="alarm", by=SYSTEM, at=now,
-              text=f"{subject.what} @ {subject.where}",
-              data={"alarm_id": subject.id, "severity": subject.severity},
-              event="alarm_linked")  # fmt: skip
+    add_entry(
+        session,
+        incident,
+        kind="alarm",
+        by=SYSTEM,
+        at=now,
+        text=f"{subject.what} @ {subject.where}",
+        data={"alarm_id": subject.id, "severity": subject.severity},
+        event="alarm_linked",
+    )
     return incident
 
 
@@ -165,8 +227,16 @@ def get(session: Session, incident_id: str, *, for_update: bool = False) -> Inci
     return incident
 
 
-def step_done(session: Session, incident: Incident, plan: EmergencyPlan, *, step: str, by: str,
-              now: datetime, note: str = "") -> IncidentEntry:  # fmt: skip
+def step_done(
+    session: Session,
+    incident: Incident,
+    plan: EmergencyPlan,
+    *,
+    step: str,
+    by: str,
+    now: datetime,
+    note: str = "",
+) -> IncidentEntry:
     if incident.state != OPEN:
         raise Conflict(f"incident {incident.id} is {incident.state}")
     steps = {s.id: s for s in plan.steps}
@@ -176,14 +246,31 @@ def step_done(session: Session, incident: Incident, plan: EmergencyPlan, *, step
         raise Conflict(f"step {step!r} was already done")
     incident.steps_done = [*incident.steps_done, step]
     text = steps[step].text + (f" — {note}" if note else "")
-    return add_entry(session, incident, kind="step", by=by, at=now, text=text,
-                     data={"step": step}, event="step_done")  # fmt: skip
+    return add_entry(
+        session,
+        incident,
+        kind="step",
+        by=by,
+        at=now,
+        text=text,
+        data={"step": step},
+        event="step_done",
+    )
 
 
-def note(session: Session, incident: Incident, *, by: str, now: datetime, text: str,
-         kind: str = "note", data: dict[str, Any] | None = None) -> IncidentEntry:  # fmt: skip
-    return add_entry(session, incident, kind=kind, by=by, at=now, text=text, data=data,
-                     event="note")  # fmt: skip
+def note(
+    session: Session,
+    incident: Incident,
+    *,
+    by: str,
+    now: datetime,
+    text: str,
+    kind: str = "note",
+    data: dict[str, Any] | None = None,
+) -> IncidentEntry:
+    return add_entry(
+        session, incident, kind=kind, by=by, at=now, text=text, data=data, event="note"
+    )
 
 
 def close(session: Session, incident: Incident, *, by: str, now: datetime, sites: Sites) -> None:
@@ -192,19 +279,34 @@ def close(session: Session, incident: Incident, *, by: str, now: datetime, sites
     incident.state = CLOSED
     incident.closed_at, incident.closed_by = now, by
     incident.review_due_at = now + sites.sla(incident.site).emergency_review
-    add_entry(session, incident, kind="closed", by=by, at=now, event="closed",
-              text=f"review due {incident.review_due_at.isoformat()}")  # fmt: skip
+    add_entry(
+        session,
+        incident,
+        kind="closed",
+        by=by,
+        at=now,
+        event="closed",
+        text=f"review due {incident.review_due_at.isoformat()}",
+    )
 
 
-def review(session: Session, incident: Incident, *, by: str, now: datetime,
-           content: dict[str, Any]) -> None:  # fmt: skip
+def review(
+    session: Session, incident: Incident, *, by: str, now: datetime, content: dict[str, Any]
+) -> None:
     """The supervisor's review: response times, resources, what to improve."""
     if incident.state != CLOSED:
         raise Conflict(f"incident {incident.id} is {incident.state}; close it first")
     incident.state = REVIEWED
     incident.review, incident.reviewed_by, incident.reviewed_at = content, by, now
-    add_entry(session, incident, kind="review", by=by, at=now, event="reviewed",
-              text=str(content.get("improvements", "")))  # fmt: skip
+    add_entry(
+        session,
+        incident,
+        kind="review",
+        by=by,
+        at=now,
+        event="reviewed",
+        text=str(content.get("improvements", "")),
+    )
 
 
 def overdue_reviews(session: Session, *, now: datetime) -> list[Incident]:

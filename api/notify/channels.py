@@ -95,8 +95,9 @@ def _dumps(payload: Any) -> bytes:
 
 
 class WebhookSender(_Http):
-    def __init__(self, cfg: WebhookChannel, client: httpx.AsyncClient, secret: str | None,
-                 clock: Clock) -> None:  # fmt: skip
+    def __init__(
+        self, cfg: WebhookChannel, client: httpx.AsyncClient, secret: str | None, clock: Clock
+    ) -> None:
         super().__init__(cfg.id, client)
         self.cfg, self.secret, self.clock = cfg, secret, clock
 
@@ -120,8 +121,9 @@ class WebhookSender(_Http):
 
 
 class DingTalkSender(_Http):
-    def __init__(self, cfg: DingTalkChannel, client: httpx.AsyncClient, secret: str | None,
-                 clock: Clock) -> None:  # fmt: skip
+    def __init__(
+        self, cfg: DingTalkChannel, client: httpx.AsyncClient, secret: str | None, clock: Clock
+    ) -> None:
         super().__init__(cfg.id, client)
         self.cfg, self.secret, self.clock = cfg, secret, clock
 
@@ -158,8 +160,9 @@ class WeComSender(_Http):
 
 
 class FeishuSender(_Http):
-    def __init__(self, cfg: FeishuChannel, client: httpx.AsyncClient, secret: str | None,
-                 clock: Clock) -> None:  # fmt: skip
+    def __init__(
+        self, cfg: FeishuChannel, client: httpx.AsyncClient, secret: str | None, clock: Clock
+    ) -> None:
         super().__init__(cfg.id, client)
         self.cfg, self.secret, self.clock = cfg, secret, clock
 

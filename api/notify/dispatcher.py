@@ -154,9 +154,14 @@ class Notifier:
                         retry_at = now + outbox.backoff(batch.attempt, cfg.retry_backoff, self.rng)
                 outbox.settle_failed(session, ids=batch.ids, error=error.reason, retry_at=retry_at)
                 self.attempts[(batch.channel, "failed")] += 1
-                log.warning("notification %s to %s over %s failed (attempt %d): %s",
-                            batch.delivery_id, batch.recipient, batch.channel, batch.attempt,
-                            error.reason)  # fmt: skip
+                log.warning(
+                    "notification %s to %s over %s failed (attempt %d): %s",
+                    batch.delivery_id,
+                    batch.recipient,
+                    batch.channel,
+                    batch.attempt,
+                    error.reason,
+                )
             feed.enqueue(
                 session,
                 topic=topics.notification(batch.site, batch.delivery_id),

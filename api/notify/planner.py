@@ -72,8 +72,9 @@ def workorder_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject 
     )
 
 
-def _on_alarm(session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites,
-              now: datetime) -> None:  # fmt: skip
+def _on_alarm(
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+) -> None:
     config = site.notifications
     subject = alarm_subject(payload, config)
     acked = payload.get("acknowledged") or payload.get("ack_requested_by")
@@ -105,8 +106,9 @@ def _on_alarm(session: Session, site: SiteConfig, payload: dict[str, Any], sites
             session.flush()
 
 
-def _on_workorder(session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites,
-                  now: datetime) -> None:  # fmt: skip
+def _on_workorder(
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+) -> None:
     subject = workorder_subject(payload, site.notifications)
     if subject is None or routing.silenced(site.notifications, subject, now):
         return

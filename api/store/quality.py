@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +51,7 @@ def take_sample(
     seed: int | None = None,
 ) -> QualitySample:
     """The week's sample: drawn once and recorded with its seed and population."""
-    week_start, _ = quality.week_bounds(monday, sites.tz(site))
+    week_start = quality.week_bounds(monday, sites.tz(site))[0].astimezone(UTC)
     existing = session.scalars(
         select(QualitySample).where(
             QualitySample.site == site, QualitySample.week_start == week_start

@@ -20,18 +20,32 @@ def notify_config(base: str, **changes: Any) -> NotifyConfig:
     data: dict[str, Any] = {
         "dashboard_url": "https://ew.test",
         "channels": [
-            {"type": "dingtalk", "id": "ding", "url": f"{base}/dingtalk?access_token=t",
-             "secret_ref": "DING"},
+            {
+                "type": "dingtalk",
+                "id": "ding",
+                "url": f"{base}/dingtalk?access_token=t",
+                "secret_ref": "DING",
+            },
             {"type": "webhook", "id": "hook", "url": f"{base}/webhook", "secret_ref": "WH"},
         ],
         "people": [
-            {"id": "wang-duty", "name": "王工", "role": "duty_engineer", "phone": "13800000001",
-             "channels": ["ding"]},
+            {
+                "id": "wang-duty",
+                "name": "王工",
+                "role": "duty_engineer",
+                "phone": "13800000001",
+                "channels": ["ding"],
+            },
             {"id": "sun-duty", "name": "孙工", "role": "duty_engineer", "channels": ["ding"]},
             {"id": "zhang-electric", "name": "张师傅", "role": "electrician", "channels": ["hook"]},
             {"id": "liu-supervisor", "name": "刘主管", "role": "supervisor", "channels": ["hook"]},
-            {"id": "chen-security", "name": "陈队长", "role": "security_lead", "language": "en",
-             "channels": ["hook"]},
+            {
+                "id": "chen-security",
+                "name": "陈队长",
+                "role": "security_lead",
+                "language": "en",
+                "channels": ["hook"],
+            },
         ],
         "oncall": [
             {"role": "duty_engineer", "person": "wang-duty", "shift": "day"},
@@ -41,21 +55,34 @@ def notify_config(base: str, **changes: Any) -> NotifyConfig:
             {"role": "security_lead", "person": "chen-security", "shift": "day"},
         ],
         "routes": [
-            {"id": "critical", "match": {"severities": ["critical"]}, "roles": ["duty_engineer"],
-             "escalation": "urgent"},
-            {"id": "breaches", "match": {"events": ["workorder.sla_breached"]},
-             "roles": ["supervisor"]},
+            {
+                "id": "critical",
+                "match": {"severities": ["critical"]},
+                "roles": ["duty_engineer"],
+                "escalation": "urgent",
+            },
+            {
+                "id": "breaches",
+                "match": {"events": ["workorder.sla_breached"]},
+                "roles": ["supervisor"],
+            },
         ],
         "escalations": [
-            {"id": "urgent", "repeat": "15m", "max_repeats": 2,
-             "steps": [{"after": "0s", "roles": ["duty_engineer"]},
-                       {"roles": ["supervisor"]},
-                       {"after": "30m", "roles": ["security_lead", "supervisor"]}]},
+            {
+                "id": "urgent",
+                "repeat": "15m",
+                "max_repeats": 2,
+                "steps": [
+                    {"after": "0s", "roles": ["duty_engineer"]},
+                    {"roles": ["supervisor"]},
+                    {"after": "30m", "roles": ["security_lead", "supervisor"]},
+                ],
+            },
         ],
         "grouping": {"window": "30s"},
         "retry_backoff": "5s",
         "max_attempts": 4,
-    }  # fmt: skip
+    }
     data.update(changes)
     return NotifyConfig.model_validate(data)
 
@@ -65,10 +92,17 @@ def site_with(example: SiteConfig, notify: NotifyConfig, **changes: Any) -> Site
 
 
 def raise_alarm(
-    db: Database, sites: Sites, *, n: int, at: datetime, category: str = "outage",
-    severity: str = "critical", building: str = "podium", device: str = "power-room-1",
+    db: Database,
+    sites: Sites,
+    *,
+    n: int,
+    at: datetime,
+    category: str = "outage",
+    severity: str = "critical",
+    building: str = "podium",
+    device: str = "power-room-1",
     title: str = "配电房停电",
-) -> str:  # fmt: skip
+) -> str:
     alarm_id = f"{device}.{category}.{n}"
     event = AlarmEvent.model_validate(
         {

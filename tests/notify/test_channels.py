@@ -185,10 +185,15 @@ async def test_smtp_wrong_password_is_permanent(
     mail_server: MailServer, tls_files: tuple[Path, Path]
 ) -> None:
     cfg = SmtpChannel(
-        type="smtp", id="mail", host="127.0.0.1", port=mail_server.port,
-        security=mail_server.mode, username="ew-notify", password_ref="SMTP_PW",  # type: ignore[arg-type]
+        type="smtp",
+        id="mail",
+        host="127.0.0.1",
+        port=mail_server.port,
+        security=mail_server.mode,
+        username="ew-notify",
+        password_ref="SMTP_PW",  # type: ignore[arg-type]
         sender="ew@example.cn",
-    )  # fmt: skip
+    )
     sender = channels.build(
         cfg, client=httpx.AsyncClient(), secrets={"SMTP_PW": "bad"}, clock=FakeClock()
     )

@@ -36,8 +36,9 @@ async def test_power_outage_plan_end_to_end(
     first = raise_alarm(db, sites, n=1, at=clock.now(), category="outage")
     await notifier.run_once()
     clock.set(clock.now() + timedelta(seconds=10))
-    second = raise_alarm(db, sites, n=2, at=clock.now(), category="site_outage",
-                         device="power-room-2")  # fmt: skip
+    second = raise_alarm(
+        db, sites, n=2, at=clock.now(), category="site_outage", device="power-room-2"
+    )
     await notifier.run_once()
     clock.set(clock.now() + timedelta(seconds=31))
     await notifier.run_once()
@@ -54,8 +55,12 @@ async def test_power_outage_plan_end_to_end(
     (ding,) = receiver.of("dingtalk")  # alarms and incident grouped into one message
     assert ding.json()["markdown"]["text"].count("\n- ") == 3
 
-    by = {"confirm": "wang-duty", "generator": "zhang-electric", "elevators": "chen-security",
-          "notice": "liu-supervisor"}  # fmt: skip
+    by = {
+        "confirm": "wang-duty",
+        "generator": "zhang-electric",
+        "elevators": "chen-security",
+        "notice": "liu-supervisor",
+    }
     for step, who in by.items():
         clock.set(clock.now() + timedelta(minutes=5))
         with db.write() as session:
@@ -115,10 +120,17 @@ async def test_a_hand_opened_incident_and_its_owners_notice(
     assert site is not None
     (plan,) = [p for p in site.emergency_plans if p.id == "water-outage"]
     with db.write() as session:
-        inc = incidents.open_incident(session, site, plan, by="liu-supervisor", now=clock.now(),
-                                      building="t3", sites=sites)  # fmt: skip
-        notice = incidents.owners_notice(plan, site=site, building="t3", start=clock.now(),
-                                         end="18:00", tz=sites.tz("harbour-view"))  # fmt: skip
+        inc = incidents.open_incident(
+            session, site, plan, by="liu-supervisor", now=clock.now(), building="t3", sites=sites
+        )
+        notice = incidents.owners_notice(
+            plan,
+            site=site,
+            building="t3",
+            start=clock.now(),
+            end="18:00",
+            tz=sites.tz("harbour-view"),
+        )
         assert inc.opened_by == "liu-supervisor"
     assert notice["zh-CN"].startswith("尊敬的业主：")
     assert "16:00至18:00" in notice["zh-CN"]

@@ -21,11 +21,20 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def subject(**changes: object) -> Subject:
     base: dict[str, object] = dict(
-        kind="alarm", event=EventKind.ALARM, id="a1", site="harbour-view", severity="critical",
-        category="outage", device_kind="power_room", device="power-room-1", building="podium",
-        where="podium", what="停电", since=datetime(2026, 11, 2, 8, tzinfo=UTC),
+        kind="alarm",
+        event=EventKind.ALARM,
+        id="a1",
+        site="harbour-view",
+        severity="critical",
+        category="outage",
+        device_kind="power_room",
+        device="power-room-1",
+        building="podium",
+        where="podium",
+        what="停电",
+        since=datetime(2026, 11, 2, 8, tzinfo=UTC),
         link="https://ew.test/alarms/a1",
-    )  # fmt: skip
+    )
     base.update(changes)
     return Subject(**base)  # type: ignore[arg-type]
 
@@ -77,8 +86,11 @@ def test_rules_match(changes: dict[str, object], rules: list[str]) -> None:
 
 
 def test_a_maintenance_window_silences_its_device_only() -> None:
-    window = {"device": "power-room-1", "start": "2026-11-02T07:00:00Z",
-              "end": "2026-11-02T09:00:00Z"}  # fmt: skip
+    window = {
+        "device": "power-room-1",
+        "start": "2026-11-02T07:00:00Z",
+        "end": "2026-11-02T09:00:00Z",
+    }
     config = notify_config("http://x", maintenance=[window])
     inside = datetime(2026, 11, 2, 8, tzinfo=UTC)
     assert routing.silenced(config, subject(), inside)
@@ -88,15 +100,21 @@ def test_a_maintenance_window_silences_its_device_only() -> None:
 
 def test_escalation_levels_default_to_the_sla() -> None:
     chain = EscalationChain.model_validate(
-        {"id": "c", "repeat": "10m", "max_repeats": 2,
-         "steps": [{"after": "0s"}, {}, {"after": "40m"}]}
-    )  # fmt: skip
+        {
+            "id": "c",
+            "repeat": "10m",
+            "max_repeats": 2,
+            "steps": [{"after": "0s"}, {}, {"after": "40m"}],
+        }
+    )
     urgent = timedelta(minutes=15)
     dues = [lv.due for lv in escalation.levels(chain, urgent)]
     assert dues == [timedelta(minutes=m) for m in (0, 15, 40, 50, 60)]
     assert [lv.number for lv in escalation.due_levels(chain, urgent, timedelta(minutes=45))] == [
-        0, 1, 2,
-    ]  # fmt: skip
+        0,
+        1,
+        2,
+    ]
     assert escalation.next_due(chain, urgent, timedelta(minutes=60)) is None
 
 
@@ -111,8 +129,14 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
 
 
 def test_message_text_in_both_languages() -> None:
-    line = Line("critical", "1号配电房停电", "裙楼", datetime(2026, 11, 2, 8, tzinfo=UTC),
-                "https://ew.test/alarms/a1", escalation=1)  # fmt: skip
+    line = Line(
+        "critical",
+        "1号配电房停电",
+        "裙楼",
+        datetime(2026, 11, 2, 8, tzinfo=UTC),
+        "https://ew.test/alarms/a1",
+        escalation=1,
+    )
     zh = render([line], language="zh-CN", tz=SHANGHAI)
     en = render([line, line], language="en", tz=SHANGHAI, max_lines=1)
     assert "【紧急】1号配电房停电 · 位置 裙楼 · 自 11-02 16:00 · 升级第 1 级" in zh.plain
