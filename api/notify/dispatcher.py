@@ -81,9 +81,13 @@ class Notifier:
                 session,
                 now=self.clock.now(),
                 groups=GROUPS_PER_PASS,
-                max_lines=500,
+                max_lines=self._max_lines,
                 per_hour=self._per_hour,
             )
+
+    def _max_lines(self, site: str) -> int:
+        config = self.sites.config(site)
+        return config.notifications.grouping.max_lines if config else 50
 
     def _per_hour(self, site: str) -> int:
         config = self.sites.config(site)

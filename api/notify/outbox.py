@@ -123,12 +123,13 @@ def claim(
     *,
     now: datetime,
     groups: int,
-    max_lines: int,
+    max_lines: Callable[[str], int],
     per_hour: Callable[[str], int],
 ) -> list[Batch]:
     """Take up to `groups` messages due now. A group is due when its earliest row is; it
-    takes every pending row of its recipient and channel (grouping), up to `max_lines`. A
-    recipient and channel that had `per_hour` messages in the last hour waits."""
+    takes every pending row of its recipient and channel (grouping), up to
+    `max_lines(site)`, the rest going next. A recipient and channel that had
+    `per_hour(site)` messages in the last hour waits."""
     due = session.execute(
         select(Notification.site, Notification.recipient, Notification.channel)
         .where(Notification.status == PENDING)
@@ -161,7 +162,7 @@ def claim(
                 select(Notification)
                 .where(*mine, Notification.status == PENDING)
                 .order_by(Notification.id)
-                .limit(max_lines * 4)
+                .limit(max_lines(site) * 4)
                 .with_for_update()
             )
         )
@@ -170,7 +171,7 @@ def claim(
         if retry is not None:  # a message tried before goes again exactly as it was
             rows = [r for r in rows if r.delivery_id == retry]
         else:  # new rows, all together once the earliest is due (grouping)
-            rows = [r for r in rows if r.delivery_id is None][:max_lines]
+            rows = [r for r in rows if r.delivery_id is None][: max_lines(site)]
             if not rows or min(r.due_at for r in rows) > now:
                 continue
         delivery_id = retry or uuid.uuid4().hex[:20]

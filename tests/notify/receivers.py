@@ -14,6 +14,7 @@ import json
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -35,6 +36,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     query: dict[str, str]
+    arrived: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body)
