@@ -21,6 +21,7 @@ from types import TracebackType
 import httpx
 
 from api.db import Database
+from api.incidents.store import remind_reviews
 from api.live import Pulse, wait
 from api.notify import channels, outbox
 from api.notify.channels import Envelope, Sender
@@ -72,8 +73,11 @@ class Notifier:
             return plan_pass(session, sites=self.sites, now=self.clock.now())
 
     def escalate_once(self) -> int:
+        """Escalation levels now due, and reminders of incident reviews past due."""
         with self.db.write() as session:
-            return escalate_pass(session, sites=self.sites, now=self.clock.now())
+            started = escalate_pass(session, sites=self.sites, now=self.clock.now())
+            remind_reviews(session, sites=self.sites, now=self.clock.now())
+            return started
 
     def _claim(self) -> list[outbox.Batch]:
         with self.db.write() as session:
@@ -166,23 +170,22 @@ class Notifier:
                     batch.attempt,
                     error.reason,
                 )
-            feed.enqueue(
-                session,
-                topic=topics.notification(batch.site, batch.delivery_id),
-                payload=NotificationEvent(
-                    notification_id=batch.delivery_id,
+            for row_id, (kind, subject_id) in zip(batch.ids, batch.subjects, strict=True):
+                notification_id = f"{batch.delivery_id}.{row_id}"
+                event = NotificationEvent(
+                    notification_id=notification_id,
                     site=batch.site,
                     event="failed" if error else "sent",
                     channel=batch.channel,
                     recipient=batch.recipient,
-                    subject_kind="alarm",
-                    subject_id=f"{len(batch.ids)} line(s)",
+                    subject_kind=kind,
+                    subject_id=subject_id[:256],
                     attempt=batch.attempt,
                     at=to_epoch_ms(now),
                     error=error.reason[:4000] if error else None,
-                ),
-                at=now,
-            )
+                )
+                topic = topics.notification(batch.site, notification_id)
+                feed.enqueue(session, topic=topic, payload=event, at=now)
 
     # --- metrics -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import random
 import uuid
 from collections import Counter as Tally
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,6 +107,8 @@ class Batch:
     ids: list[int]
     lines: list[Line]
     attempt: int
+    subjects: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, id) of each row, in `ids` order."""
 
 
 def recover(session: Session) -> int:
@@ -187,6 +189,7 @@ def claim(
                 channel=channel,
                 ids=[r.id for r in rows],
                 lines=[line_of(r.line) for r in rows],
+                subjects=[(r.subject_kind, r.subject_id) for r in rows],
                 attempt=rows[0].attempts,
             )
         )

@@ -109,6 +109,7 @@ def _on_alarm(
 def _on_workorder(
     session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
 ) -> None:
+    incidents.on_workorder(session, payload, now=now)
     subject = workorder_subject(payload, site.notifications)
     if subject is None or routing.silenced(site.notifications, subject, now):
         return

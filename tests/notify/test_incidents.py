@@ -79,10 +79,18 @@ async def test_power_outage_plan_end_to_end(
         assert incidents.overdue_reviews(session, now=closed_at + timedelta(hours=23)) == []
         (due,) = incidents.overdue_reviews(session, now=closed_at + timedelta(hours=24))
         assert due.review_due_at == closed_at + timedelta(hours=24)
+    # Nobody reviewed in 24 h: the supervisor on call is reminded, once.
+    clock.set(closed_at + timedelta(hours=24))
+    await notifier.run_once()
+    await notifier.run_once()
+    clock.set(clock.now() + timedelta(seconds=31))
+    await notifier.run_once()
+    reminders = [r for r in receiver.of("webhook") if "review due" in r.json()["text"]]
+    assert [r.json()["recipient"] for r in reminders] == ["liu-supervisor"]
     with db.write() as session:
         inc = incidents.get(session, incident.id, for_update=True)
         review = {"response_minutes": 6, "improvements": "发电机月度试机"}
-        later = closed_at + timedelta(hours=3)
+        later = closed_at + timedelta(hours=25)
         incidents.review(session, inc, by="liu-supervisor", now=later, content=review)
 
     with db.read() as session:
@@ -99,7 +107,8 @@ async def test_power_outage_plan_end_to_end(
     assert kinds[:2] == ["opened", "notification"]
     assert kinds.count("alarm") == 2
     assert kinds.count("step") == 4
-    assert kinds[-3:] == ["note", "closed", "review"]
+    assert kinds[-4:] == ["note", "closed", "review_due", "review"]
+    assert "workorder" in kinds  # the outage alarm's work order, from the dispatch policy
     assert all(step["done"] for step in document["checklist"])
     assert document["state"] == "reviewed"
     json.dumps(document)  # serialisable as it is
@@ -108,7 +117,7 @@ async def test_power_outage_plan_end_to_end(
     assert "@media print" in page
     events = [p.event for p in published if isinstance(p, IncidentEvent)]
     assert events[0] == "opened"
-    assert events[-2:] == ["closed", "reviewed"]
+    assert events[-3:] == ["closed", "review_due", "reviewed"]
     assert [p.revision for p in published] == sorted(p.revision for p in published)
 
 
