@@ -39,7 +39,7 @@ from estatewatch.contracts.payloads import NotificationEvent
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 20.0
-GROUPS_PER_PASS = 200
+MAX_IN_FLIGHT = 64
 
 
 class Notifier:
@@ -64,6 +64,7 @@ class Notifier:
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         self._senders: dict[tuple[str, str], Sender] = {}
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[int]] = set()
         self.attempts: Counter[tuple[str, str]] = Counter()  # (channel, outcome) -> count
 
     # --- the three passes ----------------------------------------------------------------
@@ -79,12 +80,14 @@ class Notifier:
             remind_reviews(session, sites=self.sites, now=self.clock.now())
             return started
 
-    def _claim(self) -> list[outbox.Batch]:
+    def _claim(self, groups: int) -> list[outbox.Batch]:
+        if groups <= 0:
+            return []
         with self.db.write() as session:
             return outbox.claim(
                 session,
                 now=self.clock.now(),
-                groups=GROUPS_PER_PASS,
+                groups=groups,
                 max_lines=self._max_lines,
                 per_hour=self._per_hour,
             )
@@ -97,16 +100,27 @@ class Notifier:
         config = self.sites.config(site)
         return config.notifications.grouping.max_messages_per_hour if config else 30
 
-    async def deliver_once(self) -> int:
-        """Send every message due now, concurrently; returns messages sent."""
-        batches = await asyncio.to_thread(self._claim)
-        results = await asyncio.gather(*(self._deliver(b) for b in batches))
-        return sum(results)
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
-    async def run_once(self) -> int:
+    async def deliver_once(self, *, wait: bool = True) -> int:
+        """Send every message due now, concurrently; returns messages sent. With `wait`
+        False (the background loop) the sends go on as tasks of their own, so a channel
+        that hangs until its timeout holds up no other channel's messages."""
+        batches = await asyncio.to_thread(self._claim, MAX_IN_FLIGHT - self.in_flight)
+        if wait:
+            return sum(await asyncio.gather(*(self._deliver(b) for b in batches)))
+        for batch in batches:
+            task = asyncio.create_task(self._deliver(batch))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return 0
+
+    async def run_once(self, *, wait: bool = True) -> int:
         await asyncio.to_thread(self.plan_once)
         await asyncio.to_thread(self.escalate_once)
-        return await self.deliver_once()
+        return await self.deliver_once(wait=wait)
 
     # --- one message ---------------------------------------------------------------------
 
@@ -206,7 +220,7 @@ class Notifier:
     async def _loop(self) -> None:
         while True:
             waiter = self.pulse.waiter(feed.FEED) if self.pulse else None
-            await self.run_once()
+            await self.run_once(wait=False)
             if waiter is not None:
                 await wait(waiter, self.poll_interval)
             else:
@@ -231,8 +245,11 @@ class Notifier:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        # Sends cut short stay claimed; the next start sends them under the same id.
+        tasks = [t for t in (self._task, *self._in_flight) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.client.aclose()

@@ -3,7 +3,9 @@ across a restart, and a dead channel that never holds anything else up."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import socket
 from collections import Counter
 from datetime import timedelta
 
@@ -88,7 +90,7 @@ async def test_a_restart_mid_delivery_sends_nothing_twice_and_drops_nothing(
     first.plan_once()
     first.escalate_once()
     clock.set(clock.now() + timedelta(seconds=31))
-    first._claim()  # claimed, then the process dies before anything left
+    first._claim(64)  # claimed, then the process dies before anything left
     # The same alarm events redelivered after the restart change nothing.
     for i in range(5):
         assert raise_alarm(db, sites, n=i, at=clock.now(), building=f"t{1 + i % 4}")
@@ -165,3 +167,49 @@ async def test_a_dead_channel_is_retried_and_reported_while_alarms_keep_flowing(
     assert metrics["ding"]["attempts_failed"] >= 3
     assert metrics["ding"].get("dead", 0) + metrics["ding"].get("pending", 0) == 12
     assert metrics["hook"]["sent"] == 12
+
+
+async def test_a_hanging_channel_holds_up_no_other(
+    db: Database, example_site: SiteConfig, receiver: VendorReceiver, clock: FakeClock
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        hang = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        config = notify_config(
+            receiver.base,
+            channels=[
+                {"type": "dingtalk", "id": "ding", "url": f"{hang}/dingtalk", "secret_ref": "DING"},
+                {
+                    "type": "webhook",
+                    "id": "hook",
+                    "url": f"{receiver.base}/webhook",
+                    "secret_ref": "WH",
+                },
+            ],
+            routes=[{"id": "all", "roles": ["duty_engineer", "electrician"]}],
+        )
+        sites = site_with(example_site, config, emergency_plans=[])
+        raise_alarm(db, sites, n=1, at=clock.now())
+        first = notifier(db, sites, clock)
+        async with first:
+            first.plan_once()
+            clock.set(clock.now() + timedelta(seconds=31))
+            assert await first.deliver_once(wait=False) == 0
+            got = await asyncio.to_thread(receiver.wait_for, 1, 10)
+            assert [r.json()["recipient"] for r in got] == ["zhang-electric"]
+            for _ in range(250):  # the webhook's send settles; the robot's never answers
+                if first.in_flight == 1:
+                    break
+                await asyncio.sleep(0.02)
+            assert first.in_flight == 1
+        # Stopped mid-send: the robot's message is kept and goes again under the same id.
+        with db.read() as session:
+            (stuck,) = session.scalars(select(Notification).where(Notification.channel == "ding"))
+        assert stuck.status == "sending"
+        second = notifier(db, sites, clock)
+        second.recover()
+        with db.read() as session:
+            again = session.get(Notification, stuck.id)
+            assert again is not None
+            assert (again.status, again.delivery_id) == ("pending", stuck.delivery_id)
