@@ -9,7 +9,8 @@ waits for any of this: they only appended to the feed.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,7 +25,12 @@ from estatewatch.clock import from_epoch_ms
 from estatewatch.config.notify import EventKind, NotifyConfig
 from estatewatch.config.site import SiteConfig
 
+log = logging.getLogger(__name__)
+
 CURSOR = "notify"
+STALE_AFTER = timedelta(hours=1)
+"""Changes older than this when the planner reads them are not notified (the feed keeps
+days of history: switching the notifier on must not page everyone about last week)."""
 FEED_KINDS = ["alarm", "workorder"]
 URGENCY_SEVERITY = {"urgent": "critical", "general": "major"}
 
@@ -132,9 +138,13 @@ def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500
         .limit(limit)
     )
     events = list(query)
+    stale = 0
     for event in events:
         site = sites.config(event.site)
         if site is None or (not site.notifications.people and not site.emergency_plans):
+            continue
+        if event.at < now - STALE_AFTER:  # e.g. the notifier switched on after months
+            stale += 1
             continue
         if event.kind == "alarm":
             _on_alarm(session, site, event.payload, sites, now)
@@ -142,4 +152,6 @@ def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500
             _on_workorder(session, site, event.payload, sites, now)
     if events:
         cursor.value = events[-1].seq
+    if stale:
+        log.warning("skipped %d change(s) older than %s: too old to notify", stale, STALE_AFTER)
     return len(events)

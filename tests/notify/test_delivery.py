@@ -213,3 +213,16 @@ async def test_a_hanging_channel_holds_up_no_other(
             again = session.get(Notification, stuck.id)
             assert again is not None
             assert (again.status, again.delivery_id) == ("pending", stuck.delivery_id)
+
+
+async def test_changes_older_than_an_hour_are_not_notified(
+    db: Database, example_site: SiteConfig, receiver: VendorReceiver, clock: FakeClock
+) -> None:
+    sites = sites_for(example_site, receiver.base)
+    raise_alarm(db, sites, n=1, at=clock.now() - timedelta(hours=2))  # stored two hours ago
+    fresh = raise_alarm(db, sites, n=2, at=clock.now())
+    n = notifier(db, sites, clock)
+    assert n.plan_once() == 4  # each alarm and the work order it opened
+    with db.read() as session:
+        planned = {r.subject_id for r in session.scalars(select(Notification))}
+    assert planned == {fresh}
