@@ -20,7 +20,7 @@ from api.sites import Sites
 from api.store import feed
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config.emergency import EmergencyPlan
-from estatewatch.config.notify import EventKind, OnCallRole
+from estatewatch.config.notify import EventKind
 from estatewatch.config.site import SiteConfig
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import IncidentEvent
@@ -180,46 +180,6 @@ def open_for(session: Session, *, site: str, plan: str) -> Incident | None:
     return session.scalars(query.order_by(Incident.opened_at.desc()).limit(1)).first()
 
 
-def on_alarm(
-    session: Session,
-    site: SiteConfig,
-    subject: Subject,
-    payload: dict[str, Any],
-    *,
-    now: datetime,
-    sites: Sites,
-) -> Incident | None:
-    """An alarm raised: if it maps to a plan, join the plan's open incident or open one."""
-    plan = plan_for(site, subject.category, subject.severity)
-    if plan is None:
-        return None
-    incident = open_for(session, site=site.site.id, plan=plan.id)
-    if incident is None:
-        incident = open_incident(
-            session,
-            site,
-            plan,
-            by=SYSTEM,
-            now=now,
-            sites=sites,
-            building=subject.building,
-            alarm_ids=[subject.id],
-        )
-    elif subject.id not in incident.alarm_ids:
-        incident.alarm_ids = [*incident.alarm_ids, subject.id]
-    add_entry(
-        session,
-        incident,
-        kind="alarm",
-        by=SYSTEM,
-        at=now,
-        text=f"{subject.what} @ {subject.where}",
-        data={"alarm_id": subject.id, "severity": subject.severity},
-        event="alarm_linked",
-    )
-    return incident
-
-
 def get(session: Session, incident_id: str, *, for_update: bool = False) -> Incident:
     incident = session.get(Incident, incident_id, with_for_update=for_update)
     if incident is None:
@@ -317,72 +277,3 @@ def overdue_reviews(session: Session, *, now: datetime) -> list[Incident]:
 def timeline(session: Session, incident_id: str) -> list[IncidentEntry]:
     query = select(IncidentEntry).where(IncidentEntry.incident_id == incident_id)
     return list(session.scalars(query.order_by(IncidentEntry.at, IncidentEntry.id)))
-
-
-def on_workorder(session: Session, payload: dict[str, Any], *, now: datetime) -> None:
-    """A work order of an alarm in an open incident goes on that incident's timeline."""
-    alarm_id = payload.get("alarm_id")
-    if not alarm_id:
-        return
-    query = select(Incident).where(Incident.site == payload["site"], Incident.state == OPEN)
-    for incident in session.scalars(query):
-        if alarm_id in incident.alarm_ids:
-            text = f"{payload['order_id']} {payload['title']}: {payload['event']}"
-            add_entry(
-                session,
-                incident,
-                kind="workorder",
-                by=payload.get("by") or SYSTEM,
-                at=now,
-                text=text,
-                event="note",
-                data={
-                    "order_id": payload["order_id"],
-                    "event": payload["event"],
-                    "assignee": payload.get("assignee"),
-                },
-            )
-
-
-def remind_reviews(session: Session, *, sites: Sites, now: datetime) -> int:
-    """Reviews past due: tell the supervisors on call, once per incident."""
-    reminded = 0
-    for incident in overdue_reviews(session, now=now):
-        done = session.scalar(
-            select(IncidentEntry.id).where(
-                IncidentEntry.incident_id == incident.id, IncidentEntry.kind == "review_due"
-            )
-        )
-        site = sites.config(incident.site)
-        if done is not None or site is None:
-            continue
-        tz = sites.tz(incident.site)
-        people = people_for(site, roles=[OnCallRole.SUPERVISOR], people=[], now=now, tz=tz)
-        subject = Subject(
-            kind="incident",
-            event=EventKind.ALARM,
-            id=incident.id,
-            site=incident.site,
-            severity="major",
-            category=incident.type,
-            device_kind=None,
-            device=None,
-            building=incident.building,
-            where=incident.building or site.site.name,
-            what=f"{incident.title}: review due / 复盘到期",
-            since=incident.review_due_at or now,
-            link=f"{site.notifications.dashboard_url.rstrip('/')}/incidents/{incident.id}",
-        )
-        key = f"incident:{incident.id}:review_due"
-        notify_people(session, site, subject, people, event_key=key, now=now)
-        add_entry(
-            session,
-            incident,
-            kind="review_due",
-            by=SYSTEM,
-            at=now,
-            text=", ".join(people),
-            event="review_due",
-        )
-        reminded += 1
-    return reminded

@@ -21,7 +21,7 @@ from types import TracebackType
 import httpx
 
 from api.db import Database
-from api.incidents.store import remind_reviews
+from api.incidents.automation import remind_reviews
 from api.live import Pulse, wait
 from api.notify import channels, outbox
 from api.notify.channels import Envelope, Sender

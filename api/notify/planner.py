@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.incidents import store as incidents
+from api.incidents import automation as incidents
 from api.models import Counter, Escalation, FeedEvent
 from api.notify import routing
 from api.notify.queue import notify_people, people_for
