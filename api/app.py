@@ -22,10 +22,13 @@ from api.routes import (
     auth,
     devices,
     health,
+    incidents,
     maintenance,
     metrics,
+    notifications,
     patrol,
     photos,
+    quality,
     reports,
     stream,
     users,
@@ -54,6 +57,9 @@ ROUTERS = (
     patrol,
     photos,
     maintenance,
+    notifications,
+    incidents,
+    quality,
     devices,
     device_readings,
     reports,
@@ -120,6 +126,19 @@ def create_app(
 
                 await stack.enter_async_context(Bus(runtime))
             app.state.sla_checker = await stack.enter_async_context(SlaChecker(runtime))
+            if settings.notify:
+                from api.notify.dispatcher import Notifier
+
+                runtime.notifier = await stack.enter_async_context(
+                    Notifier(
+                        runtime.db,
+                        runtime.sites,
+                        runtime.clock,
+                        pulse=runtime.pulse,
+                        poll_interval=settings.notify_poll_interval.total_seconds(),
+                    )
+                )
+                stack.callback(setattr, runtime, "notifier", None)
             yield
 
     app = FastAPI(

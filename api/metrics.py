@@ -39,6 +39,28 @@ class _ApiCollector(Collector):
             value=rt.counters["stream_clients"],
         )  # fmt: skip
         yield from self._stored()
+        yield from self._notifications()
+
+    def _notifications(self) -> Iterator[Family]:
+        notifier = self.runtime.notifier
+        if notifier is None:
+            return
+        queued = GaugeMetricFamily(
+            "ew_api_notifications", "notification deliveries by channel and status",
+            labels=["channel", "status"],
+        )  # fmt: skip
+        attempts = CounterMetricFamily(
+            "ew_api_notification_attempts", "sends tried by this process",
+            labels=["channel", "outcome"],
+        )  # fmt: skip
+        for channel, figures in sorted(notifier.metrics().items()):
+            for name, count in sorted(figures.items()):
+                if name.startswith("attempts_"):
+                    attempts.add_metric([channel, name.removeprefix("attempts_")], count)
+                else:
+                    queued.add_metric([channel, name], count)
+        yield queued
+        yield attempts
 
     def _stored(self) -> Iterator[Family]:
         with self.runtime.db.read() as session:

@@ -17,6 +17,7 @@ from estatewatch.readings import ReadingStore
 
 if TYPE_CHECKING:
     from api.bus import Bus
+    from api.notify.dispatcher import Notifier
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Runtime:
     readings: ReadingStore | None = None
     pulse: Pulse = field(default_factory=Pulse)
     bus: Bus | None = None
+    notifier: Notifier | None = None
     counters: Counter[str] = field(default_factory=Counter)
     """What /metrics reports beside the database: `sla_checks`, `stream_clients`."""
 

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     mqtt_client_id: str = "ew-api"
     mqtt_session_expiry: int = Field(default=86400, ge=0)
 
+    notify: bool = Field(
+        default=False,
+        description="run the notifier: deliver the sites' notifications, walk escalations, "
+        "open incidents (channel secrets come from the environment variables they name)",
+    )
+    notify_poll_interval: Duration = timedelta(seconds=5)
+
     access_token_ttl: Duration = timedelta(minutes=15)
     login_attempts: int = Field(default=5, ge=1, description="failures allowed per window")
     login_window: Duration = timedelta(minutes=5)

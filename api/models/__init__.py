@@ -5,6 +5,14 @@ from api.models.base import Base, UtcDateTime
 from api.models.device import DeviceStatusRecord
 from api.models.feed import Counter, FeedEvent, OutboxMessage
 from api.models.maintenance import MaintenancePlan
+from api.models.notify import (
+    Escalation,
+    Incident,
+    IncidentEntry,
+    Notification,
+    QualityCallback,
+    QualitySample,
+)
 from api.models.patrol import PatrolExceptionRecord, PatrolScanRecord
 from api.models.user import User
 from api.models.workorder import SlaBreach, WorkOrder, WorkOrderLog
@@ -16,11 +24,17 @@ __all__ = [
     "Base",
     "Counter",
     "DeviceStatusRecord",
+    "Escalation",
     "FeedEvent",
+    "Incident",
+    "IncidentEntry",
     "MaintenancePlan",
+    "Notification",
     "OutboxMessage",
     "PatrolExceptionRecord",
     "PatrolScanRecord",
+    "QualityCallback",
+    "QualitySample",
     "SlaBreach",
     "User",
     "UtcDateTime",

@@ -40,6 +40,14 @@ class Permission(StrEnum):
     SLA_RUN = "sla:run"
     PLAN_READ = "plan:read"
     PLAN_ADMIN = "plan:admin"
+    NOTIFY_READ = "notify:read"
+    """The notification log, the on-call rota, delivery counts."""
+    INCIDENT_READ = "incident:read"
+    INCIDENT_RUN = "incident:run"
+    """Open an incident, check off steps, add notes, close it."""
+    INCIDENT_REVIEW = "incident:review"
+    QUALITY = "quality"
+    """Draw the weekly sample, record callbacks, read the quality report."""
 
 
 P = Permission
@@ -51,15 +59,22 @@ _WATCH = {
     P.PATROL_READ,
     P.REPORT_READ,
     P.PLAN_READ,
+    P.NOTIFY_READ,
+    P.INCIDENT_READ,
 }
 _ORDERS = {P.ORDER_READ, P.ORDER_CREATE, P.ORDER_COMMENT, P.ORDER_ANSWER}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPERVISOR: frozenset(
-        _WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT, P.USER_READ, P.SLA_RUN, P.PLAN_ADMIN}
+        _WATCH
+        | _ORDERS
+        | {P.ALARM_ACK, P.ALARM_COMMENT, P.USER_READ, P.SLA_RUN, P.PLAN_ADMIN}
+        | {P.INCIDENT_RUN, P.INCIDENT_REVIEW, P.QUALITY}
     ),
-    Role.DUTY_ENGINEER: frozenset(_WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT}),
+    Role.DUTY_ENGINEER: frozenset(
+        _WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT, P.INCIDENT_RUN}
+    ),
     # A technician reads the equipment's values and log to diagnose what they repair.
     Role.TECHNICIAN: frozenset({P.ORDER_READ, P.ORDER_COMMENT, P.READINGS_READ}),
     Role.GUARD: frozenset({P.PATROL_SUBMIT}),

@@ -1,6 +1,15 @@
 """Site configuration models and their YAML loader."""
 
+from estatewatch.config.emergency import EmergencyPlan, EmergencyType, PlanStep
 from estatewatch.config.loader import load_model, load_site, parse_model, parse_site
+from estatewatch.config.notify import (
+    EscalationChain,
+    Language,
+    NotifyConfig,
+    OnCallRole,
+    Person,
+    RoutingRule,
+)
 from estatewatch.config.registers import (
     DataType,
     Order,
@@ -45,17 +54,25 @@ __all__ = [
     "Device",
     "DeviceKind",
     "Elevator",
+    "EmergencyPlan",
+    "EmergencyType",
+    "EscalationChain",
     "GatewayConfig",
     "Generator",
     "Guard",
     "Handheld",
+    "Language",
     "ModbusRtu",
     "ModbusTcp",
     "MqttPoint",
     "MqttSensor",
+    "NotifyConfig",
+    "OnCallRole",
     "Order",
     "PatrolRoute",
     "PatrolWindow",
+    "Person",
+    "PlanStep",
     "PowerRoom",
     "PumpSet",
     "RegisterMap",
@@ -63,6 +80,7 @@ __all__ = [
     "RegisterType",
     "Room",
     "RouteSchedule",
+    "RoutingRule",
     "Sensor",
     "SensorType",
     "Shift",

@@ -9,6 +9,8 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, ValidationInfo, model_validator
 
 from estatewatch.config.base import Identifier, PointName, StrictModel
+from estatewatch.config.emergency import EmergencyPlan
+from estatewatch.config.notify import NotifyConfig
 from estatewatch.config.registers import RegisterMap
 from estatewatch.durations import Duration
 
@@ -272,6 +274,8 @@ class SiteConfig(StrictModel):
     guards: list[Guard] = Field(default_factory=list)
     handhelds: list[Handheld] = Field(default_factory=list)
     sla: SlaPolicy = SlaPolicy()
+    notifications: NotifyConfig = NotifyConfig()
+    emergency_plans: list[EmergencyPlan] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Self:
@@ -348,6 +352,11 @@ class SiteConfig(StrictModel):
             if cp.id not in on_a_route:
                 problems.append(
                     (("checkpoints", i, "id"), f"{cp.id!r} is on no route (a blind spot)")
+                )
+        for i, entry in enumerate(self.notifications.oncall):
+            if entry.shift not in shifts:
+                problems.append(
+                    (("notifications", "oncall", i, "shift"), f"unknown shift {entry.shift!r}")
                 )
         for i, guard in enumerate(self.guards):
             if guard.handheld and guard.handheld not in handhelds:

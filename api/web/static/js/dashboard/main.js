@@ -1,5 +1,5 @@
 // The duty room's wall screen: sign in, load the site, follow the live stream, and keep
-// four boards (alarms, equipment, work orders, patrol) and the alert banner current.
+// five boards (alarms, equipment, work orders, patrol, duty) and the alert banner current.
 
 import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, $$, fill, h, toast } from '../lib/dom.js';
@@ -10,12 +10,13 @@ import { LiveStream } from '../lib/sse.js';
 import { hhmmss, now, setTimeZone, syncServerTime } from '../lib/time.js';
 import { initAlarms } from './alarms.js';
 import { initAlert } from './alert.js';
+import { initDuty } from './duty.js';
 import { initEquipment } from './equipment.js';
 import { initOrders } from './orders.js';
 import { initPatrol } from './patrol.js';
 import { emit, loadBoard, putAlarm, putDevice, refreshOrder, store } from './store.js';
 
-const VIEWS = ['alarms', 'equipment', 'orders', 'patrol'];
+const VIEWS = ['alarms', 'equipment', 'orders', 'patrol', 'duty'];
 const BOARD_ROLES = new Set(['admin', 'supervisor', 'duty_engineer']); // may read the stream
 const LAYOUT_REFRESH_MS = 10 * 60_000; // rounds of the next shift, server time
 
@@ -125,6 +126,7 @@ async function main() {
   initEquipment();
   initOrders();
   initPatrol();
+  initDuty();
   bindTabs();
   startClock();
   startStream();

@@ -1,0 +1,255 @@
+"""The notifier: plans from the feed, walks escalations, and delivers the outbox.
+
+`async with Notifier(...)` runs one supervised loop: plan, escalate, deliver, then wait for
+a commit (or the poll interval). Every delivery is its own task with a timeout, so a dead
+or hanging channel delays nothing but itself, and nothing here is on the path of alarm or
+work-order handling (they only write the feed). Tests call `plan_once`, `escalate_once` and
+`deliver_once` directly under a FakeClock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+from collections import Counter
+from collections.abc import Mapping
+from types import TracebackType
+
+import httpx
+
+from api.db import Database
+from api.incidents.automation import remind_reviews
+from api.live import Pulse, wait
+from api.notify import channels, outbox
+from api.notify.channels import Envelope, Sender
+from api.notify.errors import DeliveryError, NotifyError
+from api.notify.escalator import escalate_pass
+from api.notify.planner import plan_pass
+from api.notify.templates import render
+from api.sites import Sites
+from api.store import feed
+from api.tasks import supervise
+from estatewatch.clock import Clock, to_epoch_ms
+from estatewatch.contracts import topics
+from estatewatch.contracts.payloads import NotificationEvent
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_S = 20.0
+MAX_IN_FLIGHT = 64
+
+
+class Notifier:
+    def __init__(
+        self,
+        db: Database,
+        sites: Sites,
+        clock: Clock,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+        pulse: Pulse | None = None,
+        poll_interval: float = 5.0,
+        background: bool = True,
+    ) -> None:
+        self.db, self.sites, self.clock = db, sites, clock
+        self.secrets = secrets if secrets is not None else os.environ
+        self.rng = rng or random.Random()
+        self.pulse = pulse
+        self.poll_interval = poll_interval
+        self.background = background  # False: the caller drives the passes (tests, bench)
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        self._senders: dict[tuple[str, str], Sender] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[int]] = set()
+        self.attempts: Counter[tuple[str, str]] = Counter()  # (channel, outcome) -> count
+
+    # --- the three passes ----------------------------------------------------------------
+
+    def plan_once(self) -> int:
+        with self.db.write() as session:
+            return plan_pass(session, sites=self.sites, now=self.clock.now())
+
+    def escalate_once(self) -> int:
+        """Escalation levels now due, and reminders of incident reviews past due."""
+        with self.db.write() as session:
+            started = escalate_pass(session, sites=self.sites, now=self.clock.now())
+            remind_reviews(session, sites=self.sites, now=self.clock.now())
+            return started
+
+    def _claim(self, groups: int) -> list[outbox.Batch]:
+        if groups <= 0:
+            return []
+        with self.db.write() as session:
+            return outbox.claim(
+                session,
+                now=self.clock.now(),
+                groups=groups,
+                max_lines=self._max_lines,
+                per_hour=self._per_hour,
+            )
+
+    def _max_lines(self, site: str) -> int:
+        config = self.sites.config(site)
+        return config.notifications.grouping.max_lines if config else 50
+
+    def _per_hour(self, site: str) -> int:
+        config = self.sites.config(site)
+        return config.notifications.grouping.max_messages_per_hour if config else 30
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def deliver_once(self, *, wait: bool = True) -> int:
+        """Send every message due now, concurrently; returns messages sent. With `wait`
+        False (the background loop) the sends go on as tasks of their own, so a channel
+        that hangs until its timeout holds up no other channel's messages."""
+        batches = await asyncio.to_thread(self._claim, MAX_IN_FLIGHT - self.in_flight)
+        if wait:
+            return sum(await asyncio.gather(*(self._deliver(b) for b in batches)))
+        for batch in batches:
+            task = asyncio.create_task(self._deliver(batch))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return 0
+
+    async def run_once(self, *, wait: bool = True) -> int:
+        await asyncio.to_thread(self.plan_once)
+        await asyncio.to_thread(self.escalate_once)
+        return await self.deliver_once(wait=wait)
+
+    # --- one message ---------------------------------------------------------------------
+
+    def sender(self, site: str, channel: str) -> Sender:
+        key = (site, channel)
+        if key not in self._senders:
+            config = self.sites.config(site)
+            if config is None:
+                raise NotifyError(f"site {site!r} has no configuration")
+            cfg = config.notifications.channel(channel)
+            self._senders[key] = channels.build(
+                cfg, client=self.client, secrets=self.secrets, clock=self.clock
+            )
+        return self._senders[key]
+
+    async def _deliver(self, batch: outbox.Batch) -> int:
+        config = self.sites.config(batch.site)
+        error: DeliveryError | None = None
+        try:
+            if config is None:
+                raise DeliveryError(batch.channel, "site not configured", permanent=True)
+            person = config.notifications.person(batch.recipient)
+            grouping = config.notifications.grouping
+            tz = self.sites.tz(batch.site)
+            message = render(
+                batch.lines, language=person.language, tz=tz, max_lines=grouping.max_lines
+            )
+            envelope = Envelope(batch.delivery_id, person, message, {"lines": len(batch.lines)})
+            sender = self.sender(batch.site, batch.channel)
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await sender.send(envelope)
+        except DeliveryError as exc:
+            error = exc
+        except (NotifyError, KeyError) as exc:
+            error = DeliveryError(batch.channel, f"{type(exc).__name__}: {exc}", permanent=True)
+        except TimeoutError:
+            error = DeliveryError(batch.channel, f"no answer in {SEND_TIMEOUT_S:.0f} s")
+        await asyncio.to_thread(self._settle, batch, error)
+        return 0 if error else 1
+
+    def _settle(self, batch: outbox.Batch, error: DeliveryError | None) -> None:
+        now = self.clock.now()
+        config = self.sites.config(batch.site)
+        with self.db.write() as session:
+            if error is None:
+                outbox.settle_sent(session, ids=batch.ids, now=now)
+                self.attempts[(batch.channel, "sent")] += 1
+            else:
+                retry_at = None
+                if config is not None and not error.permanent:
+                    cfg = config.notifications
+                    if batch.attempt < cfg.max_attempts:
+                        retry_at = now + outbox.backoff(batch.attempt, cfg.retry_backoff, self.rng)
+                outbox.settle_failed(session, ids=batch.ids, error=error.reason, retry_at=retry_at)
+                self.attempts[(batch.channel, "failed")] += 1
+                log.warning(
+                    "notification %s to %s over %s failed (attempt %d): %s",
+                    batch.delivery_id,
+                    batch.recipient,
+                    batch.channel,
+                    batch.attempt,
+                    error.reason,
+                )
+            for row_id, (kind, subject_id) in zip(batch.ids, batch.subjects, strict=True):
+                notification_id = f"{batch.delivery_id}.{row_id}"
+                event = NotificationEvent(
+                    notification_id=notification_id,
+                    site=batch.site,
+                    event="failed" if error else "sent",
+                    channel=batch.channel,
+                    recipient=batch.recipient,
+                    subject_kind=kind,
+                    subject_id=subject_id[:256],
+                    attempt=batch.attempt,
+                    at=to_epoch_ms(now),
+                    error=error.reason[:4000] if error else None,
+                )
+                topic = topics.notification(batch.site, notification_id)
+                feed.enqueue(session, topic=topic, payload=event, at=now)
+
+    # --- metrics -------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, dict[str, int]]:
+        """For /metrics: rows by channel and status (pending, sending, sent, dead), plus the
+        attempts this process made by channel and outcome."""
+        with self.db.read() as session:
+            rows = outbox.counts(session)
+        out: dict[str, dict[str, int]] = {}
+        for (channel, status), n in rows.items():
+            out.setdefault(channel, {})[status] = n
+        for (channel, outcome), n in self.attempts.items():
+            out.setdefault(channel, {})[f"attempts_{outcome}"] = n
+        return out
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            waiter = self.pulse.waiter(feed.FEED) if self.pulse else None
+            await self.run_once(wait=False)
+            if waiter is not None:
+                await wait(waiter, self.poll_interval)
+            else:
+                await self.clock.sleep(self.poll_interval)
+
+    async def __aenter__(self) -> Notifier:
+        await asyncio.to_thread(self.recover)
+        if self.background:
+            self._task = asyncio.create_task(supervise("notifier", self._loop))
+        return self
+
+    def recover(self) -> None:
+        """Put back what a previous run left half-sent (at start-up)."""
+        with self.db.write() as session:
+            again = outbox.recover(session)
+        if again:
+            log.warning("%d notification(s) were being sent at the last stop; resending", again)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Sends cut short stay claimed; the next start sends them under the same id.
+        tasks = [t for t in (self._task, *self._in_flight) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.client.aclose()

@@ -1,0 +1,157 @@
+"""From the change feed to the notification outbox.
+
+The planner reads the API's feed (every alarm and work-order change, in commit order) from
+its own cursor (counter `notify`) and, in one transaction with advancing the cursor,
+queues the notifications the site's routing rules ask for, starts escalations, and opens
+incidents from alarms that map to an emergency plan. Alarm and work-order handling never
+waits for any of this: they only appended to the feed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.incidents import automation as incidents
+from api.models import Counter, Escalation, FeedEvent
+from api.notify import routing
+from api.notify.queue import notify_people, people_for
+from api.notify.routing import Subject
+from api.sites import Sites
+from estatewatch.clock import from_epoch_ms
+from estatewatch.config.notify import EventKind, NotifyConfig
+from estatewatch.config.site import SiteConfig
+
+log = logging.getLogger(__name__)
+
+CURSOR = "notify"
+STALE_AFTER = timedelta(hours=1)
+"""Changes older than this when the planner reads them are not notified (the feed keeps
+days of history: switching the notifier on must not page everyone about last week)."""
+FEED_KINDS = ["alarm", "workorder"]
+URGENCY_SEVERITY = {"urgent": "critical", "general": "major"}
+
+
+def alarm_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject:
+    where = " ".join(p for p in (payload.get("building"), payload.get("room")) if p)
+    target = payload.get("target") or ""
+    return Subject(
+        kind="alarm",
+        event=EventKind.ALARM,
+        id=payload["alarm_id"],
+        site=payload["site"],
+        severity=payload["severity"],
+        category=payload["category"],
+        device_kind=payload.get("device_kind"),
+        device=target if payload.get("target_kind") == "device" else None,
+        building=payload.get("building"),
+        where=f"{where} {target}".strip(),
+        what=payload["title"],
+        since=datetime.fromisoformat(payload["raised_at"]),
+        link=f"{config.dashboard_url.rstrip('/')}/alarms/{payload['alarm_id']}",
+    )
+
+
+def workorder_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject | None:
+    try:
+        event = EventKind(f"workorder.{payload['event']}")
+    except ValueError:
+        return None
+    where = " ".join(p for p in (payload.get("building"), payload.get("device")) if p)
+    return Subject(
+        kind="workorder",
+        event=event,
+        id=payload["order_id"],
+        site=payload["site"],
+        severity=URGENCY_SEVERITY.get(payload.get("urgency", ""), "major"),
+        category=payload.get("trade", ""),
+        device_kind=None,
+        device=payload.get("device"),
+        building=payload.get("building"),
+        where=where,
+        what=f"{payload['order_id']} {payload['title']} ({payload['event']})",
+        since=from_epoch_ms(payload["at"]),
+        link=f"{config.dashboard_url.rstrip('/')}/workorders/{payload['order_id']}",
+    )
+
+
+def _on_alarm(
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+) -> None:
+    config = site.notifications
+    subject = alarm_subject(payload, config)
+    acked = payload.get("acknowledged") or payload.get("ack_requested_by")
+    if acked or payload.get("state") == "closed":
+        escalation = session.get(Escalation, subject.id, with_for_update=True)
+        if escalation is not None and escalation.stopped_at is None:
+            escalation.stopped_at = now
+            escalation.stopped_reason = "acknowledged" if acked else "closed"
+        return
+    if payload.get("last_event") != "raised":
+        return
+    incidents.on_alarm(session, site, subject, payload, now=now, sites=sites)
+    if routing.silenced(config, subject, now):
+        return
+    tz = sites.tz(subject.site)
+    for rule in routing.rules_for(config, subject):
+        people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
+        notify_people(session, site, subject, people, event_key=f"alarm:{subject.id}:0", now=now)
+        if rule.escalation and session.get(Escalation, subject.id) is None:
+            session.add(
+                Escalation(
+                    alarm_id=subject.id,
+                    site=subject.site,
+                    chain=rule.escalation,
+                    started_at=subject.since,
+                    last_level=-1,
+                )
+            )
+            session.flush()
+
+
+def _on_workorder(
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+) -> None:
+    incidents.on_workorder(session, payload, now=now)
+    subject = workorder_subject(payload, site.notifications)
+    if subject is None or routing.silenced(site.notifications, subject, now):
+        return
+    tz = sites.tz(subject.site)
+    key = f"workorder:{subject.id}:{payload['revision']}"
+    for rule in routing.rules_for(site.notifications, subject):
+        people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
+        notify_people(session, site, subject, people, event_key=key, now=now)
+
+
+def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500) -> int:
+    """Read the feed from the cursor and queue what it asks for; returns events read."""
+    cursor = session.get(Counter, CURSOR, with_for_update=True)
+    if cursor is None:
+        raise RuntimeError("counter 'notify' is missing: run the migrations")
+    query = (
+        session.query(FeedEvent)
+        .filter(FeedEvent.seq > cursor.value, FeedEvent.kind.in_(FEED_KINDS))
+        .order_by(FeedEvent.seq)
+        .limit(limit)
+    )
+    events = list(query)
+    stale = 0
+    for event in events:
+        site = sites.config(event.site)
+        if site is None or (not site.notifications.people and not site.emergency_plans):
+            continue
+        if event.at < now - STALE_AFTER:  # e.g. the notifier switched on after months
+            stale += 1
+            continue
+        if event.kind == "alarm":
+            _on_alarm(session, site, event.payload, sites, now)
+        else:
+            _on_workorder(session, site, event.payload, sites, now)
+    if events:
+        cursor.value = events[-1].seq
+    if stale:
+        log.warning("skipped %d change(s) older than %s: too old to notify", stale, STALE_AFTER)
+    return len(events)

@@ -1,0 +1,145 @@
+"""Pure logic, table-tested: on-call rota, rule matching, maintenance windows, escalation
+levels, backoff, message text."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.notify import escalation, outbox, routing
+from api.notify.routing import Subject
+from api.notify.templates import Line, render
+from estatewatch.config import SiteConfig
+from estatewatch.config.notify import EscalationChain, EventKind, OnCallRole
+from tests.notify.helpers import notify_config
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def subject(**changes: object) -> Subject:
+    base: dict[str, object] = dict(
+        kind="alarm",
+        event=EventKind.ALARM,
+        id="a1",
+        site="harbour-view",
+        severity="critical",
+        category="outage",
+        device_kind="power_room",
+        device="power-room-1",
+        building="podium",
+        where="podium",
+        what="停电",
+        since=datetime(2026, 11, 2, 8, tzinfo=UTC),
+        link="https://ew.test/alarms/a1",
+    )
+    base.update(changes)
+    return Subject(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (datetime(2026, 11, 2, 9, 0), ["wang-duty"]),  # Monday day shift
+        (datetime(2026, 11, 2, 20, 0), ["sun-duty"]),  # night shift starts at 20:00
+        (datetime(2026, 11, 3, 2, 30), ["sun-duty"]),  # after midnight: still Monday's night
+        (datetime(2026, 11, 3, 7, 59), ["sun-duty"]),
+        (datetime(2026, 11, 3, 8, 0), ["wang-duty"]),
+    ],
+)
+def test_who_is_on_call(example_site: SiteConfig, local: datetime, expected: list[str]) -> None:
+    config = notify_config("http://x")
+    now = local.replace(tzinfo=SHANGHAI)
+    got = routing.on_call(config, example_site.shifts, OnCallRole.DUTY_ENGINEER, now, SHANGHAI)
+    assert got == expected
+
+
+def test_weekday_limits_the_rota(example_site: SiteConfig) -> None:
+    config = notify_config(
+        "http://x",
+        oncall=[
+            {"role": "supervisor", "person": "liu-supervisor", "shift": "night", "weekdays": [4]},
+        ],
+    )
+    friday_night = datetime(2026, 11, 7, 1, 0, tzinfo=SHANGHAI)  # Saturday 01:00: Friday's night
+    saturday_night = datetime(2026, 11, 8, 1, 0, tzinfo=SHANGHAI)
+    role = OnCallRole.SUPERVISOR
+    assert routing.on_call(config, example_site.shifts, role, friday_night, SHANGHAI) == [
+        "liu-supervisor"
+    ]
+    assert routing.on_call(config, example_site.shifts, role, saturday_night, SHANGHAI) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "rules"),
+    [
+        ({}, ["critical"]),
+        ({"severity": "minor"}, []),
+        ({"event": EventKind.WORKORDER_SLA_BREACHED, "severity": "major"}, ["breaches"]),
+    ],
+)
+def test_rules_match(changes: dict[str, object], rules: list[str]) -> None:
+    config = notify_config("http://x")
+    assert [r.id for r in routing.rules_for(config, subject(**changes))] == rules
+
+
+def test_a_maintenance_window_silences_its_device_only() -> None:
+    window = {
+        "device": "power-room-1",
+        "start": "2026-11-02T07:00:00Z",
+        "end": "2026-11-02T09:00:00Z",
+    }
+    config = notify_config("http://x", maintenance=[window])
+    inside = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    assert routing.silenced(config, subject(), inside)
+    assert not routing.silenced(config, subject(device="power-room-2"), inside)
+    assert not routing.silenced(config, subject(), inside + timedelta(hours=1))
+
+
+def test_escalation_levels_default_to_the_sla() -> None:
+    chain = EscalationChain.model_validate(
+        {
+            "id": "c",
+            "repeat": "10m",
+            "max_repeats": 2,
+            "steps": [{"after": "0s"}, {}, {"after": "40m"}],
+        }
+    )
+    urgent = timedelta(minutes=15)
+    dues = [lv.due for lv in escalation.levels(chain, urgent)]
+    assert dues == [timedelta(minutes=m) for m in (0, 15, 40, 50, 60)]
+    assert [lv.number for lv in escalation.due_levels(chain, urgent, timedelta(minutes=45))] == [
+        0,
+        1,
+        2,
+    ]
+    assert escalation.next_due(chain, urgent, timedelta(minutes=60)) is None
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    rng = random.Random(1)
+    base = timedelta(seconds=5)
+    waits = [outbox.backoff(n, base, rng) for n in range(1, 15)]
+    assert timedelta(seconds=2.5) <= waits[0] <= timedelta(seconds=5)
+    assert waits[3] > waits[0]
+    assert max(waits) <= outbox.MAX_BACKOFF
+    assert len({w for w in waits[-4:]}) == 4  # capped retries still spread out
+
+
+def test_message_text_in_both_languages() -> None:
+    line = Line(
+        "critical",
+        "1号配电房停电",
+        "裙楼",
+        datetime(2026, 11, 2, 8, tzinfo=UTC),
+        "https://ew.test/alarms/a1",
+        escalation=1,
+    )
+    zh = render([line], language="zh-CN", tz=SHANGHAI)
+    en = render([line, line], language="en", tz=SHANGHAI, max_lines=1)
+    assert "【紧急】1号配电房停电 · 位置 裙楼 · 自 11-02 16:00 · 升级第 1 级" in zh.plain
+    assert "(https://ew.test/alarms/a1)" in zh.markdown
+    assert en.title == "EstateWatch notice: 2 notices"
+    assert en.plain.endswith("1 more not listed")
