@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = (topics.alarm_filter(), topics.status_filter(), topics.patrol_filter())
 OUTBOX_BATCH = 200
+CONSUME_BATCH = 100
+"""Messages stored in one transaction at most; the MQTT receive window bounds it too."""
 COMPONENT = "api"
 
 
@@ -94,41 +98,61 @@ class Bus:
     # --- consuming -----------------------------------------------------------------------
 
     async def _consume(self) -> None:
-        async for message in self.client.messages():
-            await self._handle(message)
-            self.client.ack(message)
-            self.consumed += 1
+        async for batch in self.client.batches(CONSUME_BATCH):
+            decoded = [(message, await self._decode(message)) for message in batch]
+            await self._store([(m, p) for m, p in decoded if p is not None])
+            for message in batch:
+                self.client.ack(message)  # stored or dead-lettered: either way, for good
+            self.consumed += len(batch)
 
-    async def _handle(self, message: Message) -> None:
+    async def _decode(self, message: Message) -> Payload | None:
         parts = topics.parse(message.topic)
         model = ingest.MODELS.get(parts.kind) if parts else None
         if model is None:
             await self._dead_letter(message, "not a topic the API consumes")
-            return
+            return None
         try:
-            payload = decode(model, message.topic, message.payload)
+            return decode(model, message.topic, message.payload)
         except PayloadError as exc:
             await self._dead_letter(message, exc.reason)
+            return None
+
+    async def _store(self, items: list[tuple[Message, Payload]]) -> None:
+        """All in one transaction (an alarm storm is stored at the database's commit rate
+        times the batch, not one alarm a commit); if that fails for a reason other than the
+        database being away, one by one, so only the message at fault is dead-lettered."""
+        if not items:
             return
-        backoff = 1.0
-        while True:
+        if len(items) > 1:
             try:
-                outcome = await asyncio.to_thread(self._apply, payload)
-                log.debug("%s: %s", message.topic, outcome)
+                await self._retrying(lambda: self._apply([p for _, p in items]), items[0][0])
                 return
-            except OperationalError as exc:  # the database is away: wait, never drop
-                log.warning("cannot store %s (%s); retrying in %.0f s", message.topic, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            except Exception:  # one of them is at fault: find it below
+                log.warning("a batch of %d could not be stored; storing one by one", len(items))
+        for message, payload in items:
+            try:
+                await self._retrying(functools.partial(self._apply, [payload]), message)
             except Exception as exc:  # this message's supervisor: keep it, with the reason
                 log.exception("cannot store %s; dead-lettering it", message.topic)
                 await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
-                return
 
-    def _apply(self, payload: Payload) -> str:
+    async def _retrying(self, store: Callable[[], list[str]], first: Message) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                outcomes = await asyncio.to_thread(store)
+                log.debug("%s: %s", first.topic, outcomes)
+                return
+            except OperationalError as exc:  # the database is away: wait, never drop
+                log.warning("cannot store %s (%s); retrying in %.0f s", first.topic, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _apply(self, payloads: list[Payload]) -> list[str]:
         rt = self.runtime
         with rt.db.write() as session:
-            return ingest.apply(session, payload, now=rt.clock.now(), sites=rt.sites)
+            now = rt.clock.now()
+            return [ingest.apply(session, p, now=now, sites=rt.sites) for p in payloads]
 
     async def _dead_letter(self, message: Message, reason: str) -> None:
         parts = topics.parse(message.topic)

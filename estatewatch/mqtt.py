@@ -292,6 +292,18 @@ class MqttClient:
             self._room.release()
             yield message
 
+    async def batches(self, max_size: int) -> AsyncIterator[list[Message]]:
+        """Received messages in order, as lists of what has arrived (at least one, at most
+        `max_size`): a consumer that stores them in one transaction keeps up with a burst."""
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < max_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            for _ in batch:
+                self._room.release()
+            yield batch
+
     def ack(self, message: Message) -> None:
         """Acknowledge a QoS 1 message received with `manual_ack=True`."""
         if message.qos > 0:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import func, select
 
+from api.models import Alarm, WorkOrder
 from api.sites import Sites
 from api.store.workorders import order_id_for_alarm
 from estatewatch.contracts import topics
@@ -65,6 +67,11 @@ async def _subscribed(api: Api, pub: MqttClient) -> None:
         if await stored():
             return
     raise AssertionError("the API never subscribed")
+
+
+def _stored_alarms(api: Api) -> int:
+    with api.runtime.db.read() as session:
+        return session.scalar(select(func.count()).select_from(Alarm)) or 0
 
 
 def _orders(api: Api) -> list[str]:
@@ -156,3 +163,47 @@ async def test_garbage_goes_to_the_dead_letter_topic(
     letter = DeadLetter.model_validate_json(collector.on("deadletter")[0].payload)
     assert (letter.component, letter.source_topic) == ("api", topics.alarm(SITE, "x"))
     assert "event_id" in letter.reason
+
+
+async def test_a_burst_is_stored_in_batches_and_a_poison_message_alone_is_dead_lettered(
+    mosquitto: Mosquitto, tmp_path: Path, sites: Sites, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import ingest
+
+    real_apply = ingest.apply
+
+    def apply(session: object, payload: object, **kw: object) -> str:
+        # A message that passes the contract but breaks the store (a bug, a constraint).
+        if getattr(payload, "alarm_id", None) == "poison":
+            raise ValueError("the store cannot take this one")
+        return real_apply(session, payload, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "apply", apply)
+    database = tmp_path / "burst.db"
+    burst = [alarm_event(f"storm-{i}", severity="major", category="phase_loss") for i in range(150)]
+    burst.insert(75, alarm_event("poison"))
+    async with (
+        MqttClient(MqttSettings(mosquitto.url, client_id="test-burst-watch")) as watch,
+        MqttClient(MqttSettings(mosquitto.url, client_id="test-burst-pub")) as pub,
+    ):
+        await watch.subscribe(topics.deadletter_filter(SITE))
+        collector = Collector(watch)
+        # The API's session exists on the broker, then it stops: the burst waits there and
+        # arrives at once when it comes back.
+        with make_api(database, sites, mqtt_url=mosquitto.url, mqtt_client_id="api-burst") as api:
+            await _subscribed(api, pub)
+        for event in burst:
+            await pub.publish(topics.alarm(SITE, event.alarm_id), event.to_bytes())
+        with make_api(database, sites, mqtt_url=mosquitto.url, mqtt_client_id="api-burst") as api:
+            await eventually(lambda: collector.on("deadletter"), within=60)
+            await eventually(lambda: _stored_alarms(api) >= 151, within=60)  # and the probe
+            with api.runtime.db.read() as session:
+                stored = set(session.scalars(select(Alarm.alarm_id)))
+                orders = session.scalar(select(func.count()).select_from(WorkOrder))
+        collector.stop()
+    assert {f"storm-{i}" for i in range(150)} <= stored
+    assert "poison" not in stored
+    assert orders == 150  # one per major alarm; none for the poison
+    [letter] = [DeadLetter.model_validate_json(m.payload) for m in collector.on("deadletter")]
+    assert letter.source_topic == topics.alarm(SITE, "poison")
+    assert "the store cannot take this one" in letter.reason
