@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from api.db import Database
 from api.errors import install_problem_handlers
+from api.feedhub import FeedHub
 from api.readings import store_for
 from api.routes import (
     alarms,
@@ -126,6 +127,8 @@ def create_app(
 
                 await stack.enter_async_context(Bus(runtime))
             app.state.sla_checker = await stack.enter_async_context(SlaChecker(runtime))
+            runtime.feed_hub = await stack.enter_async_context(FeedHub(runtime))
+            stack.callback(setattr, runtime, "feed_hub", None)
             if settings.notify:
                 from api.notify.dispatcher import Notifier
 

@@ -17,6 +17,7 @@ from estatewatch.readings import ReadingStore
 
 if TYPE_CHECKING:
     from api.bus import Bus
+    from api.feedhub import FeedHub
     from api.notify.dispatcher import Notifier
 
 
@@ -30,6 +31,7 @@ class Runtime:
     pulse: Pulse = field(default_factory=Pulse)
     bus: Bus | None = None
     notifier: Notifier | None = None
+    feed_hub: FeedHub | None = None
     counters: Counter[str] = field(default_factory=Counter)
     """What /metrics reports beside the database: `sla_checks`, `stream_clients`."""
 

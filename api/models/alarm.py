@@ -47,6 +47,8 @@ class Alarm(Base):
 
     __table_args__ = (
         Index("ix_alarms_board", "site", "state", "severity_rank", "raised_at"),
+        # The board without a site filter: the few open alarms among a year of closed ones.
+        Index("ix_alarms_open", "state", "severity_rank", "raised_at"),
         Index("ix_alarms_building", "building"),
     )
 

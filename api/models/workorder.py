@@ -68,6 +68,8 @@ class WorkOrder(Base):
     __table_args__ = (
         Index("ix_work_orders_site_state", "site", "state"),
         Index("ix_work_orders_assignee", "assignee"),
+        # The queue (urgent first, oldest first): sorted a group of urgency at a time.
+        Index("ix_work_orders_queue", "urgency", "reported_at", "id"),
     )
 
     @property

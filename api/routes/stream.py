@@ -95,18 +95,31 @@ async def stream(
     kinds = [str(k) for k in kind] if kind else None
     interval = runtime.settings.stream_poll_interval.total_seconds()
     runtime.counters["stream_clients"] += 1
+    hub = runtime.feed_hub
     try:
         while True:
+            # Take the wake-ups before reading, so a change between the two still wakes us.
             waiter = runtime.pulse.waiter(feed.FEED)
-            batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
+            update = hub.update() if hub is not None else None
+            held = hub.after(cursor, site, kinds, BATCH) if hub is not None else None
+            if held is not None:
+                changes, next_cursor = held
+                batch = [
+                    ServerSentEvent(id=str(c.seq), event=c.kind, data=c.payload) for c in changes
+                ]
+            else:  # older than what the hub holds, or no hub: from the database
+                batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
+                next_cursor = int(batch[-1].id or cursor) if batch else cursor
             for event in batch:
                 yield event
-            if batch:
-                cursor = int(batch[-1].id or cursor)
-                if len(batch) == BATCH:
-                    continue
+            moved, cursor = next_cursor != cursor, next_cursor
+            if len(batch) == BATCH or (held is not None and moved and not batch):
+                continue
             if not follow:
                 return
-            await wait(waiter, interval)
+            if update is not None and held is not None:
+                await wait(update, interval)
+            else:
+                await wait(waiter, interval)
     finally:
         runtime.counters["stream_clients"] -= 1

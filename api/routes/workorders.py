@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from api.deps import (
@@ -65,7 +66,10 @@ def _detail(session: Session, order: WorkOrder, sites: Sites, user: Principal) -
     return WorkOrderDetail(**public.model_dump(), log=log)
 
 
-@router.get("")
+_ORDERS = TypeAdapter(list[WorkOrderPublic])
+
+
+@router.get("", response_model=list[WorkOrderPublic])
 def list_orders(
     user: OrderReader,
     session: ReaderDep,
@@ -77,7 +81,7 @@ def list_orders(
     urgency: Urgency | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[WorkOrderPublic]:
+) -> Response:
     """Urgent first, then the longest waiting."""
     if sees_only_own_orders(user.role):
         assignee = user.username
@@ -91,7 +95,8 @@ def list_orders(
         limit=limit,
         offset=offset,
     )
-    return [to_public(o, sites, user.role) for o in orders]
+    public = [to_public(o, sites, user.role) for o in orders]
+    return Response(_ORDERS.dump_json(public), media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
