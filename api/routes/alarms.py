@@ -36,7 +36,7 @@ def board(
     severity: Annotated[list[Severity] | None, Query()] = None,
     state: Annotated[list[AlarmState] | None, Query(description="default: not closed")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """Open alarms, most severe first, then the longest waiting."""
     rows = alarms.board(

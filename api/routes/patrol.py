@@ -46,7 +46,10 @@ def _window(
     since: datetime | None, until: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
     until = until or now
-    return since or until - timedelta(hours=24), until
+    try:
+        return since or until - timedelta(hours=24), until
+    except OverflowError:
+        raise InvalidInput("until is too early to look a day back from", field="until") from None
 
 
 @router.get("/scans")

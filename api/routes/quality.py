@@ -23,7 +23,9 @@ class SampleIn(BaseModel):
 
     site: str
     week: date = Field(description="any day of the week; the sample covers Monday to Sunday")
-    seed: int | None = Field(default=None, ge=0, description="to reproduce a recorded sample")
+    seed: int | None = Field(
+        default=None, ge=0, le=2**62, description="to reproduce a recorded sample"
+    )
 
 
 class CallbackPublic(BaseModel):

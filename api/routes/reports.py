@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from api.services import patrol as rounds
 from api.store import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 Format = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 
 
@@ -22,7 +24,8 @@ def _csv(text: str, name: str) -> Response:
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        # Header values are Latin-1: the file's name keeps only what is safe in any of them.
+        headers={"Content-Disposition": f'attachment; filename="{_SAFE.sub("_", name)}.csv"'},
     )
 
 

@@ -80,7 +80,7 @@ def list_orders(
     assignee: str | None = None,
     urgency: Urgency | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """Urgent first, then the longest waiting."""
     if sees_only_own_orders(user.role):

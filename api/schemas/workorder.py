@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -37,6 +37,10 @@ class WorkOrderBase(_In):
     location: ShortText = ""
 
 
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
+"""An older report time is a typo: SLA deadlines before 1970 cannot be expressed."""
+
+
 class WorkOrderCreate(WorkOrderBase):
     """An owner's report or complaint that customer service logs by hand."""
 
@@ -44,7 +48,9 @@ class WorkOrderCreate(WorkOrderBase):
     source: Literal[WorkOrderSource.MANUAL, WorkOrderSource.COMPLAINT] = WorkOrderSource.MANUAL
     requester_name: Name
     requester_contact: Name
-    reported_at: AwareDatetime | None = Field(default=None, description="None: now")
+    reported_at: AwareDatetime | None = Field(
+        default=None, ge=EARLIEST_REPORT, description="None: now"
+    )
 
 
 class WorkOrderUpdate(_In):

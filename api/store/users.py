@@ -62,6 +62,10 @@ def create(session: Session, *, data: UserCreate, cost: int, now: datetime) -> U
 
 def update(session: Session, *, user: User, data: UserUpdate, cost: int) -> User:
     changes = data.model_dump(exclude_unset=True)
+    columns = User.__table__.c
+    for key in [k for k, v in changes.items() if v is None and k in columns]:
+        if not columns[key].nullable:  # an explicit null of what must have a value: unchanged
+            del changes[key]
     password = changes.pop("password", None)
     for key, value in changes.items():
         setattr(user, key, value)
