@@ -132,6 +132,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = []
     for err in exc.errors():
         where, field = _field(tuple(err["loc"]))
+        if err.get("type") == "json_invalid":
+            field = where  # the location is a character offset, not a field
         errors.append({"field": field, "in": where, "message": err["msg"]})
     first = errors[0] if errors else {"field": None, "message": "invalid request"}
     return problem(

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     notify_poll_interval: Duration = timedelta(seconds=5)
 
     access_token_ttl: Duration = timedelta(minutes=15)
+    refresh_token_ttl: Duration = Field(
+        default=timedelta(hours=12), description="a refresh token's life: about a shift"
+    )
     login_attempts: int = Field(default=5, ge=1, description="failures allowed per window")
     login_window: Duration = timedelta(minutes=5)
     password_cost: int = Field(

@@ -14,7 +14,7 @@ from api.models.notify import (
     QualitySample,
 )
 from api.models.patrol import PatrolExceptionRecord, PatrolScanRecord
-from api.models.user import User
+from api.models.user import RefreshToken, User
 from api.models.workorder import SlaBreach, WorkOrder, WorkOrderLog
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "PatrolScanRecord",
     "QualityCallback",
     "QualitySample",
+    "RefreshToken",
     "SlaBreach",
     "User",
     "UtcDateTime",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base
@@ -23,3 +23,23 @@ class User(Base):
     )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    trade: Mapped[str | None] = mapped_column(String(32), doc="a technician's trade")
+    on_duty: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class RefreshToken(Base):
+    """A refresh token, stored as its SHA-256 only. Each use rotates it (`used_at`) within
+    its family; a used or revoked token presented again revokes the whole family, so a
+    stolen token works at most until its owner's next refresh."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_refresh_tokens_family", "family"),)

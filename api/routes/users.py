@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from api.deps import ClockDep, CurrentUser, ReaderDep, RuntimeDep, SessionDep, UserAdmin, UserReader
-from api.schemas.user import UserCreate, UserPublic, UserUpdate
-from api.services.permissions import Role
+from api.errors import Forbidden
+from api.schemas.user import DutyIn, TechnicianPublic, UserCreate, UserPublic, UserUpdate
+from api.services.permissions import Role, may_take
+from api.services.transitions import Action
 from api.store import users
+from estatewatch.contracts.payloads import Trade
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -15,6 +20,31 @@ router = APIRouter(prefix="/users", tags=["users"])
 @router.get("/me")
 def me(user: CurrentUser, session: ReaderDep) -> UserPublic:
     return UserPublic.model_validate(users.require(session, username=user.username))
+
+
+@router.put("/me/duty")
+def set_duty(user: CurrentUser, body: DutyIn, session: SessionDep) -> UserPublic:
+    """A technician clocks on or off duty."""
+    if user.role is not Role.TECHNICIAN:
+        raise Forbidden(f"a {user.role} has no dispatch duty", field="on_duty")
+    account = users.require(session, username=user.username)
+    account.on_duty = body.on_duty
+    session.flush()
+    return UserPublic.model_validate(account)
+
+
+@router.get("/technicians")
+def technicians(
+    user: CurrentUser,
+    session: ReaderDep,
+    trade: Trade | None = None,
+    on_duty: Annotated[bool | None, Query(description="true: only those on duty")] = None,
+) -> list[TechnicianPublic]:
+    """Whom to dispatch to: active technicians, on duty first, then the least busy (open
+    orders: dispatched, accepted, on site). For those who dispatch."""
+    if not may_take(user.role, Action.DISPATCH):
+        raise Forbidden(f"a {user.role} does not dispatch")
+    return users.technicians(session, trade=trade, on_duty=on_duty)
 
 
 @router.get("")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from api.schemas.common import Moment
 from api.schemas.workorder import Name
 from estatewatch.config.base import Identifier, PointName
 from estatewatch.contracts.payloads import LongText, ShortText, Trade
@@ -34,8 +35,24 @@ class PlanBase(BaseModel):
 
 
 class PlanCreate(PlanBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": "harbour-view",
+                    "title": "Elevator half-monthly maintenance",
+                    "trade": "elevator",
+                    "device": "elevator-3",
+                    "interval_days": 15,
+                    "first_due_at": "2026-11-15T01:00:00Z",
+                }
+            ]
+        },
+    )
+
     site: Identifier
-    first_due_at: AwareDatetime | None = Field(
+    first_due_at: Moment | None = Field(
         default=None, description="the first calendar due date; required with interval_days"
     )
 
@@ -63,7 +80,7 @@ class PlanUpdate(BaseModel):
     title: Name | None = None
     description: LongText | None = None
     interval_days: int | None = Field(default=None, ge=1, le=3660)
-    next_due_at: AwareDatetime | None = None
+    next_due_at: Moment | None = None
     counter_interval: float | None = Field(default=None, gt=0, le=1e9)
     active: bool | None = None
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import Moment
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import Finding, TagUid
 
@@ -20,13 +21,40 @@ class ScanIn(BaseModel):
 
     handheld: Identifier
     tag_uid: TagUid
-    scanned_at: AwareDatetime
+    scanned_at: Moment
     finding: Finding | None = None
     offline: bool = Field(default=False, description="kept on the handheld and synced later")
 
 
 class ScanBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": "harbour-view",
+                    "scans": [
+                        {
+                            "handheld": "hh-01",
+                            "tag_uid": "04A1B20001",
+                            "scanned_at": "2026-11-02T08:00:00Z",
+                        },
+                        {
+                            "handheld": "hh-01",
+                            "tag_uid": "04A1B20002",
+                            "scanned_at": "2026-11-02T08:06:00Z",
+                            "offline": True,
+                            "finding": {
+                                "description": "Roof door does not latch",
+                                "priority": "immediate",
+                                "location": "T1 roof",
+                            },
+                        },
+                    ],
+                }
+            ]
+        },
+    )
 
     site: Identifier
     scans: list[ScanIn] = Field(min_length=1, max_length=500)

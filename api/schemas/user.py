@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.services.permissions import Role
 from estatewatch.config.base import Identifier
+from estatewatch.contracts.payloads import Trade
 
 Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 
@@ -20,9 +21,28 @@ class UserBase(BaseModel):
     role: Role
     contact: Annotated[str, StringConstraints(max_length=256)] = ""
     guard_id: Identifier | None = Field(default=None, description="a guard's id in the site config")
+    trade: Trade | None = Field(default=None, description="a technician's trade")
+    on_duty: bool = Field(default=False, description="a technician available for dispatch")
 
 
 class UserCreate(UserBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "li-ming",
+                    "password": "a long passphrase",
+                    "role": "technician",
+                    "full_name": "Li Ming",
+                    "contact": "+86 138 0000 0000",
+                    "trade": "water_electric",
+                    "on_duty": True,
+                }
+            ]
+        },
+    )
+
     username: Identifier
     password: Password
 
@@ -36,6 +56,16 @@ class UserUpdate(BaseModel):
     guard_id: Identifier | None = None
     active: bool | None = None
     password: Password | None = None
+    trade: Trade | None = None
+    on_duty: bool | None = None
+
+
+class DutyIn(BaseModel):
+    """A technician clocks on or off: only those on duty are offered for dispatch."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"on_duty": True}]})
+
+    on_duty: bool
 
 
 class UserPublic(BaseModel):
@@ -48,9 +78,33 @@ class UserPublic(BaseModel):
     guard_id: str | None
     active: bool
     created_at: datetime
+    trade: Trade | None
+    on_duty: bool
+
+
+class TechnicianPublic(BaseModel):
+    """Someone a duty engineer can dispatch to, and how busy they are."""
+
+    username: str
+    full_name: str
+    contact: str
+    trade: Trade | None
+    on_duty: bool
+    open_orders: int = Field(description="orders assigned to them and not yet completed")
 
 
 class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime
+    refresh_token: str = Field(description="POST /auth/refresh for a new pair; used once")
+    refresh_expires_at: datetime
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"refresh_token": "3q2-7wEXAMPLEonlyZx0"}]},
+    )
+
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.schemas.common import Moment
 from api.services.transitions import Action
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import (
@@ -37,20 +38,32 @@ class WorkOrderBase(_In):
     location: ShortText = ""
 
 
-EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
-"""An older report time is a typo: SLA deadlines before 1970 cannot be expressed."""
-
-
 class WorkOrderCreate(WorkOrderBase):
     """An owner's report or complaint that customer service logs by hand."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": "harbour-view",
+                    "title": "Water dripping from the ceiling of 12B",
+                    "trade": "water_electric",
+                    "urgency": "general",
+                    "building": "t1",
+                    "location": "flat 12B, bathroom",
+                    "requester_name": "Mrs Chen",
+                    "requester_contact": "+86 139 0000 0000",
+                }
+            ]
+        },
+    )
 
     site: Identifier
     source: Literal[WorkOrderSource.MANUAL, WorkOrderSource.COMPLAINT] = WorkOrderSource.MANUAL
     requester_name: Name
     requester_contact: Name
-    reported_at: AwareDatetime | None = Field(
-        default=None, ge=EARLIEST_REPORT, description="None: now"
-    )
+    reported_at: Moment | None = Field(default=None, description="None: now")
 
 
 class WorkOrderUpdate(_In):
@@ -141,18 +154,52 @@ class NoteIn(_In):
 class DispatchIn(NoteIn):
     """Dispatch tells the technician's name, contact and ETA (domain.md, step 3)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "assignee": "li-ming",
+                    "contact": "+86 138 0000 0000",
+                    "eta": "2026-11-02T08:20:00Z",
+                    "note": "bring a car key",
+                }
+            ]
+        },
+    )
+
     assignee: Identifier = Field(description="username of a technician")
     contact: Name
-    eta: AwareDatetime
+    eta: Moment
 
 
 class CompleteIn(NoteIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "result": "Door operator belt replaced; 10 test runs OK",
+                    "parts": ["door belt DB-200"],
+                    "photo_refs": ["photos/3f2a9c.jpg"],
+                }
+            ]
+        },
+    )
+
     result: Text1
     parts: list[ShortText] = Field(default_factory=list, max_length=100)
     photo_refs: list[ShortText] = Field(default_factory=list, max_length=20)
 
 
 class VerifyIn(NoteIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"callback_note": "Owner confirms the lift runs normally"}]
+        },
+    )
+
     callback_note: Text1 = Field(description="what the requester or duty engineer confirmed")
 
 
@@ -163,12 +210,25 @@ class ReasonIn(_In):
 class ReopenIn(ReasonIn):
     """Not fixed: re-dispatch (to the same technician unless another is named) and escalate."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "Still dripping after the repair", "assignee": "li-ming"}]
+        },
+    )
+
     assignee: Identifier | None = None
     contact: Name | None = None
-    eta: AwareDatetime | None = None
+    eta: Moment | None = None
 
 
 class CommentIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"text": "Parts ordered, arriving tomorrow", "to_requester": True}]
+        },
+    )
     text: Text1
     to_requester: bool = Field(
         default=False, description="this note was given to the requester (stops that clock)"

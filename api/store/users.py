@@ -8,10 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, InvalidInput, NotFound
-from api.models import User
-from api.schemas.user import UserCreate, UserUpdate
+from api.models import User, WorkOrder
+from api.schemas.user import TechnicianPublic, UserCreate, UserUpdate
 from api.security import hash_password
 from api.services.permissions import Role
+from estatewatch.contracts.payloads import WorkOrderState
+
+# Assigned and still the technician's to do: completed orders wait on the callback, not them.
+BUSY_STATES = (WorkOrderState.DISPATCHED, WorkOrderState.ACCEPTED, WorkOrderState.ON_SITE)
 
 
 def get(session: Session, *, username: str) -> User | None:
@@ -54,6 +58,8 @@ def create(session: Session, *, data: UserCreate, cost: int, now: datetime) -> U
         password_hash=hash_password(data.password, cost=cost),
         active=True,
         created_at=now,
+        trade=data.trade,
+        on_duty=data.on_duty,
     )
     session.add(user)
     session.flush()
@@ -74,3 +80,38 @@ def update(session: Session, *, user: User, data: UserUpdate, cost: int) -> User
         user.password_hash = hash_password(password, cost=cost)
     session.flush()
     return user
+
+
+def technicians(
+    session: Session, *, trade: str | None = None, on_duty: bool | None = None
+) -> list[TechnicianPublic]:
+    """Active technicians with their count of open orders, the least busy first: one query,
+    whatever the number of technicians."""
+    open_orders = (
+        select(WorkOrder.assignee, func.count().label("n"))
+        .where(WorkOrder.state.in_([str(s) for s in BUSY_STATES]))
+        .group_by(WorkOrder.assignee)
+        .subquery()
+    )
+    load = func.coalesce(open_orders.c.n, 0)
+    query = (
+        select(User, load)
+        .outerjoin(open_orders, open_orders.c.assignee == User.username)
+        .where(User.role == Role.TECHNICIAN, User.active.is_(True))
+    )
+    if trade is not None:
+        query = query.where(User.trade == trade)
+    if on_duty is not None:
+        query = query.where(User.on_duty.is_(on_duty))
+    rows = session.execute(query.order_by(User.on_duty.desc(), load, User.username)).all()
+    return [
+        TechnicianPublic(
+            username=user.username,
+            full_name=user.full_name,
+            contact=user.contact,
+            trade=user.trade,
+            on_duty=user.on_duty,
+            open_orders=int(n),
+        )
+        for user, n in rows
+    ]

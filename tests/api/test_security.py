@@ -34,6 +34,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {R.ADMIN},
     ),
     ("PATCH", "/users/tina", {"contact": "139"}, {R.ADMIN}),
+    ("GET", "/users/technicians", None, WATCHERS),
+    ("PUT", "/users/me/duty", {"on_duty": True}, {R.TECHNICIAN}),
     ("GET", "/alarms", None, OFFICE),
     ("GET", "/alarms/alarm-1", None, OFFICE),
     ("POST", "/alarms/alarm-1/comments", {"text": "checking"}, WATCHERS),
