@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base, BigId
@@ -47,8 +47,16 @@ class Alarm(Base):
 
     __table_args__ = (
         Index("ix_alarms_board", "site", "state", "severity_rank", "raised_at"),
-        # The board without a site filter: the few open alarms among a year of closed ones.
-        Index("ix_alarms_open", "state", "severity_rank", "raised_at"),
+        # The board's own order over the open alarms only: most alarms are closed, so the
+        # board reads its page straight off this index instead of sorting every open row.
+        Index(
+            "ix_alarms_open_board",
+            "severity_rank",
+            "raised_at",
+            "alarm_id",
+            sqlite_where=text("state != 'closed'"),
+            postgresql_where=text("state != 'closed'"),
+        ),
         Index("ix_alarms_building", "building"),
     )
 

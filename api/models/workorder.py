@@ -68,13 +68,15 @@ class WorkOrder(Base):
     __table_args__ = (
         Index("ix_work_orders_site_state", "site", "state"),
         Index("ix_work_orders_assignee", "assignee"),
-        # The queue (urgent first, oldest first): sorted a group of urgency at a time.
-        Index("ix_work_orders_queue", "urgency", "reported_at", "id"),
     )
 
     @property
     def breached(self) -> list[str]:
         return [b.clock for b in self.breaches]
+
+
+# The queue's order (urgent first, then the longest waiting), read off the index.
+Index("ix_work_orders_queue", WorkOrder.urgency.desc(), WorkOrder.reported_at, WorkOrder.id)
 
 
 class WorkOrderLog(Base):

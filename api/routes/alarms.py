@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from api.deps import AlarmAcker, AlarmCommenter, AlarmReader, ClockDep, ReaderDep, SessionDep
@@ -22,9 +21,9 @@ from api.store import alarms
 from estatewatch.contracts.payloads import Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
-
-
-_BOARD = TypeAdapter(list[AlarmPublic])
+NEXT_CURSOR = "X-Next-Cursor"
+JSON = "application/json"
+CURSOR_HELP = "the previous page's X-Next-Cursor: the page after it (faster than offset)"
 
 
 @router.get("", response_model=list[AlarmPublic])
@@ -35,11 +34,13 @@ def board(
     building: Annotated[list[str] | None, Query()] = None,
     severity: Annotated[list[Severity] | None, Query()] = None,
     state: Annotated[list[AlarmState] | None, Query(description="default: not closed")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Annotated[int, Query(ge=1, le=1000, description="a screenful by default")] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Annotated[str | None, Query(max_length=2000, description=CURSOR_HELP)] = None,
 ) -> Response:
-    """Open alarms, most severe first, then the longest waiting."""
-    rows = alarms.board(
+    """Open alarms, most severe first, then the longest waiting. A full page carries the
+    next page's cursor in the `X-Next-Cursor` header."""
+    rows, following = alarms.board(
         session,
         sites=site,
         buildings=building,
@@ -47,9 +48,11 @@ def board(
         states=state,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
     # Built from the rows and serialised once: the wall screen asks for this all day.
-    return Response(_BOARD.dump_json(rows), media_type="application/json")
+    headers = {NEXT_CURSOR: following} if following is not None else None
+    return Response(alarms.BOARD_PAGE.dump_json(rows), media_type=JSON, headers=headers)
 
 
 def _detail(session: Session, alarm_id: str) -> AlarmDetail:

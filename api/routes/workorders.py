@@ -25,6 +25,7 @@ from api.deps import (
 )
 from api.errors import Forbidden, NotFound
 from api.models import WorkOrder
+from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
 from api.schemas.workorder import CommentIn as OrderCommentIn
 from api.schemas.workorder import (
     CompleteIn,
@@ -81,11 +82,13 @@ def list_orders(
     urgency: Urgency | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Annotated[str | None, Query(max_length=2000, description=CURSOR_HELP)] = None,
 ) -> Response:
-    """Urgent first, then the longest waiting."""
+    """Urgent first, then the longest waiting. A full page carries the next page's cursor
+    in the `X-Next-Cursor` header."""
     if sees_only_own_orders(user.role):
         assignee = user.username
-    orders = workorders.list_orders(
+    orders, following = workorders.list_orders(
         session,
         site=site,
         states=state,
@@ -94,9 +97,11 @@ def list_orders(
         urgency=urgency,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
     public = [to_public(o, sites, user.role) for o in orders]
-    return Response(_ORDERS.dump_json(public), media_type="application/json")
+    headers = {NEXT_CURSOR: following} if following is not None else None
+    return Response(_ORDERS.dump_json(public), media_type=JSON, headers=headers)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

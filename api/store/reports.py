@@ -37,10 +37,10 @@ def handover(
         start=completion.start,
         end=completion.end,
         generated_at=now,
-        open_alarms=alarms.board(session, sites=[site]),
+        open_alarms=alarms.board(session, sites=[site], limit=1000)[0],
         open_orders=[
             to_public(o, sites)
-            for o in workorders.list_orders(session, site=site, open_only=True, limit=1000)
+            for o in workorders.list_orders(session, site=site, open_only=True, limit=1000)[0]
         ],
         breaches=[
             BreachPublic(

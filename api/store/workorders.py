@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
 from api.services.policy import Classification, department_of
 from api.services.transitions import OPEN_STATES
 from api.sites import Sites
+from api.store import cursor as cursors
 from api.store.workorder_events import record
 from estatewatch.contracts.payloads import (
     WorkOrderEventType,
@@ -193,7 +194,9 @@ def list_orders(
     urgency: str | None = None,
     limit: int = 200,
     offset: int = 0,
-) -> list[WorkOrder]:
+    cursor: str | None = None,
+) -> tuple[list[WorkOrder], str | None]:
+    """The queue, urgent first, then the longest waiting; and the next page's cursor."""
     query = select(WorkOrder)
     if site is not None:
         query = query.where(WorkOrder.site == site)
@@ -205,8 +208,24 @@ def list_orders(
         query = query.where(WorkOrder.assignee == assignee)
     if urgency is not None:
         query = query.where(WorkOrder.urgency == urgency)
+    if cursor is not None:
+        last_urgency, *rest = cursors.decode(cursor, (str, datetime, str))
+        query = query.where(
+            or_(
+                WorkOrder.urgency < last_urgency,
+                and_(
+                    WorkOrder.urgency == last_urgency,
+                    cursors.after((WorkOrder.reported_at, WorkOrder.id), tuple(rest)),
+                ),
+            )
+        )
     query = query.order_by(WorkOrder.urgency.desc(), WorkOrder.reported_at, WorkOrder.id)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    orders = list(session.scalars(query.limit(limit).offset(offset)))
+    following = None
+    if len(orders) == limit:
+        last = orders[-1]
+        following = cursors.encode((last.urgency, last.reported_at, last.id))
+    return orders, following
 
 
 def log_of(session: Session, *, order_id: str) -> list[WorkOrderLog]:

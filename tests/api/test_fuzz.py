@@ -74,9 +74,7 @@ def test_an_absurd_offset_is_refused(api: Api) -> None:
 
 
 @pytest.mark.parametrize("when", ["0025-11-19T05:03:07Z", "8563-03-24T14:16:52.92+07:54"])
-def test_a_report_time_outside_2000_to_2100_is_refused_with_its_field(
-    api: Api, when: str
-) -> None:
+def test_a_report_time_outside_2000_to_2100_is_refused_with_its_field(api: Api, when: str) -> None:
     # Year 8563 once passed and made SLA deadlines the bus payloads cannot carry: a 500.
     body = {
         "site": "harbour-view", "title": "Noise", "trade": "civil", "requester_name": "Li",
