@@ -197,6 +197,10 @@ def test_the_work_order_counts_down_and_is_dispatched(wall: Any, live: LiveStack
     assert "紧急" in card.inner_text()
     assert "电梯" in card.inner_text()
     screenshot(wall, "work-order-queue")
+    # whom to send: the technicians with their load, from GET /users/technicians
+    option = wall.locator('#technicians option[value="liu"]')
+    eventually(lambda: option.count() == 1)
+    assert option.get_attribute("label") == "刘师傅 · 不在岗 · 在办 0 单"
     card.get_by_role("button", name="派单").click()
     dialog = wall.locator("dialog[open]")
     dialog.get_by_label("维修人员（用户名）").fill("liu")
@@ -418,3 +422,23 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["pending"] == ["response", "on_site"]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]
+
+
+RENEW_SCRIPT = """async () => {
+  const key = Object.keys(localStorage).find((k) => k.startsWith('ew.token.'));
+  const before = JSON.parse(localStorage.getItem(key));
+  // As if the access token ran out in a minute: the page renews it before it is used.
+  const soon = new Date(Date.now() + 60000).toISOString();
+  localStorage.setItem(key, JSON.stringify({ ...before, expires_at: soon }));
+  const { api } = await import('/static/js/lib/api.js');
+  const me = await api('/users/me');
+  return { before, after: JSON.parse(localStorage.getItem(key)), me: me.username };
+}"""
+
+
+def test_the_wall_screen_renews_its_sign_in_before_it_runs_out(wall: Any) -> None:
+    """Nobody types a password at the wall screen at 3 a.m.: the refresh token renews it."""
+    result = wall.evaluate(RENEW_SCRIPT)
+    assert result["me"] == "chen"
+    assert result["after"]["access_token"] != result["before"]["access_token"]
+    assert result["after"]["refresh_token"] != result["before"]["refresh_token"]

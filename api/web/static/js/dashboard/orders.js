@@ -1,7 +1,7 @@
 // The work-order queue: open orders in columns by state, urgent first, then the nearest
 // deadline; every SLA clock still running counts down, breached ones are marked. The duty
-// engineer dispatches from here (technicians and their numbers come from GET /users when
-// the role may read users, else from dispatches made on this screen before).
+// engineer dispatches from here (technicians, their trade, duty and load come from
+// GET /users/technicians, and from dispatches made on this screen before).
 
 import { api } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
@@ -12,7 +12,7 @@ import { on, putOrder, store } from './store.js';
 
 const COLUMNS = ['new', 'dispatched', 'accepted', 'on_site', 'completed', 'verified'];
 const CONTACTS_KEY = 'ew.technicians';
-const READS_USERS = new Set(['admin', 'supervisor']);
+const DISPATCHES = new Set(['admin', 'supervisor', 'duty_engineer']);
 
 let contacts = JSON.parse(localStorage.getItem(CONTACTS_KEY) || '{}'); // username → contact
 
@@ -49,7 +49,7 @@ async function act(order, action) {
     if (action === 'dispatch' && updated.assignee) {
       contacts[updated.assignee] = updated.assignee_contact;
       localStorage.setItem(CONTACTS_KEY, JSON.stringify(contacts));
-      fillTechnicians();
+      loadTechnicians(); // their open-order counts moved
     }
     putOrder(updated);
     toast(`${tr('action', action)} · ${tr('orderState', updated.state)}`);
@@ -120,15 +120,31 @@ function paintCount() {
   $('#count-orders').textContent = n ? String(n) : '';
 }
 
-function fillTechnicians(users = []) {
-  for (const user of users) if (!(user.username in contacts)) contacts[user.username] = user.contact;
-  fill($('#technicians'), Object.keys(contacts).sort().map((name) => h('option', { value: name })));
+let technicians = []; // on duty first, then the least busy, as the API orders them
+
+function technicianLabel(tech) {
+  const parts = [tech.full_name || tech.username];
+  if (tech.trade) parts.push(tr('trade', tech.trade));
+  parts.push(tech.on_duty ? t('order.onDuty') : t('order.offDuty'));
+  parts.push(t('order.openOrders', { n: tech.open_orders }));
+  return parts.join(' · ');
+}
+
+function fillTechnicians(list = technicians) {
+  technicians = list;
+  for (const tech of list) if (tech.contact) contacts[tech.username] = tech.contact;
+  const listed = new Set(list.map((tech) => tech.username));
+  const others = Object.keys(contacts).filter((name) => !listed.has(name)).sort();
+  fill($('#technicians'), [
+    ...list.map((tech) => h('option', { value: tech.username, label: technicianLabel(tech) })),
+    ...others.map((name) => h('option', { value: name })),
+  ]);
 }
 
 async function loadTechnicians() {
-  if (!READS_USERS.has(store.me.role)) return fillTechnicians();
+  if (!DISPATCHES.has(store.me.role)) return fillTechnicians();
   try {
-    fillTechnicians(await api('/users', { params: { role: 'technician' } }));
+    fillTechnicians(await api('/users/technicians'));
   } catch {
     fillTechnicians();
   }

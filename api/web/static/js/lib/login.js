@@ -2,7 +2,7 @@
 // #login-pass, #login-error; the page itself in #app). Who signed in is kept on the device
 // too, so a guard's phone that starts without signal still knows its guard.
 
-import { ApiError, api, session, signIn } from './api.js';
+import { ApiError, api, fresh, session, signIn } from './api.js';
 import { $ } from './dom.js';
 import { t } from './i18n.js';
 
@@ -61,7 +61,9 @@ export function showLogin() {
 export async function signedInUser(app) {
   meKey = `ew.me.${app}`;
   const known = remembered();
-  if (session.get() && !navigator.onLine && known) {
+  if (navigator.onLine) await fresh().catch(() => {});
+  // Offline, a kept refresh token still vouches for the last user known (scans queue up).
+  if ((session.get() || session.refreshToken()) && !navigator.onLine && known) {
     $('#app').hidden = false; // no signal: do not even try (the browser would log an error)
     return known;
   }
@@ -82,6 +84,16 @@ export async function signedInUser(app) {
 }
 
 export function signOut() {
+  const refresh_token = session.refreshToken();
+  if (refresh_token) {
+    // Revokes this sign-in's refresh tokens; keepalive lets it finish as the page reloads.
+    fetch('/auth/logout', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token }),
+      keepalive: true,
+    }).catch(() => {});
+  }
   session.clear();
   localStorage.removeItem(meKey);
   location.reload();

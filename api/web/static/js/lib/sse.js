@@ -4,7 +4,7 @@
 // far) starts over: `onReset` reloads the board. A silent connection (the API pings every
 // 15 s) is dropped after 45 s and reopened.
 
-import { authHeaders } from './api.js';
+import { authHeaders, fresh } from './api.js';
 
 const SILENCE_MS = 45_000;
 const MAX_BACKOFF_MS = 30_000;
@@ -44,6 +44,7 @@ export class LiveStream {
   }
 
   async #connect() {
+    await fresh().catch(() => {}); // unreachable: the fetch below finds out and backs off
     const controller = (this.controller = new AbortController());
     const headers = { Accept: 'text/event-stream', ...authHeaders() };
     if (this.lastId !== null) headers['Last-Event-ID'] = this.lastId;
