@@ -45,6 +45,38 @@ def load_keys(site: SiteConfig, environ: Mapping[str, str] | None = None) -> dic
     return keys
 
 
+def load_tag_keys(
+    site: SiteConfig, environ: Mapping[str, str] | None = None
+) -> dict[str, HandheldKey]:
+    """Each NTAG 424 DNA checkpoint's SDM key (by checkpoint id) from the environment
+    variable its `sun_key_ref` names; a missing or unusable key is a problem its scans report
+    (refused as `cloned_tag`: an unverifiable tag proves nothing)."""
+    env = os.environ if environ is None else environ
+    keys: dict[str, HandheldKey] = {}
+    for checkpoint in site.checkpoints:
+        ref = checkpoint.sun_key_ref
+        if ref is None:
+            continue
+        text = env.get(ref, "").strip()
+        try:
+            key = bytes.fromhex(text) if text else None
+        except ValueError:
+            key = None
+        if not text:
+            keys[checkpoint.id] = HandheldKey(None, f"{ref} is not set on the gateway")
+        elif key is None or len(key) != 16:
+            keys[checkpoint.id] = HandheldKey(None, f"{ref} does not hold a 16-byte hex AES key")
+        else:
+            keys[checkpoint.id] = HandheldKey(key)
+    return keys
+
+
+def tag_counter_key(tag_uid: str) -> str:
+    """Where a tag's SUN read counters are kept among the handhelds' counters (the colon
+    cannot occur in a handheld id, so the two never meet)."""
+    return f"tag:{tag_uid}"
+
+
 @dataclass
 class Counters:
     high: int = -1

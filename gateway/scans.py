@@ -5,7 +5,9 @@ keeps (persisted by the caller with the message, in one transaction).
 Order of checks: readable (else `malformed`) → seen before (a duplicate: same handheld, tag
 and time, i.e. same `scan_id`, collapses to one) → the handheld is the site's
 (`unknown_handheld`) → its HMAC signature, when it has a key (`bad_signature`) → its
-counter (`replay`) → the tag is a checkpoint (`unknown_tag`) → accepted.
+counter (`replay`) → the tag is a checkpoint (`unknown_tag`) → for an NTAG 424 DNA
+checkpoint, its SUN message verifies under the tag's key and names the tag (`cloned_tag`)
+and its read counter rises (`replay`: a copied tag URL) → accepted.
 
 A scan id is remembered only once the scan is authentic, so a forged scan cannot pre-empt
 the genuine one; exact repeats of a rejected message collapse by their bytes instead.
@@ -27,6 +29,7 @@ import orjson
 from pydantic import ValidationError
 
 from estatewatch.config import SiteConfig
+from estatewatch.config.site import Checkpoint
 from estatewatch.contracts import topics
 from estatewatch.contracts.codec import describe
 from estatewatch.contracts.payloads import (
@@ -38,7 +41,15 @@ from estatewatch.contracts.payloads import (
     ScanSource,
     ScanVerification,
 )
-from gateway.handhelds import COUNTER_WINDOW, Counters, HandheldKey, ScanMemory
+from estatewatch.ntag424 import SunError, SunReading
+from estatewatch.ntag424 import verify as verify_sun
+from gateway.handhelds import (
+    COUNTER_WINDOW,
+    Counters,
+    HandheldKey,
+    ScanMemory,
+    tag_counter_key,
+)
 from gateway.store import Statement
 
 LATE_SYNC_MS = 120_000
@@ -79,9 +90,11 @@ class ScanValidator:
         memory: ScanMemory,
         *,
         gateway: str,
+        tag_keys: Mapping[str, HandheldKey] | None = None,
     ) -> None:
         self.site = site
         self.keys = keys
+        self.tag_keys = tag_keys or {}
         self.memory = memory
         self.gateway = gateway
         self.handhelds = {h.id for h in site.handhelds}
@@ -190,8 +203,8 @@ class ScanValidator:
             verified = ScanVerification.HMAC
         # Authentic from here on: remember it by its id, whatever the outcome.
         statements = self._remember(scan, received_at)
-        replay = self._replay_problem(scan)
-        self._count(scan)
+        replay = self._replay_problem(scan.handheld, scan.counter, scan.offline)
+        self._count(scan.handheld, scan.counter)
         if replay is not None:
             message = self._exception(
                 PatrolExceptionKind.REPLAY, replay, source, received_at, text, scan
@@ -204,6 +217,25 @@ class ScanValidator:
                 PatrolExceptionKind.UNKNOWN_TAG, reason, source, received_at, text, scan
             )
             return ScanDecision(ScanOutcome.EXCEPTION, message, statements, scan_id)
+        if checkpoint.sun_key_ref is not None:
+            try:
+                reading = self._verify_sun(scan, checkpoint)
+            except SunError as exc:
+                message = self._exception(
+                    PatrolExceptionKind.CLONED_TAG, str(exc), source, received_at, text, scan
+                )
+                return ScanDecision(ScanOutcome.EXCEPTION, message, statements, scan_id)
+            tag_key = tag_counter_key(reading.uid)
+            statements += (_counter_statement(tag_key, reading.counter, received_at),)
+            replay = self._replay_problem(tag_key, reading.counter, scan.offline)
+            self._count(tag_key, reading.counter)
+            if replay is not None:
+                reason = f"{replay}: a copied tag URL"
+                message = self._exception(
+                    PatrolExceptionKind.REPLAY, reason, source, received_at, text, scan
+                )
+                return ScanDecision(ScanOutcome.EXCEPTION, message, statements, scan_id)
+            verified = ScanVerification.SUN
         accepted = PatrolScan(
             site=self.site.site.id,
             gateway=self.gateway,
@@ -224,27 +256,41 @@ class ScanValidator:
         )
         return ScanDecision(ScanOutcome.ACCEPTED, accepted, statements, scan_id)
 
-    def _replay_problem(self, scan: HandheldScan) -> str | None:
-        if scan.counter is None:
+    def _verify_sun(self, scan: HandheldScan, checkpoint: Checkpoint) -> SunReading:
+        key = self.tag_keys.get(checkpoint.id)
+        if key is None or key.key is None:
+            problem = key.problem if key is not None else "no key on the gateway"
+            raise SunError(f"checkpoint {checkpoint.id} is an NTAG 424 DNA tag: {problem}")
+        if scan.sun is None:
+            raise SunError(
+                f"checkpoint {checkpoint.id} is an NTAG 424 DNA tag, but the scan carries no "
+                "SUN message: a copied UID?"
+            )
+        reading = verify_sun(scan.sun.picc_data, scan.sun.cmac, key.key)
+        if reading.uid != checkpoint.tag_uid:
+            raise SunError(f"the SUN message is tag {reading.uid}'s, not {checkpoint.tag_uid}'s")
+        return reading
+
+    def _replay_problem(self, who: str, counter: int | None, offline: bool) -> str | None:
+        if counter is None:
             return None
-        counters = self.memory.counters.get(scan.handheld)
+        counters = self.memory.counters.get(who)
         if counters is None:
             return None
-        counter = scan.counter
         if counter in counters.recent:
-            return f"counter {counter} of {scan.handheld} was used by another scan"
+            return f"counter {counter} of {who} was used by another scan"
         if counter > counters.high:
             return None
-        if scan.offline and counter > counters.high - COUNTER_WINDOW:
+        if offline and counter > counters.high - COUNTER_WINDOW:
             return None  # made offline before the live scans that overtook it
-        return f"counter {counter} of {scan.handheld} does not rise (highest seen {counters.high})"
+        return f"counter {counter} of {who} does not rise (highest seen {counters.high})"
 
-    def _count(self, scan: HandheldScan) -> None:
-        if scan.counter is None:
+    def _count(self, who: str, counter: int | None) -> None:
+        if counter is None:
             return
-        counters = self.memory.counters.setdefault(scan.handheld, Counters())
-        counters.recent.add(scan.counter)
-        counters.high = max(counters.high, scan.counter)
+        counters = self.memory.counters.setdefault(who, Counters())
+        counters.recent.add(counter)
+        counters.high = max(counters.high, counter)
 
     def _remember(self, scan: HandheldScan, at: int) -> tuple[Statement, ...]:
         self.memory.seen[scan.scan_id] = at
@@ -252,13 +298,7 @@ class ScanValidator:
             ("INSERT OR REPLACE INTO scans_seen (scan_id, at_ms) VALUES (?, ?)", (scan.scan_id, at))
         ]
         if scan.counter is not None:
-            statements.append(
-                (
-                    "INSERT OR IGNORE INTO scan_counters (handheld, counter, at_ms)"
-                    " VALUES (?, ?, ?)",
-                    (scan.handheld, scan.counter, at),
-                )
-            )
+            statements.append(_counter_statement(scan.handheld, scan.counter, at))
         return tuple(statements)
 
     def _reject(
@@ -304,6 +344,13 @@ class ScanValidator:
             scanned_at=scan.scanned_at if scan else None,
             raw=raw[:2048],
         )
+
+
+def _counter_statement(who: str, counter: int, at: int) -> Statement:
+    return (
+        "INSERT OR IGNORE INTO scan_counters (handheld, counter, at_ms) VALUES (?, ?, ?)",
+        (who, counter, at),
+    )
 
 
 def _signature_problem(scan: HandheldScan, key: bytes | None) -> str | None:

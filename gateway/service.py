@@ -24,7 +24,7 @@ from estatewatch.contracts.payloads import GatewayState
 from estatewatch.mqtt import MqttClient, MqttSettings, Will
 from gateway.devices import DeviceTracker
 from gateway.forwarder import Forwarder
-from gateway.handhelds import ScanMemory, load_keys
+from gateway.handhelds import ScanMemory, load_keys, load_tag_keys
 from gateway.health import Figures, online, registry_for
 from gateway.http import HttpServer, gateway_app
 from gateway.messages import Outgoing, Stream, stream_topic
@@ -76,6 +76,7 @@ class Gateway:
         self.site_id = site.site.id
         self.gateway_id = site.gateway.id
         self.keys = load_keys(site, environ)
+        self.tag_keys = load_tag_keys(site, environ)
         self.stats = PollStats()
         self.trackers = {
             d.id: DeviceTracker(d, site=self.site_id, gateway=self.gateway_id) for d in site.devices
@@ -113,6 +114,13 @@ class Gateway:
                 log.error(
                     "handheld %s: %s; its scans will be refused as bad_signature",
                     handheld,
+                    key.problem,
+                )
+        for checkpoint, key in self.tag_keys.items():
+            if key.problem:
+                log.error(
+                    "checkpoint %s: %s; its scans will be refused as cloned_tag",
+                    checkpoint,
                     key.problem,
                 )
         cfg = site.gateway
@@ -153,7 +161,9 @@ class Gateway:
             await self.store.query("SELECT scan_id, at_ms FROM scans_seen"),
             await self.store.query("SELECT handheld, counter FROM scan_counters"),
         )
-        validator = ScanValidator(site, self.keys, memory, gateway=self.gateway_id)
+        validator = ScanValidator(
+            site, self.keys, memory, gateway=self.gateway_id, tag_keys=self.tag_keys
+        )
         self.patrol = PatrolIntake(validator, self.pipeline, self.clock)
         self.source = ModbusSource(self._pollers(), self.clock, self.stats)
         if self.pollers:

@@ -236,6 +236,7 @@ class PatrolRules(RuleModel):
     unknown_tag: PatrolRule = _patrol(Severity.MAJOR)
     bad_signature: PatrolRule = _patrol(Severity.CRITICAL)
     replay: PatrolRule = _patrol(Severity.CRITICAL)
+    cloned_tag: PatrolRule = _patrol(Severity.CRITICAL)
     bad_scan: PatrolRule = _patrol(Severity.WARNING)
     missed_grace: Duration = Field(
         default=timedelta(0), description="wait this long after a window ends before 'missed'"

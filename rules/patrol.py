@@ -29,6 +29,7 @@ _EXCEPTION_RULES = {
     PatrolExceptionKind.UNKNOWN_TAG: "unknown_tag",
     PatrolExceptionKind.BAD_SIGNATURE: "bad_signature",
     PatrolExceptionKind.REPLAY: "replay",
+    PatrolExceptionKind.CLONED_TAG: "cloned_tag",
     PatrolExceptionKind.UNKNOWN_HANDHELD: "bad_scan",
     PatrolExceptionKind.MALFORMED: "bad_scan",
 }
@@ -41,6 +42,7 @@ _TITLES = {
     "unknown_tag": "Unknown tag scanned by {target}",
     "bad_signature": "Scan with a bad signature from {target}",
     "replay": "Replayed scan from {target}",
+    "cloned_tag": "Checkpoint tag failed its NTAG 424 check, scanned by {target}: cloned tag?",
     "bad_scan": "Unusable scan from {target}",
 }
 _KINDS = {

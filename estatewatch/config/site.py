@@ -176,8 +176,16 @@ class Checkpoint(StrictModel):
         "public_area", "equipment_room", "fire_facility", "elevator", "power_room", "perimeter"
     ] = "public_area"
     sun_key_ref: str | None = Field(
-        default=None, description="secret name of the tag's NTAG 424 DNA SUN key, if it has one"
+        default=None,
+        description="environment variable holding the tag's NTAG 424 DNA SDM key (32 hex "
+        "digits), if it is one: its scans must then carry a SUN message that verifies",
     )
+
+    @model_validator(mode="after")
+    def _sun_tag_uid(self) -> Self:
+        if self.sun_key_ref is not None and len(self.tag_uid) != 14:
+            raise ValueError("an NTAG 424 DNA tag (sun_key_ref) has a 7-byte UID: 14 hex digits")
+        return self
 
 
 class Shift(StrictModel):

@@ -114,6 +114,12 @@ def test_reference_errors_name_their_field(old: str, new: str, path: str, messag
     assert any(f" {path}:" in i and message in i for i in issues), issues
 
 
+def test_an_ntag424_checkpoint_needs_a_seven_byte_uid() -> None:
+    old = "name: Tower 1 lobby door, building: t1,"
+    issues = _issues(_mutate(old, "sun_key_ref: SUN_KEY, " + old))
+    assert any(" checkpoints.0:" in i and "14 hex digits" in i for i in issues), issues
+
+
 def test_a_checkpoint_on_no_route_is_a_blind_spot() -> None:
     issues = _issues(_mutate("playground, bin-station,", "bin-station,"))
     assert any("'playground' is on no route" in i for i in issues), issues

@@ -134,6 +134,7 @@ def test_impossible_transit(d: Driver) -> None:
         (PatrolExceptionKind.UNKNOWN_TAG, "patrol.unknown_tag"),
         (PatrolExceptionKind.BAD_SIGNATURE, "patrol.bad_signature"),
         (PatrolExceptionKind.REPLAY, "patrol.replay"),
+        (PatrolExceptionKind.CLONED_TAG, "patrol.cloned_tag"),
         (PatrolExceptionKind.MALFORMED, "patrol.bad_scan"),
     ],
 )

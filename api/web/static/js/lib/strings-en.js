@@ -99,6 +99,7 @@ export const EN = {
   'category.unknown_tag': 'Unknown tag',
   'category.bad_signature': 'Bad scan signature',
   'category.replay': 'Replayed scan',
+  'category.cloned_tag': 'Cloned checkpoint tag',
   'category.bad_scan': 'Unusable scan',
   'kind.water_pump_set': 'Domestic pump set',
   'kind.fire_pump': 'Fire pump set',

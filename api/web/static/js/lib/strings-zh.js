@@ -99,6 +99,7 @@ export const ZH = {
   'category.unknown_tag': '未知巡更标签',
   'category.bad_signature': '巡更签名无效',
   'category.replay': '重复提交的巡更',
+  'category.cloned_tag': '巡更标签疑被复制',
   'category.bad_scan': '无效巡更数据',
   'kind.water_pump_set': '生活水泵',
   'kind.fire_pump': '消防泵',
