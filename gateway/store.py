@@ -9,8 +9,9 @@ second), which keeps FULL cheap (see docs/performance.md). Deletes of acknowledg
 committed with `synchronous=NORMAL`: losing one only means a harmless redelivery (same seq),
 and the next FULL commit fsyncs the WAL up to and including it anyway.
 
-The queue is bounded by payload bytes and age; the oldest rows go first, and every dropped
-row is counted (persisted, so the count survives restarts).
+The queue is bounded by payload bytes and age; the oldest rows go first — telemetry before
+patrol scans, statuses and health — and every dropped row is counted (persisted, so the
+count survives restarts).
 """
 
 from __future__ import annotations
@@ -220,25 +221,29 @@ class Store:
         return dropped
 
     def _drop_oldest(self, now_ms: int, size: int, protect: Collection[int]) -> tuple[int, int]:
-        """Delete the oldest rows while the queue is over its size or age bound."""
+        """Delete rows past the age bound; then, while the queue is over its size bound, the
+        oldest telemetry — patrol scans, device statuses and health (the priority lane) only
+        once no telemetry is left: a guard's scan outweighs a second of readings."""
         dropped = freed = 0
         cutoff = now_ms - self.max_age_ms
-        while True:
-            batch = self.db.execute(
-                "SELECT id, enq_ms, LENGTH(payload) FROM outbox ORDER BY id LIMIT 256"
-            ).fetchall()
-            doomed = []
-            for row_id, enq_ms, length in batch:
-                if size - freed <= self.max_bytes and enq_ms >= cutoff:
+        for order, by_age in (("id", True), ("lane DESC, id", False)):
+            while True:
+                batch = self.db.execute(
+                    f"SELECT id, enq_ms, LENGTH(payload) FROM outbox ORDER BY {order} LIMIT 256"
+                ).fetchall()
+                doomed = []
+                for row_id, enq_ms, length in batch:
+                    if (enq_ms >= cutoff) if by_age else (size - freed <= self.max_bytes):
+                        break
+                    if row_id in protect:
+                        continue  # in flight: it may yet arrive; drop the next one instead
+                    doomed.append((row_id,))
+                    freed += length
+                if not doomed:
                     break
-                if row_id in protect:
-                    continue  # in flight: it may yet arrive; drop the next one instead
-                doomed.append((row_id,))
-                freed += length
-            if not doomed:
-                return dropped, freed
-            self.db.executemany("DELETE FROM outbox WHERE id = ?", doomed)
-            dropped += len(doomed)
+                self.db.executemany("DELETE FROM outbox WHERE id = ?", doomed)
+                dropped += len(doomed)
+        return dropped, freed
 
     def _fetch(self, lane: int, after: int, upto: int | None, limit: int) -> list[Row]:
         sql = "SELECT id, lane, stream, seq, topic, retain, payload FROM outbox"

@@ -146,7 +146,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--client-id", metavar="ID", help="stable per instance (default: ew-ingest-HOST)"
     )
-    p.add_argument("--group", default="ingest", help="shared-subscription group (default ingest)")
+    p.add_argument(
+        "--group",
+        help="shared-subscription group, to split the load across instances (default: none,"
+        " one instance: see docs/ingest.md on broker restarts)",
+    )
     p.add_argument(
         "--session-expiry",
         type=_duration,

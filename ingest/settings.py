@@ -11,7 +11,11 @@ from ingest.batch import BatchLimits
 from ingest.retry import Backoff
 from ingest.sinks import SinkSettings
 
-DEFAULT_GROUP = "ingest"
+DEFAULT_GROUP: str | None = None
+"""One instance subscribes plainly by default: Mosquitto 2.0 does not restore a shared
+subscription from its persistence file, so after a broker restart the messages published
+before the instance reconnects would reach nobody (tests/reliability found it). A plain
+persistent subscription is restored and queues them."""
 
 
 @dataclass(frozen=True)
@@ -21,8 +25,8 @@ class IngestSettings:
     sink: str = "v1"
     influx: SinkSettings = field(default_factory=SinkSettings)
     group: str | None = DEFAULT_GROUP
-    """Shared-subscription group: instances in one group split the stream. None subscribes
-    plainly (MQTT 3.1.1 brokers, which have no shared subscriptions)."""
+    """Shared-subscription group: instances in one group split the stream. None (the
+    default) subscribes plainly: one instance, and nothing lost across a broker restart."""
     limits: BatchLimits = field(default_factory=BatchLimits)
     queued_batches: int = 1
     """Sealed batches waiting while one is written: the next batch is built during a POST."""

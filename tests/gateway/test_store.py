@@ -70,6 +70,24 @@ async def test_the_oldest_go_first_when_full_and_are_counted(tmp_path: Path) -> 
         assert store.stats.dropped_total == 3
 
 
+async def test_when_full_telemetry_goes_before_patrol_scans(tmp_path: Path) -> None:
+    def scan(seq: int) -> NewRow:
+        return NewRow(PRIORITY, "patrol", seq, "t/scan", False, b"s" * 100)
+
+    async with Store(tmp_path / "q.db", max_bytes=1000) as store:
+        await store.append([scan(0), row(0), scan(1), row(1)], now_ms=1000)
+        await store.append([row(i) for i in range(2, 8)], now_ms=2000)
+        assert await store.append([row(8, 300)], now_ms=3000) == 3  # telemetry 0, 1, 2
+        scans = await store.fetch(PRIORITY, after=0, upto=None, limit=10)
+        assert [r.seq for r in scans] == [0, 1]
+        # with no telemetry left to drop, the oldest priority rows go after all
+        telemetry = await store.fetch(TELEMETRY, after=0, upto=None, limit=10)
+        await store.delete([r.id for r in telemetry])
+        await store.append([scan(n) for n in range(2, 12)], now_ms=4000)
+        scans = await store.fetch(PRIORITY, after=0, upto=None, limit=20)
+        assert [r.seq for r in scans] == list(range(2, 12))
+
+
 async def test_too_old_rows_go(tmp_path: Path) -> None:
     async with Store(tmp_path / "q.db", max_age_ms=60_000) as store:
         await store.append([row(0), row(1)], now_ms=1_000)
