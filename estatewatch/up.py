@@ -208,6 +208,7 @@ def _handheld_keys(site: SiteConfig) -> dict[str, str]:
 
 async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int:
     from estatewatch.broker import EmbeddedBroker
+    from estatewatch.logs import redact
     from estatewatch.testing.services import free_port
 
     out = sys.stdout
@@ -225,7 +226,7 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
     async with contextlib.AsyncExitStack() as stack:
         if args.mqtt:
             mqtt_url = args.mqtt
-            supervisor.say(f"  ✓ MQTT broker — {mqtt_url}")
+            supervisor.say(f"  ✓ MQTT broker — {redact(mqtt_url)}")
         else:
             broker = await stack.enter_async_context(EmbeddedBroker(port=free_port()))
             mqtt_url = broker.url

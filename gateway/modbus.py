@@ -116,6 +116,15 @@ class ModbusHub:
                 f"exception response {code} ({name}) to {request}",
                 code=code,
             )
+        expected = _FUNCTION_CODES[request.table]
+        answered = getattr(response, "function_code", expected)
+        if answered != expected:
+            # pymodbus pairs answers by transaction id alone: a device (or gateway) that
+            # answers another function's read would have its registers taken for these.
+            raise ReadFailure(
+                DeviceErrorKind.DECODE,
+                f"{request}: the device answered function {answered}, not {expected}",
+            )
         words: list[int] = response.bits if request.table.is_bit else response.registers
         if len(words) == request.count:
             return words
@@ -165,6 +174,14 @@ _READS = {
     RegisterType.DISCRETE_INPUT: "read_discrete_inputs",
     RegisterType.HOLDING: "read_holding_registers",
     RegisterType.INPUT: "read_input_registers",
+}
+
+
+_FUNCTION_CODES = {
+    RegisterType.COIL: 1,
+    RegisterType.DISCRETE_INPUT: 2,
+    RegisterType.HOLDING: 3,
+    RegisterType.INPUT: 4,
 }
 
 

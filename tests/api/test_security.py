@@ -246,3 +246,38 @@ def test_settings_refuse_the_default_secret_outside_development(
     assert from_env.access_token_ttl == timedelta(minutes=10)
     with pytest.raises(ValidationError, match="development only"):
         Settings(password_cost=12)
+
+
+def test_mass_assignment_is_refused_and_changes_nothing(api: Api) -> None:
+    """Fields a request model does not name are refused (422, naming the field), never
+    applied: no one promotes themselves, closes an order by PATCH, or picks an order's id."""
+    api.ingest(alarm_event("alarm-1"))
+    api.post(
+        f"/workorders/{ORDER}/dispatch",
+        {"assignee": "tom", "contact": "1", "eta": ETA},
+        user="dina",
+    )
+    # a technician clocking on cannot slip in a role
+    duty = api.client.put(
+        "/users/me/duty", json={"on_duty": True, "role": "admin"}, headers=api.headers("tom")
+    )
+    assert duty.status_code == 422
+    assert duty.json()["field"] == "role"
+    assert api.get("/users/me", user="tom").json()["role"] == "technician"
+    # nor edit their account
+    assert api.patch("/users/tom", {"role": "admin"}, user="tom").status_code == 403
+    # an order's state, assignee and history move only by their actions
+    for field, value in (("state", "closed"), ("assignee", "tina"), ("escalation_level", 0)):
+        response = api.patch(f"/workorders/{ORDER}", {field: value}, user="dina")
+        assert response.status_code == 422, field
+        assert response.json()["field"] == field
+    order = api.get(f"/workorders/{ORDER}", user="dina").json()
+    assert (order["state"], order["assignee"]) == ("dispatched", "tom")
+    # a logged report cannot choose its id, state or SLA clocks
+    body = {
+        "site": "harbour-view", "title": "Noise", "trade": "civil", "requester_name": "Li",
+        "requester_contact": "1", "id": "WO-MINE", "state": "closed", "deadlines": {},
+    }  # fmt: skip
+    created = api.post("/workorders", body, user="cara")
+    assert created.status_code == 422
+    assert api.get("/workorders/WO-MINE", user="dina").status_code == 404

@@ -59,9 +59,10 @@ class Part:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    log_level: str = "INFO"
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "estatewatch", "--log-level", "INFO", *self.argv]
+        argv = [sys.executable, "-m", "estatewatch", "--log-level", self.log_level, *self.argv]
         with self.log.open("ab") as out:
             out.write(f"\n=== start {self.starts} ===\n".encode())
             out.flush()
@@ -136,13 +137,18 @@ class Counts:
 
 
 def record(counts: Counts) -> None:
-    """Print the counts (pytest -s, or the report) and append them to the results file the
-    report command names."""
-    print(f"\nRELIABILITY {counts.line()}")
+    """Print a chaos scenario's counts and keep them for the report."""
+    record_row("chaos", asdict(counts))
+
+
+def record_row(table: str, row: dict[str, Any]) -> None:
+    """Print a row of figures (`pytest -s` shows it) and append it to the results file the
+    report command names in EW_RELIABILITY_RESULTS."""
+    print(f"\nRELIABILITY {table} " + " ".join(f"{k}={v}" for k, v in row.items()))
     target = os.environ.get("EW_RELIABILITY_RESULTS")
     if target:
         with open(target, "a") as out:
-            out.write(json.dumps(asdict(counts)) + "\n")
+            out.write(json.dumps({"table": table, **row}) + "\n")
 
 
 class Pipeline:

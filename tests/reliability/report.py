@@ -1,0 +1,81 @@
+"""Run the reliability suite and write its figures into docs/reliability.md.
+
+    .venv/bin/python -m tests.reliability.report              # the CI profile (~4 min)
+    EW_RELIABILITY=full .venv/bin/python -m tests.reliability.report   # long outages
+
+Extra arguments go to pytest. The tables between the markers in docs/reliability.md are
+replaced; the prose around them is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "reliability.md"
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+CHAOS_COLUMNS = [
+    ("scenario", "scenario"), ("profile", "profile"), ("seconds", "s"),
+    ("produced", "readings produced"), ("stored", "stored"), ("lost", "lost"),
+    ("redelivered", "redelivered"), ("seq_gaps", "seq gaps"),
+    ("dropped_by_policy", "dropped by policy"), ("alarms_expected", "alarms expected"),
+    ("alarms_found", "found"), ("orders_expected", "orders expected"),
+    ("orders_found", "found"), ("note", "how"),
+]  # fmt: skip
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    head = "| " + " | ".join(title for _, title in columns) + " |"
+    rule = "|" + "---|" * len(columns)
+    body = ["| " + " | ".join(str(r.get(key, "")) for key, _ in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def render(rows: list[dict[str, Any]], outcome: str) -> str:
+    chaos = [r for r in rows if r["table"] == "chaos"]
+    other = [r for r in rows if r["table"] != "chaos"]
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        f"Last run: {when}, profile `{os.environ.get('EW_RELIABILITY') or 'ci'}`: {outcome}.",
+        "",
+        "### Chaos on the whole pipeline",
+        "",
+        table(chaos, CHAOS_COLUMNS) if chaos else "(no chaos scenario ran)",
+    ]
+    for name in sorted({r["table"] for r in other}):
+        these = [{k: v for k, v in r.items() if k != "table"} for r in other if r["table"] == name]
+        columns = [(k, k.replace("_", " ")) for k in these[0]]
+        parts += ["", f"### {name.replace('_', ' ').capitalize()}", "", table(these, columns)]
+    return "\n".join(parts)
+
+
+def main(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "results.jsonl"
+        env = {**os.environ, "EW_RELIABILITY_RESULTS": str(results)}
+        cmd = [sys.executable, "-m", "pytest", "tests/reliability", "tests/security",
+               "-p", "no:cacheprovider", "-q", *argv]  # fmt: skip
+        status = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+        rows = (
+            [json.loads(line) for line in results.read_text().splitlines()]
+            if (results.exists())
+            else []
+        )
+    outcome = "every test passed" if status == 0 else f"pytest exited {status} (see its output)"
+    text = DOC.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    DOC.write_text(text[:start] + "\n" + render(rows, outcome) + "\n" + text[end:])
+    print(f"wrote {DOC.relative_to(ROOT)}: {len(rows)} rows")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
