@@ -1,7 +1,8 @@
 """SLA clocks of a work order (domain.md's service standards), as pure functions.
 
 `deadlines(order, policy)` says when each clock that applies to the order runs out;
-`met_at` when it was satisfied; `breaches(order, policy, now)` which ran out. Clocks start
+`met_at` when it was satisfied; `warnings(order, policy, now)` which are about to run out
+(the last third of their time); `breaches(order, policy, now)` which ran out. Clocks start
 at `reported_at` (the alarm, the scan, the owner's call), so a late delivery to the API
 never extends a deadline.
 
@@ -131,3 +132,26 @@ def breaches(
         if until > due:
             late[clock] = due
     return late
+
+
+WARN_SHARE = 1 / 3
+"""A clock is about to breach in the last third of its time: 5 min before the 15-minute
+response, 10 min before the 30-minute dispatch, 8 h before the 24-hour callback."""
+
+
+def warnings(
+    order: SlaSubject, policy: SlaPolicy, now: datetime, *, tz: tzinfo = UTC
+) -> dict[str, datetime]:
+    """The clocks still running that are about to run out at `now`, each with its due time.
+    None for a cancelled order, or once a clock is met or late (that is a breach)."""
+    if order.cancelled_at is not None:
+        return {}
+    soon: dict[str, datetime] = {}
+    for clock, due in deadlines(order, policy, tz=tz).items():
+        if MET_AT[clock](order) is not None or now >= due:
+            continue
+        started = order.completed_at if clock == "callback" else order.reported_at
+        span = max(due - (started or due), timedelta(0))
+        if now >= due - span * WARN_SHARE:
+            soon[clock] = due
+    return soon

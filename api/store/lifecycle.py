@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidInput
-from api.models import SlaBreach, User, WorkOrder
+from api.models import SlaBreach, User, WorkOrder, WorkOrderLog
 from api.services import sla
 from api.services.permissions import Role
 from api.services.transitions import EVENT_OF, OPEN_STATES, Action, next_state
@@ -173,6 +173,40 @@ def flag_breaches(session: Session, *, order: WorkOrder, now: datetime, sites: S
     return new
 
 
+def warn_approaching(
+    session: Session, *, order: WorkOrder, now: datetime, sites: Sites
+) -> list[str]:
+    """Publish `sla_warning` once per clock about to run out (routed as
+    `workorder.sla_warning`: someone can still act before the breach)."""
+    soon = sla.warnings(order, sites.sla(order.site), now, tz=sites.tz(order.site))
+    if not soon:
+        return []
+    warned = {
+        (entry.data or {}).get("clock")
+        for entry in session.scalars(
+            select(WorkOrderLog).where(
+                WorkOrderLog.order_id == order.id, WorkOrderLog.action == "sla_warning"
+            )
+        )
+    }
+    new = [clock for clock in soon if clock not in warned]
+    for clock in new:
+        left = max(int((soon[clock] - now).total_seconds() // 60), 0)
+        record(
+            session,
+            order,
+            event=WorkOrderEventType.SLA_WARNING,
+            action="sla_warning",
+            from_state=order.state,
+            by="sla",
+            at=now,
+            sites=sites,
+            note=f"{clock} is due at {soon[clock].isoformat()}: {left} min left",
+            data={"clock": clock, "due_at": soon[clock].isoformat()},
+        )
+    return new
+
+
 def check_sla(session: Session, *, now: datetime, sites: Sites, limit: int = 1000) -> int:
     """One pass of the SLA checker over open orders; returns how many breaches it flagged."""
     query = (
@@ -185,4 +219,5 @@ def check_sla(session: Session, *, now: datetime, sites: Sites, limit: int = 100
     flagged = 0
     for order in session.scalars(query).all():
         flagged += len(flag_breaches(session, order=order, now=now, sites=sites))
+        warn_approaching(session, order=order, now=now, sites=sites)
     return flagged

@@ -188,6 +188,21 @@ def test_a_policy_without_working_days_is_refused() -> None:
         sla.add_working_days(T0, 2, [], UTC)
 
 
+def test_a_clock_warns_in_the_last_third_of_its_time() -> None:
+    urgent = Order(urgency="urgent")
+    assert sla.warnings(urgent, POLICY, T0 + 9 * M) == {}
+    # response (15 min) warns from minute 10, dispatch (30 min) from minute 20
+    assert sla.warnings(urgent, POLICY, T0 + 10 * M) == {"response": T0 + 15 * M}
+    assert set(sla.warnings(urgent, POLICY, T0 + 20 * M)) == {"dispatch"}  # response is late
+    met = Order(urgency="urgent", responded_at=T0 + 5 * M, dispatched_at=T0 + 4 * M)
+    assert sla.warnings(met, POLICY, T0 + 12 * M) == {}
+    # the callback clock runs from completion: 24 h, warned 8 h before
+    done = Order(dispatched_at=T0, responded_at=T0, completed_at=T0 + 2 * H)
+    assert sla.warnings(done, POLICY, T0 + 17 * H) == {}
+    assert set(sla.warnings(done, POLICY, T0 + 18 * H)) == {"callback"}
+    assert sla.warnings(Order(cancelled_at=T0), POLICY, T0 + 25 * M) == {}
+
+
 def test_cancelling_stops_the_clocks() -> None:
     cancelled = Order(cancelled_at=T0 + 10 * M)
     assert sla.breaches(cancelled, POLICY, T0 + 48 * H) == {}

@@ -186,6 +186,21 @@ def test_entrapment_clocks_breach_once_and_escalate(api: Api) -> None:
     assert ("escalated", 3) in kinds
 
 
+def test_a_clock_about_to_run_out_is_warned_once_before_it_breaches(api: Api) -> None:
+    order_id = _order_from_alarm(api)
+    _check(api, 9)
+    assert [e for e in _events(api, order_id) if e.event == "sla_warning"] == []
+    _check(api, 10)  # a third of the 15-minute response left
+    _check(api, 12)
+    warnings = [e for e in _events(api, order_id) if e.event == "sla_warning"]
+    assert len(warnings) == 1
+    assert warnings[0].note.startswith("response is due at")
+    assert warnings[0].escalation_level == 0  # a warning is not a breach
+    _check(api, 22)  # dispatch and on_site (30 min) enter their last third
+    warned = [e.note.split()[0] for e in _events(api, order_id) if e.event == "sla_warning"]
+    assert sorted(warned) == ["dispatch", "on_site", "response"]
+
+
 def test_late_dispatch_is_flagged_at_the_transition(api: Api) -> None:
     order_id = _order_from_alarm(
         api, category="pressure_loss", severity="major", device_kind="water_pump_set"
