@@ -33,7 +33,10 @@ def relocate(site: SiteConfig) -> SiteConfig:
     for device in site.devices:
         conn = device.connection
         if isinstance(conn, ModbusTcp):
-            port = ports.setdefault((conn.host, conn.port), free_port())
+            key = (conn.host, conn.port)
+            if key not in ports:
+                ports[key] = free_port()
+            port = ports[key]
             moved = conn.model_copy(update={"host": LOOPBACK, "port": port})
             device = device.model_copy(update={"connection": moved})
         devices.append(device)

@@ -26,10 +26,20 @@ class ServiceUnavailable(EstateWatchError):
     """A server binary is missing or the server did not come up."""
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port, never the same one twice in this process: the OS may offer a
+    port again before whoever got it first has bound it (two simulated devices once ended
+    up on one port that way)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def find_binary(name: str, *extra_dirs: str) -> str:
