@@ -3,8 +3,9 @@
     .venv/bin/python -m tests.reliability.report              # the CI profile (~4 min)
     EW_RELIABILITY=full .venv/bin/python -m tests.reliability.report   # long outages
 
-Extra arguments go to pytest. The tables between the markers in docs/reliability.md are
-replaced; the prose around them is kept.
+Extra arguments go to pytest. The tables between the markers of the profile run in
+docs/reliability.md (`<!-- figures-ci:begin -->` … or `figures-full`) are replaced; the
+other profile's tables and the prose around them are kept.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
-BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+PROFILE = os.environ.get("EW_RELIABILITY") or "ci"
+BEGIN, END = f"<!-- figures-{PROFILE}:begin -->", f"<!-- figures-{PROFILE}:end -->"
 
 CHAOS_COLUMNS = [
     ("scenario", "scenario"), ("profile", "profile"), ("seconds", "s"),
@@ -44,16 +46,16 @@ def render(rows: list[dict[str, Any]], outcome: str) -> str:
     other = [r for r in rows if r["table"] != "chaos"]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
-        f"Last run: {when}, profile `{os.environ.get('EW_RELIABILITY') or 'ci'}`: {outcome}.",
+        f"Last run: {when}, profile `{PROFILE}`: {outcome}.",
         "",
-        "### Chaos on the whole pipeline",
+        "#### Chaos",
         "",
         table(chaos, CHAOS_COLUMNS) if chaos else "(no chaos scenario ran)",
     ]
     for name in sorted({r["table"] for r in other}):
         these = [{k: v for k, v in r.items() if k != "table"} for r in other if r["table"] == name]
         columns = [(k, k.replace("_", " ")) for k in these[0]]
-        parts += ["", f"### {name.replace('_', ' ').capitalize()}", "", table(these, columns)]
+        parts += ["", f"#### {name.replace('_', ' ').capitalize()}", "", table(these, columns)]
     return "\n".join(parts)
 
 
