@@ -330,7 +330,16 @@ class MqttClient:
         session_present = bool(getattr(flags, "session_present", False))
         with self._lock:
             self._session_up = True
-            wanted = [] if session_present else list(self._subscriptions.items())
+            # A present session keeps its subscriptions, except shared ones on a broker that
+            # restarted: Mosquitto 2.0 restores the session but not its `$share/...`
+            # subscriptions, so a shared consumer would wait in silence. Subscribing to them
+            # again is harmless (it replaces the subscription; nothing queued is lost, and
+            # shared subscriptions receive no retained messages).
+            wanted = [
+                (topic_filter, qos)
+                for topic_filter, qos in self._subscriptions.items()
+                if not session_present or topic_filter.startswith("$share/")
+            ]
         for topic_filter, qos in wanted:
             client.subscribe(topic_filter, qos=qos)
         self._call(self._connected, session_present)

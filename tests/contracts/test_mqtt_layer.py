@@ -105,3 +105,25 @@ async def test_pending_publish_survives_a_broker_restart(own_mosquitto: Mosquitt
         own_mosquitto.start()
         await asyncio.wait_for(future, 15)
     assert future.exception() is None
+
+
+async def test_shared_subscription_survives_a_broker_restart(own_mosquitto: Mosquitto) -> None:
+    """Mosquitto 2.0 brings a persistent session back after a restart without its shared
+    subscriptions; the layer subscribes to them again (ingest stopped receiving otherwise)."""
+    settings = MqttSettings(
+        own_mosquitto.url, client_id="layer-shared", clean_start=False, session_expiry=300,
+        reconnect_max_delay=1,
+    )  # fmt: skip
+    pub_settings = MqttSettings(own_mosquitto.url, client_id="layer-pub3", reconnect_max_delay=1)
+    async with MqttClient(settings) as sub, MqttClient(pub_settings) as pub:
+        await sub.subscribe("$share/layer/layer/shared/+")
+        await pub.publish("layer/shared/1", b"before")
+        assert [m.payload for m in await _take(sub, 1)] == [b"before"]
+        own_mosquitto.stop()
+        own_mosquitto.start()
+        await asyncio.wait_for(sub.connected.wait(), 15)
+        await asyncio.wait_for(pub.connected.wait(), 15)
+        await asyncio.sleep(0.5)  # the subscription is sent on connection
+        await pub.publish("layer/shared/1", b"after")
+        assert [m.payload for m in await _take(sub, 1)] == [b"after"]
+    assert sub.connections == 2
