@@ -9,7 +9,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from estatewatch.contracts import TelemetryBatch, decode, topics
-from estatewatch.testing.services import InfluxDB, Mosquitto
+from estatewatch.testing.services import InfluxDB, Mosquitto, free_port
 
 
 def test_publish_through_real_mosquitto(mosquitto: Mosquitto) -> None:
@@ -61,3 +61,9 @@ def test_write_and_query_real_influxdb(influxdb: InfluxDB, influx_db: str) -> No
     result = influxdb.query("SELECT outlet_pressure FROM water_pump_set", db=influx_db)
     series = result["results"][0]["series"][0]  # type: ignore[index]
     assert series["values"] == [[1790000000000, 0.45]]
+
+
+def test_free_port_never_hands_out_one_port_twice() -> None:
+    # the OS may offer a just-released port again at once; two servers then collide
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
