@@ -358,6 +358,10 @@ def test_the_guard_page_opens_again_without_signal(
     page.evaluate("navigator.serviceWorker.ready")
     page.reload()
     eventually(lambda: page.evaluate("Boolean(navigator.serviceWorker.controller)"))
+    # Cutting the signal while the reloaded page still loads fails those requests, and the
+    # browser logs each (once seen in CI): go offline only once it has settled.
+    page.wait_for_selector("#round-name:not(:empty)")
+    page.wait_for_load_state("networkidle")
     context.set_offline(True)
     page.reload()
     page.wait_for_selector("#round-name:not(:empty)")
