@@ -26,23 +26,27 @@ class HandheldKey:
     problem: str | None = None
 
 
+def _key_from_env(env: Mapping[str, str], ref: str, *, size: int | None = None) -> HandheldKey:
+    """The hex key in environment variable `ref`, or the problem with it (said by the scans
+    it refuses: a configured key is never silently skipped)."""
+    text = env.get(ref, "").strip()
+    if not text:
+        return HandheldKey(None, f"{ref} is not set on the gateway")
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = None
+    if key is None or (size is not None and len(key) != size):
+        kind = f"a {size}-byte hex AES key" if size is not None else "a hex key"
+        return HandheldKey(None, f"{ref} does not hold {kind}")
+    return HandheldKey(key)
+
+
 def load_keys(site: SiteConfig, environ: Mapping[str, str] | None = None) -> dict[str, HandheldKey]:
     """Each keyed handheld's HMAC key from the environment variable its `key_ref` names
     (hex); a missing or unreadable key is a problem its scans will report."""
     env = os.environ if environ is None else environ
-    keys: dict[str, HandheldKey] = {}
-    for handheld in site.handhelds:
-        if handheld.key_ref is None:
-            continue
-        text = env.get(handheld.key_ref)
-        if not text:
-            keys[handheld.id] = HandheldKey(None, f"{handheld.key_ref} is not set on the gateway")
-            continue
-        try:
-            keys[handheld.id] = HandheldKey(bytes.fromhex(text.strip()))
-        except ValueError:
-            keys[handheld.id] = HandheldKey(None, f"{handheld.key_ref} does not hold a hex key")
-    return keys
+    return {h.id: _key_from_env(env, h.key_ref) for h in site.handhelds if h.key_ref}
 
 
 def load_tag_keys(
@@ -52,23 +56,9 @@ def load_tag_keys(
     variable its `sun_key_ref` names; a missing or unusable key is a problem its scans report
     (refused as `cloned_tag`: an unverifiable tag proves nothing)."""
     env = os.environ if environ is None else environ
-    keys: dict[str, HandheldKey] = {}
-    for checkpoint in site.checkpoints:
-        ref = checkpoint.sun_key_ref
-        if ref is None:
-            continue
-        text = env.get(ref, "").strip()
-        try:
-            key = bytes.fromhex(text) if text else None
-        except ValueError:
-            key = None
-        if not text:
-            keys[checkpoint.id] = HandheldKey(None, f"{ref} is not set on the gateway")
-        elif key is None or len(key) != 16:
-            keys[checkpoint.id] = HandheldKey(None, f"{ref} does not hold a 16-byte hex AES key")
-        else:
-            keys[checkpoint.id] = HandheldKey(key)
-    return keys
+    return {
+        c.id: _key_from_env(env, c.sun_key_ref, size=16) for c in site.checkpoints if c.sun_key_ref
+    }
 
 
 def tag_counter_key(tag_uid: str) -> str:

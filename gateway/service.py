@@ -109,20 +109,19 @@ class Gateway:
 
     async def _start(self) -> None:
         site, options, stack = self.site, self.options, self._stack
-        for handheld, key in self.keys.items():
-            if key.problem:
-                log.error(
-                    "handheld %s: %s; its scans will be refused as bad_signature",
-                    handheld,
-                    key.problem,
-                )
-        for checkpoint, key in self.tag_keys.items():
-            if key.problem:
-                log.error(
-                    "checkpoint %s: %s; its scans will be refused as cloned_tag",
-                    checkpoint,
-                    key.problem,
-                )
+        for what, keys, refusal in (
+            ("handheld", self.keys, "bad_signature"),
+            ("checkpoint", self.tag_keys, "cloned_tag"),
+        ):
+            for name, key in keys.items():
+                if key.problem:
+                    log.error(
+                        "%s %s: %s; its scans will be refused as %s",
+                        what,
+                        name,
+                        key.problem,
+                        refusal,
+                    )
         cfg = site.gateway
         self.store = await stack.enter_async_context(
             Store(

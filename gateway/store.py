@@ -226,7 +226,14 @@ class Store:
         once no telemetry is left: a guard's scan outweighs a second of readings."""
         dropped = freed = 0
         cutoff = now_ms - self.max_age_ms
-        for order, by_age in (("id", True), ("lane DESC, id", False)):
+        oldest = self.stats.oldest_ms
+        passes: list[tuple[str, bool]] = []
+        # Each pass only when its bound may be crossed: this runs on every append.
+        if oldest is not None and oldest < cutoff:
+            passes.append(("id", True))
+        if size > self.max_bytes:
+            passes.append(("lane DESC, id", False))
+        for order, by_age in passes:
             while True:
                 batch = self.db.execute(
                     f"SELECT id, enq_ms, LENGTH(payload) FROM outbox ORDER BY {order} LIMIT 256"

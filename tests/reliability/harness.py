@@ -32,10 +32,11 @@ from typing import Any
 import httpx
 import yaml
 
-from estatewatch.config import ModbusTcp, SiteConfig
+from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import TelemetryBatch
 from estatewatch.readings.schema import measurement
 from estatewatch.testing.services import InfluxDB, Mosquitto, free_port
+from tests.gateway.conftest import fast
 from tests.gateway.helpers import Listener
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,18 +96,11 @@ class Part:
 def quick_site(site: SiteConfig, *, buffer_max_mb: float | None = None) -> SiteConfig:
     """Every Modbus device polled each second with a short timeout: load enough to count,
     faults that show within seconds."""
-    devices = []
-    for device in site.devices:
-        if isinstance(device.connection, ModbusTcp):
-            conn = device.connection.model_copy(update={"timeout": timedelta(seconds=0.5)})
-            device = device.model_copy(
-                update={"connection": conn, "poll_interval": timedelta(seconds=1)}
-            )
-        devices.append(device)
+    site = fast(site, interval=1.0, timeout=0.5)
     gateway = site.gateway.model_copy(update={"health_interval": timedelta(seconds=2)})
     if buffer_max_mb is not None:
         gateway = gateway.model_copy(update={"buffer_max_mb": buffer_max_mb})
-    return site.model_copy(update={"devices": devices, "gateway": gateway})
+    return site.model_copy(update={"gateway": gateway})
 
 
 def write_site(site: SiteConfig, path: Path) -> Path:

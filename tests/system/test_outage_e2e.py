@@ -44,17 +44,6 @@ def _on_call_round_the_clock() -> list[dict[str, str]]:
     ]
 
 
-async def _until(check: Any, what: str, within: float = 60.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {within} s in vain for {what}")
-        await asyncio.sleep(0.3)
-
-
 async def test_a_power_room_outage_runs_the_plan_end_to_end(
     example_site: SiteConfig, tmp_path: Path
 ) -> None:
@@ -88,14 +77,16 @@ async def test_a_power_room_outage_runs_the_plan_end_to_end(
                 found = (await http.get("/incidents", params={"site": site.site.id})).json()
                 return next((i for i in found if i["plan"] == "power-outage"), None)
 
-            incident = await _until(opened, "the power-outage incident")
+            await pipeline.until(opened, "the power-outage incident")
+            incident = await opened()
+            assert incident is not None
             incident_id = incident["id"]
             # the chain heard of it: the duty engineer on the robot, the others by webhook
-            await _until(
-                lambda: _async({r.json().get("recipient") for r in receiver.of("webhook")}
-                               >= {"zhang-electric", "liu-supervisor", "chen-security"}),
+            chain = {"zhang-electric", "liu-supervisor", "chen-security"}
+            await pipeline.until(
+                lambda: {r.json().get("recipient") for r in receiver.of("webhook")} >= chain,
                 "the chain's notifications",
-            )  # fmt: skip
+            )
             assert receiver.of("dingtalk"), "the duty engineer's robot message"
             assert receiver.refused == []  # every signature verified as the vendor would
 
@@ -126,7 +117,3 @@ async def test_a_power_room_outage_runs_the_plan_end_to_end(
     assert kinds[-1] == "closed"
     times = [entry["at"] for entry in final["timeline"]]
     assert times == sorted(times)  # in the order it happened
-
-
-async def _async(value: Any) -> Any:
-    return value
