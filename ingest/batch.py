@@ -91,6 +91,27 @@ def halves(entries: Sequence[Entry[M]]) -> tuple[Sequence[Entry[M]], Sequence[En
     return entries[:1], entries[1:]
 
 
+def oldest(entries: Sequence[Entry[M]], n: int) -> list[tuple[Entry[M], int, int]]:
+    """The entries holding the `n` oldest points of their lines, each with how many of them
+    and the oldest time: InfluxDB's "points beyond retention policy dropped=n" names no
+    point, but what it drops is everything older than its cutoff, i.e. the n oldest."""
+    if n <= 0:
+        return []
+    stamps: list[tuple[int, int]] = []
+    for index, entry in enumerate(entries):
+        for line in entry.lines.splitlines():
+            _, _, stamp = line.rstrip().rpartition(b" ")
+            try:
+                stamps.append((int(stamp), index))
+            except ValueError:
+                continue  # not ingest's line protocol: it cannot be among the dropped
+    stamps.sort()
+    found: dict[int, list[int]] = {}
+    for ts, index in stamps[:n]:
+        found.setdefault(index, []).append(ts)
+    return [(entries[i], len(ts), min(ts)) for i, ts in sorted(found.items())]
+
+
 class Batcher(Generic[M]):
     """Collects entries into the open batch and seals it when it is full or old enough."""
 

@@ -22,9 +22,12 @@ class IngestStats:
     write_retries_total: int = 0
     write_rejections_total: int = 0
     """Writes InfluxDB refused (each narrows the batch down to the message at fault)."""
+    points_beyond_retention_total: int = 0
+    """Points the store dropped as older than its retention (a partial write, not retried)."""
     dead_letters: Counter[str] = field(default_factory=Counter)
     """Dead letters by cause: `payload` (invalid for the contract), `value` (some values
-    not storable, the rest written), `rejected` (InfluxDB refused it), `internal`."""
+    not storable, the rest written), `rejected` (InfluxDB refused it), `beyond_retention`
+    (points older than the retention dropped, the rest written), `internal`."""
     unacked: int = 0
     """Messages received and not yet acknowledged: bounded by the MQTT receive maximum."""
     unacked_high_water: int = 0
@@ -53,12 +56,17 @@ class _StatsCollector(Collector):
             ("ew_ingest_batches_written", "batches written to InfluxDB", s.batches_written_total),
             ("ew_ingest_write_retries", "InfluxDB writes retried", s.write_retries_total),
             ("ew_ingest_write_rejections", "InfluxDB writes refused", s.write_rejections_total),
+            (
+                "ew_ingest_points_beyond_retention",
+                "points dropped by the store as older than its retention policy",
+                s.points_beyond_retention_total,
+            ),
         ):
             yield CounterMetricFamily(name, doc, value=value)
         dead = CounterMetricFamily(
             "ew_ingest_dead_letters", "messages sent to the dead-letter topic", labels=["cause"]
         )
-        for cause in ("payload", "value", "rejected", "internal"):
+        for cause in ("payload", "value", "rejected", "beyond_retention", "internal"):
             dead.add_metric([cause], s.dead_letters[cause])
         yield dead
         yield GaugeMetricFamily(

@@ -210,11 +210,11 @@ class Ingest:
                 self._sealed.task_done()
 
     async def _complete(self, batch: Batch[Message]) -> None:
-        for entry, reason in await self._writer.write(batch.entries):
+        for entry, reason, cause in await self._writer.write(batch.entries):
             entry.dead_letter = (
                 reason if entry.dead_letter is None else f"{entry.dead_letter}; {reason}"
             )
-            entry.cause = "rejected"
+            entry.cause = cause
         await self._publish_dead_letters(batch)
         for entry in batch.entries:
             self.client.ack(entry.message)

@@ -16,12 +16,19 @@ All raise `RetryableWriteError` (network, 5xx, 429, and 401/403/404: credentials
 missing database are fixed by an operator, not by dropping data) or `RejectedWriteError`
 (400, 413, 422: the data itself; for sqlite, a line that is not ingest's line protocol or
 does not fit the schema).
+
+One 400 is a success: ``partial write: points beyond retention policy dropped=N`` (1.x;
+2.x says the same in a 422) means InfluxDB wrote every point of the batch but the N older
+than its retention policy. A gateway back from a long outage forwards such readings;
+retrying cannot store them and halving the batch would only rewrite the rest. `write`
+returns N, and the embedded store drops such points the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,11 +47,13 @@ REJECTED = frozenset({400, 413, 422})
 
 
 class Sink(Protocol):
-    """Writes one batch of line protocol (ms timestamps) or raises a `WriteError`."""
+    """Writes one batch of line protocol (ms timestamps) or raises a `WriteError`; returns
+    how many of its points the store dropped as older than its retention (the rest are
+    written)."""
 
     name: str
 
-    async def write(self, lines: bytes) -> None: ...
+    async def write(self, lines: bytes) -> int: ...
 
     async def aclose(self) -> None: ...
 
@@ -78,6 +87,21 @@ def classify(status: int, text: str, retry_after: str | None = None) -> WriteErr
     if status in REJECTED:
         return RejectedWriteError(status, reason)
     return RetryableWriteError(f"{status}: {reason}", retry_after=_seconds(retry_after))
+
+
+_BEYOND_RETENTION = re.compile(
+    r"(?:^|: )partial write: points beyond retention policy dropped=(\d+)\s*$"
+)
+
+
+def beyond_retention(status: int, text: str) -> int | None:
+    """N when the answer is InfluxDB's "partial write: points beyond retention policy
+    dropped=N" and nothing else (a parse error or a type conflict in the same batch is a
+    rejection); None otherwise."""
+    if status not in (400, 422):
+        return None
+    match = _BEYOND_RETENTION.search(_reason(text))
+    return int(match.group(1)) if match else None
 
 
 def _reason(text: str) -> str:
@@ -135,15 +159,19 @@ class InfluxV1Sink:
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
         )
 
-    async def write(self, lines: bytes) -> None:
+    async def write(self, lines: bytes) -> int:
         content = await _encode(lines, self.settings.gzip_level)
         try:
             response = await self._http.post("/write", content=content)
         except httpx.TransportError as exc:
             raise RetryableWriteError(f"{self.settings.url}: {exc!r}") from exc
+        dropped = beyond_retention(response.status_code, response.text)
+        if dropped is not None:
+            return dropped
         error = classify(response.status_code, response.text, response.headers.get("Retry-After"))
         if error is not None:
             raise error
+        return 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -167,7 +195,7 @@ class InfluxV2Sink:
         )
         self._service = WriteService(self._client.api_client)  # type: ignore[no-untyped-call]
 
-    def _post(self, content: bytes) -> None:
+    def _post(self, content: bytes) -> int:
         from influxdb_client.rest import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -186,15 +214,20 @@ class InfluxV2Sink:
             )
         except ApiException as exc:
             text = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
+            text = str(text or exc.reason)
+            dropped = beyond_retention(exc.status or 0, text)
+            if dropped is not None:
+                return dropped
             headers: Mapping[str, str] = exc.headers or {}
-            error = classify(exc.status or 0, str(text or exc.reason), headers.get("Retry-After"))
+            error = classify(exc.status or 0, text, headers.get("Retry-After"))
             raise error or RetryableWriteError(str(exc)) from exc
         except (HTTPError, OSError) as exc:
             raise RetryableWriteError(f"{s.url}: {exc!r}") from exc
+        return 0
 
-    async def write(self, lines: bytes) -> None:
+    async def write(self, lines: bytes) -> int:
         content = await _encode(lines, self.settings.gzip_level)
-        await asyncio.to_thread(self._post, content)
+        return await asyncio.to_thread(self._post, content)
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._client.close)
@@ -217,7 +250,7 @@ class SqliteSink:
         )
         self._open = False
 
-    async def write(self, lines: bytes) -> None:
+    async def write(self, lines: bytes) -> int:
         from estatewatch.readings.sqlite_schema import PointRejected
         from estatewatch.readings.store import ReadingsError
         from ingest.lineparse import LineProtocolError, parse_lines
@@ -230,7 +263,7 @@ class SqliteSink:
             if not self._open:
                 await self.store.open()
                 self._open = True
-            await self.store.write(points)
+            written = await self.store.write_within_retention(points)
         except PointRejected as exc:
             raise RejectedWriteError(400, str(exc)) from exc
         except ReadingsError as exc:
@@ -239,6 +272,7 @@ class SqliteSink:
             await self.store.prune_if_due()
         except ReadingsError as exc:  # the batch is written; pruning tries again next time
             log.warning("pruning %s failed: %s", self.settings.sqlite_path, exc)
+        return written.dropped
 
     async def aclose(self) -> None:
         if self._open:

@@ -43,6 +43,14 @@ DEFAULT_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True)
+class Written:
+    rows: int
+    dropped: int
+    """Points older than the retention, not written (what InfluxDB answers as "partial
+    write: points beyond retention policy dropped=N")."""
+
+
+@dataclass(frozen=True)
 class PruneResult:
     deleted: int
     done: bool
@@ -106,6 +114,17 @@ class SqliteReadingStore:
         count = await self._db.write(lambda conn: self._write_rows(conn, rows, learned))
         self._series.update(learned)  # after the commit: a rolled-back id is never cached
         return count
+
+    async def write_within_retention(self, points: Iterable[Point]) -> Written:
+        """`write` the points inside the retention; those older are dropped and counted, as
+        InfluxDB does (a point the next prune would delete is not stored at all)."""
+        cutoff = self._now() - round(self.retention.total_seconds() * 1000)
+        given = list(points)
+        kept = [p for p in given if p.ts >= cutoff]
+        if len(kept) < len(given):  # a malformed old point is refused, not quietly dropped
+            rows_of([p for p in given if p.ts < cutoff])
+        rows = await self.write(kept)
+        return Written(rows=rows, dropped=len(given) - len(kept))
 
     def _write_rows(
         self, conn: Connection, rows: Rows, learned: dict[SeriesKey, tuple[int, str, str]]

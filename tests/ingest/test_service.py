@@ -179,6 +179,41 @@ async def test_a_type_conflict_dead_letters_only_the_message_at_fault(
     assert count(influxdb, influx_db) == 149
 
 
+async def test_readings_older_than_the_retention_are_counted_dead_lettered_and_acked(
+    mosquitto: Mosquitto, influxdb: InfluxDB, influx_db: str
+) -> None:
+    """A gateway back from a long outage forwards a message mixing readings older than the
+    raw retention (30 days, as ingest sets it up) with fresh ones: the fresh are stored, the
+    old counted and dead-lettered with the reason, the message acknowledged, nothing retried."""
+    t = now_ms()
+    reading = {"device": "pump-1", "kind": "water_pump_set", "building": "podium",
+               "room": "pump-room", "values": {"seq": 1.0}}  # fmt: skip
+    doc = {
+        "site": SITE,
+        "gateway": GATEWAY,
+        "seq": 1,
+        "readings": [
+            {**reading, "ts": t - 40 * 86_400_000},
+            {**reading, "ts": t - 1000},
+            {**reading, "device": "pump-2", "ts": t - 900},
+        ],
+    }
+    settings = settings_for(mosquitto.url, influxdb, influx_db)
+    async with MqttClient(MqttSettings(mosquitto.url, client_id="retention-watch")) as watch:
+        await watch.subscribe(topics.deadletter_filter(SITE))
+        async with running(settings) as ingest, producer(mosquitto.url) as prod:
+            await prod.client.publish(topics.telemetry(SITE, GATEWAY), orjson.dumps(doc))
+            await eventually(lambda: ingest.stats.acked_total == 1)
+            letter = await asyncio.wait_for(anext(watch.messages()), 10)
+    dead = DeadLetter.model_validate_json(letter.payload)
+    assert "older than the store's retention policy" in dead.reason
+    assert count(influxdb, influx_db) == 2
+    stats = ingest.stats
+    assert stats.points_beyond_retention_total == 1
+    assert stats.dead_letters["beyond_retention"] == 1
+    assert (stats.write_retries_total, stats.write_rejections_total) == (0, 0)
+
+
 async def test_two_instances_split_one_stream_without_loss_or_double_counting(
     mosquitto: Mosquitto, influxdb: InfluxDB, influx_db: str
 ) -> None:

@@ -8,10 +8,18 @@ import pytest
 
 from estatewatch.clock import FakeClock
 from estatewatch.testing.services import InfluxDB, free_port
-from ingest.batch import Entry
+from ingest.batch import Entry, oldest
 from ingest.errors import RejectedWriteError, RetryableWriteError
 from ingest.metrics import IngestStats
-from ingest.sinks import InfluxV1Sink, InfluxV2Sink, SinkSettings, classify, gzip, make_sink
+from ingest.sinks import (
+    InfluxV1Sink,
+    InfluxV2Sink,
+    SinkSettings,
+    beyond_retention,
+    classify,
+    gzip,
+    make_sink,
+)
 from ingest.writer import Writer
 from tests.ingest.helpers import count, now_ms
 
@@ -119,7 +127,7 @@ async def test_writer_narrows_a_rejected_batch_down_to_the_message_at_fault(
         rejected = await writer.write(entries)
     finally:
         await sink.aclose()
-    assert [(e.message, "field type conflict" in why) for e, why in rejected] == [(6, True)]
+    assert [(e.message, "field type conflict" in why) for e, why, _ in rejected] == [(6, True)]
     assert count(influxdb, influx_db) == 3 * 10
     assert stats.lines_written_total == 3 * 10  # message 6's lines are not counted
     assert stats.write_rejections_total >= 4  # log2(9) halvings and the last single message
@@ -153,3 +161,74 @@ async def test_writer_retries_with_backoff_until_influxdb_is_back(own_influxdb: 
         await sink.aclose()
     assert stats.influx_healthy
     assert count(own_influxdb, "retry") == 12
+
+
+DAY_MS = 86_400_000
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "dropped"),
+    [
+        (400, '{"error":"partial write: points beyond retention policy dropped=3"}', 3),
+        (  # InfluxDB 2.x's v1 and v2 endpoints
+            422,
+            '{"code":"unprocessable entity","message":"failure writing points to database:'
+            ' partial write: points beyond retention policy dropped=1"}',
+            1,
+        ),
+        (400, '{"error":"partial write: field type conflict: ... dropped=1"}', None),
+        (400, '{"error":"unable to parse \'x\': missing fields"}', None),
+        (500, '{"error":"partial write: points beyond retention policy dropped=3"}', None),
+        (204, "", None),
+    ],
+)
+def test_a_partial_write_beyond_retention_is_recognised(
+    status: int, text: str, dropped: int | None
+) -> None:
+    assert beyond_retention(status, text) == dropped
+
+
+def test_the_dropped_points_are_the_oldest_of_the_batch() -> None:
+    entries = [
+        Entry("new", b"m x=1 500\nm x=2 600", 2),
+        Entry("mixed", b"m x=1 100\nm x=2 700", 2),
+        Entry("old", b"m x=1 50", 1),
+        Entry("empty", b"", 0),
+    ]
+    found = [(e.message, n, first) for e, n, first in oldest(entries, 2)]
+    assert found == [("mixed", 1, 100), ("old", 1, 50)]
+    assert oldest(entries, 0) == []
+
+
+async def test_old_and_new_points_in_one_batch_the_new_stored_the_old_counted_not_retried(
+    influxdb: InfluxDB, influx_db: str
+) -> None:
+    """A gateway back from a long outage forwards readings older than the raw retention:
+    InfluxDB answers 400 "partial write: points beyond retention policy" and stores the
+    rest. The writer takes that as the partial success it is."""
+    influxdb.query(f'CREATE RETENTION POLICY "raw" ON "{influx_db}" DURATION 30d'
+                   " REPLICATION 1 DEFAULT", influx_db)  # fmt: skip
+    stats = IngestStats()
+    sink = make_sink("v1", SinkSettings(url=influxdb.url, database=influx_db))
+    writer: Writer[int] = Writer(sink, clock=FakeClock(), stats=stats)
+    t = now_ms()
+    old = t - 40 * DAY_MS
+    entries = [
+        Entry(1, b"water_pump_set,device=p seq=1 %d\nwater_pump_set,device=p seq=2 %d"
+              % (old, t), 2),
+        Entry(2, b"water_pump_set,device=q seq=3 %d" % (t - 1,), 1),
+        Entry(3, b"water_pump_set,device=r seq=4 %d" % (old - 1,), 1),
+    ]  # fmt: skip
+    try:
+        refused = await writer.write(entries)
+    finally:
+        await sink.aclose()
+    assert [(r.entry.message, r.cause) for r in refused] == [
+        (1, "beyond_retention"),
+        (3, "beyond_retention"),
+    ]
+    assert "1 of its 2 points are older than the store's retention" in refused[0].reason
+    assert count(influxdb, influx_db) == 2  # the in-retention points of messages 1 and 2
+    assert stats.points_beyond_retention_total == 2
+    assert stats.lines_written_total == 2
+    assert (stats.write_retries_total, stats.write_rejections_total) == (0, 0)

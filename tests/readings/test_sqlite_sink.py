@@ -42,7 +42,7 @@ async def test_the_writer_narrows_bad_lines_down_to_their_messages(tmp_path: Pat
         rejected = await writer.write(_entries(0, 10, bad))
     finally:
         await sink.aclose()
-    assert [(e.message, why.split(":")[0]) for e, why in rejected] == [
+    assert [(e.message, why.split(":")[0]) for e, why, _ in rejected] == [
         (3, "InfluxDB refused it (400)"),
         (6, "InfluxDB refused it (400)"),
     ]
@@ -78,3 +78,25 @@ async def test_a_bad_batch_is_rejected_whole(tmp_path: Path) -> None:
     finally:
         await sink.aclose()
     assert not (tmp_path / "r.db").exists()  # refused before the file was even opened
+
+
+async def test_points_older_than_the_retention_are_dropped_and_counted_as_influxdb_does(
+    tmp_path: Path,
+) -> None:
+    stats = IngestStats()
+    sink = make_sink("sqlite", SinkSettings(sqlite_path=str(tmp_path / "r.db")))
+    writer: Writer[int] = Writer(sink, clock=FakeClock(), stats=stats)
+    old = T - 31 * 86_400_000  # the embedded store keeps 30 days, as InfluxDB's raw policy
+    line = b"water_pump_set,building=b,device=p,room=r,site=hv seq=%d %d"
+    entries = [
+        Entry(1, b"\n".join([line % (1, old), line % (2, T)]), 2),
+        Entry(2, line % (3, T + 1), 1),
+    ]
+    try:
+        refused = await writer.write(entries)
+    finally:
+        await sink.aclose()
+    assert [(r.entry.message, r.cause) for r in refused] == [(1, "beyond_retention")]
+    assert count(tmp_path / "r.db") == 2
+    assert (stats.points_beyond_retention_total, stats.lines_written_total) == (1, 2)
+    assert stats.write_rejections_total == 0
