@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 
@@ -66,12 +67,25 @@ class ScaledClock:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 
 
+def recent_monday(today: date | None = None) -> datetime:
+    """Monday 08:00 UTC (16:00 in Shanghai, the day shift) of the week before last, as seen
+    from `today` (default: `EW_TEST_TODAY` if set, else today in UTC). Where a `FakeClock`
+    starts unless told: always a Monday, always 7 to 13 days in the past, so a test's time
+    lies inside every retention and never meets a calendar that has moved on."""
+    if today is None:
+        pretend = os.environ.get("EW_TEST_TODAY")
+        today = date.fromisoformat(pretend) if pretend else datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday() + 7)
+    return datetime(monday.year, monday.month, monday.day, 8, 0, tzinfo=UTC)
+
+
 class FakeClock:
     """A clock that moves only when told. `sleep` returns when `advance` passes its deadline,
-    so async code under test runs hours of estate time in milliseconds."""
+    so async code under test runs hours of estate time in milliseconds. It starts at
+    `start`, or at `recent_monday()`."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+        self._now = start or recent_monday()
         self._mono = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()

@@ -206,6 +206,27 @@ def _handheld_keys(site: SiteConfig) -> dict[str, str]:
     }
 
 
+def _device_ports(site: SiteConfig) -> str:
+    """The Modbus TCP addresses the simulators hold, e.g. ``127.0.0.1:15021-15023,15031``."""
+    from estatewatch.config import ModbusTcp
+
+    ports: dict[str, set[int]] = {}
+    for device in site.devices:
+        if isinstance(device.connection, ModbusTcp):
+            ports.setdefault(device.connection.host, set()).add(device.connection.port)
+    return " ".join(f"{host}:{_ranges(sorted(held))}" for host, held in ports.items()) or "none"
+
+
+def _ranges(ports: list[int]) -> str:
+    runs: list[list[int]] = []
+    for port in ports:
+        if runs and port == runs[-1][-1] + 1:
+            runs[-1].append(port)
+        else:
+            runs.append([port])
+    return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int:
     from estatewatch.broker import EmbeddedBroker
     from estatewatch.logs import redact
@@ -251,7 +272,8 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
                             mqtt_url,
                         ],
                         lambda: http_ok(f"http://127.0.0.1:{control}/devices"),
-                        detail=f"control on http://127.0.0.1:{control}",
+                        detail=f"control on http://127.0.0.1:{control}; devices on"
+                        f" {_device_ports(site)}",
                         env=handheld_keys,
                     )
                 )

@@ -7,7 +7,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from api.store import users
 from estatewatch.clock import FakeClock, to_epoch_ms
 from estatewatch.contracts.payloads import AlarmEvent
 from estatewatch.readings import ReadingStore
+from tests.dates import utc
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers `httpx2` and warns when only httpx (the project's dependency) is
@@ -31,7 +32,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday, 16:00 in Asia/Shanghai
+T0 = utc(0, 8)  # a Monday, 16:00 in Asia/Shanghai
 PASSWORD = "correct horse battery"
 SITE = "harbour-view"
 

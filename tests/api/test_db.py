@@ -4,7 +4,7 @@ same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from api.db import MIGRATIONS, Database, database_url
 from api.models import Base, FeedEvent, User
 from api.schemas.alarm import AcknowledgeIn
 from api.store import feed
+from tests.dates import local, utc
 
 
 def test_migrations_create_exactly_the_models(db: Database) -> None:
@@ -56,7 +57,7 @@ def test_urls() -> None:
 
 def test_times_come_back_aware_utc(db: Database) -> None:
     shanghai = timezone(timedelta(hours=8))
-    moment = datetime(2026, 11, 2, 16, 0, 0, 123000, tzinfo=shanghai)
+    moment = utc(0, 8, ms=123).astimezone(shanghai)
     with db.write() as session:
         session.add(User(username="u", role="admin", password_hash="x", created_at=moment))
     with db.read() as session:
@@ -68,7 +69,7 @@ def test_times_come_back_aware_utc(db: Database) -> None:
 def test_naive_times_are_refused(db: Database) -> None:
     with db.read() as session:
         session.add(
-            User(username="n", role="admin", password_hash="x", created_at=datetime(2026, 1, 1))
+            User(username="n", role="admin", password_hash="x", created_at=local(-305, tz=None))
         )
         with pytest.raises(StatementError, match="naive datetime"):
             session.flush()
@@ -77,7 +78,7 @@ def test_naive_times_are_refused(db: Database) -> None:
 def test_feed_sequence_commits_in_order_under_concurrent_writers(db: Database) -> None:
     """Eight threads append 25 changes each; every change gets a distinct number and a
     reader never sees a number before a smaller one has committed (the counter row lock)."""
-    at = datetime(2026, 11, 2, tzinfo=UTC)
+    at = utc(0)
     errors: list[BaseException] = []
     seen_gaps: list[tuple[int, int]] = []
 
@@ -131,7 +132,7 @@ def test_listeners_hear_of_changes_only_once_they_are_visible(db: Database) -> N
             seen.append((kinds, len(feed.events_after(session, after=0, limit=10))))
 
     db.on_change(listener)
-    at = datetime(2026, 11, 2, tzinfo=UTC)
+    at = utc(0)
     with db.write() as session:
         with session.begin_nested():
             feed.append(

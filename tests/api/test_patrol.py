@@ -3,7 +3,7 @@ scans and exceptions from the gateway over MQTT."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from api import ingest
@@ -13,6 +13,7 @@ from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import PatrolException, PatrolScan, stable_id
 from tests.api.helpers import SITE, T0, Api
+from tests.dates import day, iso, utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EQUIPMENT_ROUND = [
@@ -24,7 +25,7 @@ EQUIPMENT_ROUND = [
     ("fire-control", "04A1B20015"),
     ("t1-lift-machine", "04A1B20017"),
 ]
-ROUND_START = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)  # 16:30 in Shanghai
+ROUND_START = utc(0, 8, 30)  # 16:30 in Shanghai
 
 
 def _shift(site: SiteConfig, name: str):  # type: ignore[no-untyped-def]
@@ -33,19 +34,19 @@ def _shift(site: SiteConfig, name: str):  # type: ignore[no-untyped-def]
 
 def test_a_night_shift_runs_past_midnight(example_site: SiteConfig) -> None:
     night = _shift(example_site, "night")
-    start, end = rounds.shift_bounds(night, date(2026, 11, 2), SHANGHAI)
+    start, end = rounds.shift_bounds(night, day(0), SHANGHAI)
     assert (start.isoformat(), end.isoformat()) == (
-        "2026-11-02T20:00:00+08:00",
-        "2026-11-03T08:00:00+08:00",
+        f"{iso(0)}T20:00:00+08:00",
+        f"{iso(1)}T08:00:00+08:00",
     )
-    plan = rounds.rounds_of_shift(example_site, night, date(2026, 11, 2), SHANGHAI)
-    towers = [r.start.strftime("%d %H:%M") for r in plan if r.route == "towers-round"]
-    assert towers == ["02 21:00", "03 00:30", "03 04:00"]
+    plan = rounds.rounds_of_shift(example_site, night, day(0), SHANGHAI)
+    towers = [(r.start.date(), f"{r.start:%H:%M}") for r in plan if r.route == "towers-round"]
+    assert towers == [(day(0), "21:00"), (day(1), "00:30"), (day(1), "04:00")]
     assert all(start <= r.start < end for r in plan)
-    at_3am = datetime(2026, 11, 2, 19, 0, tzinfo=UTC)  # 03:00 on the 3rd, local
+    at_3am = utc(0, 19)  # 03:00 on the 3rd, local
     current = rounds.shift_of(example_site, at_3am, SHANGHAI)
     assert current is not None
-    assert (current[0].id, current[1]) == ("night", date(2026, 11, 2))
+    assert (current[0].id, current[1]) == ("night", day(0))
 
 
 def test_completion_counts_scans_in_the_window_and_their_order() -> None:
@@ -105,7 +106,7 @@ def test_a_late_synced_batch_completes_the_round_and_its_finding_becomes_one_ord
 
     completion = api.get(
         "/patrol/completion",
-        params={"site": SITE, "shift": "day", "date": "2026-11-02"},
+        params={"site": SITE, "shift": "day", "date": iso(0)},
         user="dina",
     )
     assert completion.status_code == 200
@@ -121,7 +122,7 @@ def test_a_late_synced_batch_completes_the_round_and_its_finding_becomes_one_ord
 
 def test_the_current_shift_is_the_default(api: Api) -> None:
     body = api.get("/patrol/completion", params={"site": SITE}, user="dina").json()
-    assert (body["shift"], body["date"]) == ("day", "2026-11-02")  # T0 is 16:00 in Shanghai
+    assert (body["shift"], body["date"]) == ("day", iso(0))  # T0 is 16:00 in Shanghai
 
 
 def test_unknown_tags_are_exceptions_for_the_duty_room(api: Api) -> None:

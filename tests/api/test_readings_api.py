@@ -7,7 +7,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ from estatewatch.clock import from_epoch_ms, to_epoch_ms
 from estatewatch.readings.sqlite import SqliteReadingStore
 from estatewatch.readings.sqlite_schema import Point
 from tests.api.helpers import SITE, T0, Api, make_api, settings_for
+from tests.dates import iso, local
 
 DEVICE = "elevator-3"  # Tower 2 car A; the site is in Asia/Shanghai (UTC+8)
 TAGS = {"building": "t2", "device": DEVICE, "room": "machine-room", "site": SITE}
-DAY_START = to_epoch_ms(datetime(2026, 11, 1, 16, 0, tzinfo=T0.tzinfo))  # 2 Nov 00:00 local
+DAY_START = to_epoch_ms(local(-1, 16, tz=T0.tzinfo))  # MONDAY 00:00 local
 STEP = 600_000  # a reading every 10 minutes
 NOW = to_epoch_ms(T0)  # 2 Nov 16:00 local
 
@@ -112,10 +113,10 @@ def test_aggregated_history(api: Api) -> None:
         ({"point": "load", "fn": "max"}, 422, "window"),
         ({"point": "load", "window": "fortnight"}, 422, "window"),
         ({"point": "load", "window": "1ms"}, 422, "window"),
-        ({"point": "load", "window": "1s", "start": "2026-10-01T00:00:00Z"}, 422, "window"),
+        ({"point": "load", "window": "1s", "start": f"{iso(-32)}T00:00:00Z"}, 422, "window"),
         ({"point": "running", "fn": "mean", "window": "1h"}, 422, "fn"),
         ({"point": "model", "fn": "max", "window": "1h"}, 422, "fn"),
-        ({"point": "load", "start": "2026-11-02T09:00:00Z"}, 422, "start"),
+        ({"point": "load", "start": f"{iso(0)}T09:00:00Z"}, 422, "start"),
         ({"point": "load", "fn": "median", "window": "1h"}, 422, "fn"),
         ({"point": "speed_of_light"}, 404, "point"),
         ({}, 422, "point"),
@@ -130,7 +131,7 @@ def test_history_refuses_what_it_cannot_answer(
 
 
 def test_the_operation_log_of_a_day(api: Api) -> None:
-    response = api.get(f"/devices/{DEVICE}/operation-log", params={"date": "2026-11-02"},
+    response = api.get(f"/devices/{DEVICE}/operation-log", params={"date": iso(0)},
                        user="sam")  # fmt: skip
     assert response.status_code == 200
     log = response.json()
@@ -157,7 +158,7 @@ def test_the_operation_log_of_a_day(api: Api) -> None:
     assert (model["min"], model["mean"]) == (None, None)
     assert [v["value"] for v in model["values"]] == ["KONE MonoSpace", "KONE MonoSpace", None]
     assert points["speed"]["values"][0]["value"] is None  # nothing stored for it
-    before = api.get(f"/devices/{DEVICE}/operation-log", params={"date": "2026-11-01"}).json()
+    before = api.get(f"/devices/{DEVICE}/operation-log", params={"date": iso(-1)}).json()
     load_before = next(p for p in before["points"] if p["point"] == "load")
     # its only reading is at 23:59:59.999: counted in the day, but not "at 20:00"
     assert (load_before["max"], load_before["values"][-1]["value"]) == (1000.0, None)
@@ -166,7 +167,7 @@ def test_the_operation_log_of_a_day(api: Api) -> None:
 def test_the_operation_log_defaults_to_today_and_takes_other_times(api: Api) -> None:
     log = api.get(f"/devices/{DEVICE}/operation-log",
                   params={"at": ["09:30", "02:00"]}).json()  # fmt: skip
-    assert (log["date"], log["times"]) == ("2026-11-02", ["02:00", "09:30"])
+    assert (log["date"], log["times"]) == (iso(0), ["02:00", "09:30"])
     floor = next(p for p in log["points"] if p["point"] == "floor")
     # 02:00 local is reading 12; 09:30 is reading 57
     assert [v["value"] for v in floor["values"]] == [2.0, 7.0]
@@ -174,10 +175,10 @@ def test_the_operation_log_defaults_to_today_and_takes_other_times(api: Api) -> 
 
 def test_the_operation_log_as_csv(api: Api) -> None:
     response = api.get(f"/devices/{DEVICE}/operation-log",
-                       params={"date": "2026-11-02", "format": "csv"}, user="dina")  # fmt: skip
+                       params={"date": iso(0), "format": "csv"}, user="dina")  # fmt: skip
     assert response.headers["content-type"].startswith("text/csv")
     assert (
-        "operation-log-harbour-view-elevator-3-2026-11-02.csv"
+        f"operation-log-harbour-view-elevator-3-{iso(0)}.csv"
         in (response.headers["content-disposition"])
     )
     rows = list(csv.DictReader(io.StringIO(response.text)))

@@ -14,6 +14,7 @@ from api.services.permissions import Role
 from api.settings import DEFAULT_SECRET, Settings
 from api.store.workorders import order_id_for_alarm
 from tests.api.helpers import BY_ROLE, PASSWORD, T0, Api, alarm_event
+from tests.dates import iso
 
 ORDER = order_id_for_alarm("alarm-1")
 ETA = (T0 + timedelta(minutes=20)).isoformat()
@@ -101,7 +102,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
     ),
     ("GET", "/patrol/scans?site=harbour-view", None, WATCHERS),
     ("GET", "/patrol/exceptions?site=harbour-view", None, WATCHERS),
-    ("GET", "/patrol/completion?site=harbour-view&shift=day&date=2026-11-02", None, WATCHERS),
+    ("GET", f"/patrol/completion?site=harbour-view&shift=day&date={iso(0)}", None, WATCHERS),
     ("GET", "/stream?follow=false", None, WATCHERS),
 ]
 

@@ -17,9 +17,10 @@ from api.services.transitions import TRANSITIONS, Action, allowed_actions, next_
 from estatewatch.config import SlaPolicy
 from estatewatch.contracts.payloads import FindingPriority, WorkOrderState
 from tests.api.helpers import alarm_event
+from tests.dates import utc
 
 S = WorkOrderState
-T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # Monday 16:00 in Shanghai
+T0 = utc(0, 8)  # Monday 16:00 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = SlaPolicy()
 
@@ -112,14 +113,14 @@ ROWS = [
         "requester answered within 2 working days",
         Order(source="manual"),
         "requester_answer",
-        datetime(2026, 11, 4, 8, 0, tzinfo=UTC),  # Monday -> Wednesday, same hour
+        utc(2, 8),  # Monday -> Wednesday, same hour
         "requester_answered_at",
     ),
     (
         "complaint feedback within 3 working days",
         Order(source="complaint"),
         "requester_answer",
-        datetime(2026, 11, 5, 8, 0, tzinfo=UTC),
+        utc(3, 8),
         "requester_answered_at",
     ),
     (
@@ -170,11 +171,11 @@ def test_every_figure_comes_from_the_site_policy() -> None:
 
 
 def test_working_days_skip_the_weekend_in_site_time() -> None:
-    friday_evening_shanghai = datetime(2026, 11, 6, 12, 0, tzinfo=UTC)  # Fri 20:00 local
+    friday_evening_shanghai = utc(4, 12)  # Fri 20:00 local
     due = sla.add_working_days(friday_evening_shanghai, 2, [0, 1, 2, 3, 4], SHANGHAI)
-    assert due == datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # Tuesday 20:00 local
+    assert due == utc(8, 12)  # Tuesday 20:00 local
     # The same instant in UTC is still Friday 12:00, but the site's week is what counts.
-    saturday_local = datetime(2026, 11, 6, 16, 30, tzinfo=UTC)  # Sat 00:30 local
+    saturday_local = utc(4, 16, 30)  # Sat 00:30 local
     assert (
         sla.add_working_days(saturday_local, 1, [0, 1, 2, 3, 4], SHANGHAI)
         .astimezone(SHANGHAI)

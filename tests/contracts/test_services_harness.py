@@ -10,6 +10,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from estatewatch.contracts import TelemetryBatch, decode, topics
 from estatewatch.testing.services import InfluxDB, Mosquitto, free_port
+from tests.ingest.helpers import now_ms
 
 
 def test_publish_through_real_mosquitto(mosquitto: Mosquitto) -> None:
@@ -35,7 +36,7 @@ def test_publish_through_real_mosquitto(mosquitto: Mosquitto) -> None:
                     "kind": "water_pump_set",
                     "building": "podium",
                     "room": "pump-room",
-                    "ts": 1_790_000_000_000,
+                    "ts": now_ms(),
                     "values": {"outlet_pressure": 0.45},
                 }
             ],
@@ -52,7 +53,8 @@ def test_publish_through_real_mosquitto(mosquitto: Mosquitto) -> None:
 
 
 def test_write_and_query_real_influxdb(influxdb: InfluxDB, influx_db: str) -> None:
-    line = b"water_pump_set,site=harbour-view,device=pump-1 outlet_pressure=0.45 1790000000000"
+    t = now_ms()
+    line = b"water_pump_set,site=harbour-view,device=pump-1 outlet_pressure=0.45 %d" % t
     req = urllib.request.Request(
         f"{influxdb.url}/write?db={influx_db}&precision=ms", data=line, method="POST"
     )
@@ -60,7 +62,7 @@ def test_write_and_query_real_influxdb(influxdb: InfluxDB, influx_db: str) -> No
         assert resp.status == 204
     result = influxdb.query("SELECT outlet_pressure FROM water_pump_set", db=influx_db)
     series = result["results"][0]["series"][0]  # type: ignore[index]
-    assert series["values"] == [[1790000000000, 0.45]]
+    assert series["values"] == [[t, 0.45]]
 
 
 def test_free_port_never_hands_out_one_port_twice() -> None:

@@ -12,6 +12,7 @@ import pytest
 from api.notify.dispatcher import Notifier
 from estatewatch.config import SiteConfig
 from tests.api.helpers import SITE, Api, alarm_event, make_api
+from tests.dates import iso
 from tests.notify.conftest import ENV
 from tests.notify.helpers import notify_config, site_with
 from tests.notify.receivers import VendorReceiver
@@ -32,12 +33,12 @@ def app(tmp_path: Path, example_site: SiteConfig, receiver: VendorReceiver) -> I
         ("dina", "/notifications", 200),
         (
             "cara",
-            "/quality/report?site=harbour-view&since=2026-10-01T00:00Z&until=2026-11-01T00:00Z",
+            f"/quality/report?site=harbour-view&since={iso(-32)}T00:00Z&until={iso(-1)}T00:00Z",
             403,
         ),
         (
             "sam",
-            "/quality/report?site=harbour-view&since=2026-10-01T00:00Z&until=2026-11-01T00:00Z",
+            f"/quality/report?site=harbour-view&since={iso(-32)}T00:00Z&until={iso(-1)}T00:00Z",
             200,
         ),
         (None, "/incidents", 401),
@@ -50,7 +51,7 @@ def test_role_checks(app: Api, user: str | None, path: str, expected: int) -> No
 def test_on_call_now(app: Api) -> None:
     rota = {r["role"]: r["people"] for r in app.get(f"/notifications/oncall?site={SITE}").json()}
     assert rota["duty_engineer"] == [{"id": "wang-duty", "name": "王工"}]  # Monday 16:00
-    night = app.get(f"/notifications/oncall?site={SITE}&at=2026-11-02T15:00:00Z").json()
+    night = app.get(f"/notifications/oncall?site={SITE}&at={iso(0)}T15:00:00Z").json()
     assert {r["role"]: r["people"] for r in night}["duty_engineer"][0]["id"] == "sun-duty"
 
 
@@ -68,7 +69,7 @@ def test_incident_over_http(app: Api) -> None:
     assert app.post(f"{url}/notes", {"text": "阀门已关"}, user="dina").status_code == 201
     app.clock.set(app.clock.now() + timedelta(hours=2))
     closed = app.post(f"{url}/close", user="dina").json()
-    assert closed["review_due_at"].startswith("2026-11-03T10:00")
+    assert closed["review_due_at"].startswith(f"{iso(1)}T10:00")
     review = {"improvements": "备用阀门", "response_minutes": 4}
     assert app.post(f"{url}/review", review, user="dina").status_code == 403
     assert app.post(f"{url}/review", review, user="sam").json()["state"] == "reviewed"
@@ -100,12 +101,12 @@ async def test_notification_log_and_counts(app: Api, receiver: VendorReceiver) -
 
 
 def test_quality_sample_over_http(app: Api) -> None:
-    made = app.post("/quality/samples", {"site": SITE, "week": "2026-10-28", "seed": 5}, user="sam")
+    made = app.post("/quality/samples", {"site": SITE, "week": iso(-5), "seed": 5}, user="sam")
     assert made.status_code == 201, made.text
-    assert made.json()["week_start"].startswith("2026-10-25T16:00")  # Monday 00:00 Shanghai
+    assert made.json()["week_start"].startswith(f"{iso(-8)}T16:00")  # Monday 00:00 Shanghai
     assert made.json()["order_ids"] == []
     assert (
-        app.post("/quality/samples", {"site": SITE, "week": "2026-10-28"}, user="gary").status_code
+        app.post("/quality/samples", {"site": SITE, "week": iso(-5)}, user="gary").status_code
         == 403
     )
 

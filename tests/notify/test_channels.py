@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,7 @@ from estatewatch.config.notify import (
     WebhookChannel,
     WeComChannel,
 )
+from tests.dates import utc
 from tests.notify.conftest import SECRETS
 from tests.notify.receivers import MailServer, VendorReceiver
 
@@ -45,7 +46,7 @@ def envelope(language: Language = Language.ZH_CN) -> Envelope:
         severity="critical",
         what="1号配电房 停电",
         where="裙楼 配电房",
-        since=datetime(2026, 11, 2, 19, 5, tzinfo=UTC),
+        since=utc(0, 19, 5),
         link="http://ew.local/alarms/a1",
     )
     message = render([line], language=language, tz=UTC)
@@ -97,7 +98,7 @@ async def test_dingtalk_refuses_a_stale_timestamp(
     cfg = DingTalkChannel(
         type="dingtalk", id="d", url=f"{receiver.base}/dingtalk", secret_ref="DING"
     )
-    stale = FakeClock(datetime(2026, 11, 2, 5, 0, tzinfo=UTC))  # three hours behind
+    stale = FakeClock(utc(0, 5))  # three hours behind
     with pytest.raises(DeliveryError, match="310000"):
         await send(cfg, stale)
     assert receiver.refused == [("dingtalk", "timestamp out of range")]

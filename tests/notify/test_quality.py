@@ -4,7 +4,7 @@ callback reopens the order with escalation; results per technician and trade."""
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -22,11 +22,12 @@ from api.store import quality as samples
 from api.store import users, workorders
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
+from tests.dates import day, local
 from tests.notify.conftest import ENV
 from tests.notify.helpers import notify_config, site_with
 from tests.notify.receivers import VendorReceiver
 
-MONDAY = date(2026, 10, 26)
+MONDAY = day(-7)
 
 
 @pytest.mark.parametrize(("n", "k"), [(0, 0), (1, 1), (5, 1), (10, 2), (11, 3), (40, 8)])
@@ -47,7 +48,7 @@ def closed_orders(db: Database, sites: Sites, n: int, *, state: str = "closed") 
     ids = []
     with db.write() as session:
         for i in range(n):
-            done = datetime(2026, 10, 26, 9, tzinfo=tz) + timedelta(hours=7 * i)
+            done = local(-7, 9, tz=tz) + timedelta(hours=7 * i)
             order = workorders.new_order(
                 id=f"wo-{i:03d}",
                 site=sites.ids[0],
@@ -158,8 +159,8 @@ def test_the_weekly_sample_and_a_not_fixed_callback(
         report = samples.report(
             session,
             site=sites.ids[0],
-            since=datetime(2026, 10, 1, tzinfo=clock.now().tzinfo),
-            until=datetime(2026, 11, 30, tzinfo=clock.now().tzinfo),
+            since=local(-32, tz=clock.now().tzinfo),
+            until=local(28, tz=clock.now().tzinfo),
         )
     assert sum(int(r["sampled"]) for r in report) == 5  # type: ignore[call-overload]
     assert sum(int(r["not_fixed"]) for r in report) == 2  # type: ignore[call-overload]

@@ -4,7 +4,7 @@ levels, backoff, message text."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from api.notify.routing import Subject
 from api.notify.templates import Line, render
 from estatewatch.config import SiteConfig
 from estatewatch.config.notify import EscalationChain, EventKind, OnCallRole
+from tests.dates import day, iso, local, utc
 from tests.notify.helpers import notify_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,7 +33,7 @@ def subject(**changes: object) -> Subject:
         building="podium",
         where="podium",
         what="停电",
-        since=datetime(2026, 11, 2, 8, tzinfo=UTC),
+        since=utc(0, 8),
         link="https://ew.test/alarms/a1",
     )
     base.update(changes)
@@ -42,11 +43,11 @@ def subject(**changes: object) -> Subject:
 @pytest.mark.parametrize(
     ("local", "expected"),
     [
-        (datetime(2026, 11, 2, 9, 0), ["wang-duty"]),  # Monday day shift
-        (datetime(2026, 11, 2, 20, 0), ["sun-duty"]),  # night shift starts at 20:00
-        (datetime(2026, 11, 3, 2, 30), ["sun-duty"]),  # after midnight: still Monday's night
-        (datetime(2026, 11, 3, 7, 59), ["sun-duty"]),
-        (datetime(2026, 11, 3, 8, 0), ["wang-duty"]),
+        (local(0, 9, tz=None), ["wang-duty"]),  # Monday day shift
+        (local(0, 20, tz=None), ["sun-duty"]),  # night shift starts at 20:00
+        (local(1, 2, 30, tz=None), ["sun-duty"]),  # after midnight: still Monday's night
+        (local(1, 7, 59, tz=None), ["sun-duty"]),
+        (local(1, 8, tz=None), ["wang-duty"]),
     ],
 )
 def test_who_is_on_call(example_site: SiteConfig, local: datetime, expected: list[str]) -> None:
@@ -63,8 +64,8 @@ def test_weekday_limits_the_rota(example_site: SiteConfig) -> None:
             {"role": "supervisor", "person": "liu-supervisor", "shift": "night", "weekdays": [4]},
         ],
     )
-    friday_night = datetime(2026, 11, 7, 1, 0, tzinfo=SHANGHAI)  # Saturday 01:00: Friday's night
-    saturday_night = datetime(2026, 11, 8, 1, 0, tzinfo=SHANGHAI)
+    friday_night = local(5, 1)  # Saturday 01:00: Friday's night
+    saturday_night = local(6, 1)
     role = OnCallRole.SUPERVISOR
     assert routing.on_call(config, example_site.shifts, role, friday_night, SHANGHAI) == [
         "liu-supervisor"
@@ -88,11 +89,11 @@ def test_rules_match(changes: dict[str, object], rules: list[str]) -> None:
 def test_a_maintenance_window_silences_its_device_only() -> None:
     window = {
         "device": "power-room-1",
-        "start": "2026-11-02T07:00:00Z",
-        "end": "2026-11-02T09:00:00Z",
+        "start": f"{iso(0)}T07:00:00Z",
+        "end": f"{iso(0)}T09:00:00Z",
     }
     config = notify_config("http://x", maintenance=[window])
-    inside = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    inside = utc(0, 8)
     assert routing.silenced(config, subject(), inside)
     assert not routing.silenced(config, subject(device="power-room-2"), inside)
     assert not routing.silenced(config, subject(), inside + timedelta(hours=1))
@@ -133,13 +134,13 @@ def test_message_text_in_both_languages() -> None:
         "critical",
         "1号配电房停电",
         "裙楼",
-        datetime(2026, 11, 2, 8, tzinfo=UTC),
+        utc(0, 8),
         "https://ew.test/alarms/a1",
         escalation=1,
     )
     zh = render([line], language="zh-CN", tz=SHANGHAI)
     en = render([line, line], language="en", tz=SHANGHAI, max_lines=1)
-    assert "【紧急】1号配电房停电 · 位置 裙楼 · 自 11-02 16:00 · 升级第 1 级" in zh.plain
+    assert f"【紧急】1号配电房停电 · 位置 裙楼 · 自 {day(0):%m-%d} 16:00 · 升级第 1 级" in zh.plain
     assert "(https://ew.test/alarms/a1)" in zh.markdown
     assert en.title == "EstateWatch notice: 2 notices"
     assert en.plain.endswith("1 more not listed")

@@ -36,6 +36,7 @@ from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import TelemetryBatch
 from estatewatch.readings.schema import measurement
 from estatewatch.testing.services import InfluxDB, Mosquitto, free_port
+from simulators.harness import relocate
 from tests.gateway.conftest import fast
 from tests.gateway.helpers import Listener
 
@@ -158,7 +159,9 @@ class Pipeline:
         gateway_mqtt: str | None = None,
     ) -> None:
         self.workdir = workdir
-        self.site = site
+        # Every simulated device on a free port of its own: a developer's `estatewatch up`
+        # holds the example's ports (15021...) while the suite runs beside it.
+        self.site = site = relocate(site)
         self.mosquitto = mosquitto
         self.influx = influx
         self.site_file = write_site(site, workdir / "site.yaml")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
 
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
@@ -29,8 +28,9 @@ from rules.evaluate import Event, Tick, evaluate
 from rules.loader import parse_rules
 from rules.plan import SitePlan, compile_site
 from rules.state import EngineState, new_state, restore, snapshot
+from tests.dates import utc
 
-T0 = to_epoch_ms(datetime(2026, 11, 2, 8, 0, tzinfo=UTC))  # Monday 16:00 in Shanghai
+T0 = to_epoch_ms(utc(0, 8))  # Monday 16:00 in Shanghai
 
 
 class Driver:

@@ -3,7 +3,7 @@ checkpoints, min_transit 30 s), with a fake clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -11,9 +11,10 @@ from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import PatrolExceptionKind
 from rules.schedule import LocalTime, route_windows, shift_at
+from tests.dates import iso, utc
 from tests.rules.driver import Driver
 
-LOCAL_0800 = to_epoch_ms(datetime(2026, 11, 2, 0, 0, tzinfo=UTC))  # 08:00 in Shanghai
+LOCAL_0800 = to_epoch_ms(utc(0))  # 08:00 in Shanghai
 MIN = 60_000
 ROUND = ["pump-room", "fire-pump-room", "generator-room", "power-room-1", "power-room-2",
          "fire-control", "t1-lift-machine"]  # fmt: skip
@@ -45,7 +46,7 @@ def test_windows_are_in_the_site_timezone(example_site: SiteConfig) -> None:
     found = route_windows(route, local, at(0), at(24 * 60))
     starts = [datetime.fromtimestamp(o.start / 1000, tz=local.tz).strftime("%H:%M") for o in found]
     assert starts == ["08:30", "16:30", "23:00"]
-    assert found[0].start == to_epoch_ms(datetime(2026, 11, 2, 0, 30, tzinfo=UTC))
+    assert found[0].start == to_epoch_ms(utc(0, 0, 30))
     night = next(s for s in example_site.shifts if s.id == "night")
     occ = shift_at(night, local, at(20 * 60))  # 04:00 next morning, local
     assert occ is not None
@@ -65,7 +66,7 @@ def test_skipped_checkpoint_is_missed_at_the_end_of_its_window(d: Driver) -> Non
     until(d, 90.5)
     assert [(e.rule, e.target) for e in d.events] == [("patrol.missed_checkpoint", "power-room-1")]
     assert d.events[0].details["route"] == "equipment-round"
-    assert d.events[0].details["window"] == "2026-11-02 08:30"
+    assert d.events[0].details["window"] == f"{iso(0)} 08:30"
 
 
 def test_late_scan_clears_missed_and_is_itself_an_alarm(d: Driver) -> None:

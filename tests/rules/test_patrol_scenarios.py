@@ -3,7 +3,7 @@ equipment round of the example estate, window local 08:30-09:30."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,11 +11,12 @@ from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import HandheldScan
 from simulators.guard import plan_round, sign
+from tests.dates import utc
 from tests.rules.driver import Driver
 from tests.rules.sim_gateway import ScanGateway
 
 KEY = b"hh-01 test key"
-WINDOW_START = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+WINDOW_START = utc(0, 0, 30)  # 08:30 in Shanghai
 ROUTE = "equipment-round"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,9 +20,10 @@ from estatewatch.testing.services import InfluxDB
 from rules.loader import parse_rules
 from rules.replay import replay
 from simulators.harness import run_estate
+from tests.dates import iso, utc
 from tests.rules.sim_gateway import SimGateway
 
-START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+START = utc(0, 8)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "estate.yaml"
 
 
@@ -89,7 +90,7 @@ async def test_replay_from_a_file_and_from_influxdb(
     lines = out.out.splitlines()
     assert [tuple(x.split()[2:5:2]) for x in lines] == [("raised", "power.outage"),
                                                           ("cleared", "power.outage")]  # fmt: skip
-    assert lines[0].startswith("2026-11-02 16:02:05")  # local; the outage is read at 02:02
+    assert lines[0].startswith(f"{iso(0)} 16:02:05")  # local; the outage is read at 02:02
     assert f"{len(readings)} readings replayed; 1 alarms raised" in out.err
 
     # From InfluxDB, written in the schema ingest uses.

@@ -3,7 +3,6 @@ else, and clears when the fault is removed; normal operation raises nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,14 @@ from estatewatch.mqtt import MqttSettings
 from estatewatch.testing.services import Mosquitto
 from rules.engine import RulesEngine
 from simulators.harness import run_estate
+from tests.dates import utc
 from tests.rules.mqtt_helpers import client_id, listening, publishing, wait_for
 from tests.rules.scenario import scenario
 from tests.rules.sim_gateway import SimGateway
 
 # Local 16:00 in Shanghai (afternoon demand) and 07:00 (the morning peak).
-AFTERNOON = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-MORNING_PEAK = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
+AFTERNOON = utc(0, 8)
+MORNING_PEAK = utc(0, 23)
 
 FAULTS = [
     # device, fault, rule, seconds to raise (at most), seconds to clear (at most)

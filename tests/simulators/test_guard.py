@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,9 +20,10 @@ from estatewatch.testing.services import Mosquitto
 from simulators.errors import SimulatorError
 from simulators.guard import plan_round, verify
 from simulators.patrol import HttpScans, MqttScans, deliver
+from tests.dates import local, utc
 from tests.simulators.receiver import http_receiver
 
-START = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: a towers-round window
+START = utc(0, 1)  # 09:00 in Shanghai: a towers-round window
 ROUTE = "towers-round"
 KEY = b"hh-01 secret"
 
@@ -117,7 +118,7 @@ def test_bad_requests_are_refused(example_site: SiteConfig) -> None:
     with pytest.raises(SimulatorError, match="not on route"):
         plan(example_site, skip=["pump-room"])
     with pytest.raises(SimulatorError, match="timezone-aware"):
-        plan_round(example_site, ROUTE, "guard-zhang", "hh-01", datetime(2026, 11, 2), seed=1)
+        plan_round(example_site, ROUTE, "guard-zhang", "hh-01", local(0, tz=None), seed=1)
 
 
 async def test_scans_over_mqtt_reach_the_handheld_topic(

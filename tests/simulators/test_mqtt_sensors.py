@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from estatewatch.mqtt import Message, MqttClient, MqttSettings
 from estatewatch.testing.services import Mosquitto
 from simulators.harness import run_estate
 from simulators.mqtt_sensors import changed, publish_topic, sensor_payload
+from tests.dates import utc
 
 pytestmark = pytest.mark.integration
 
@@ -47,9 +47,14 @@ def test_payload_follows_the_configured_fields_scale_and_types() -> None:
             },
         }
     )
-    now = datetime(2026, 11, 2, 8, 0, 30, tzinfo=UTC)
+    now = utc(0, 8, 0, 30)
     body = json.loads(sensor_payload(sensor, {"temperature": 23.46, "humidity": 60.0}, now))
-    assert body == {"t": {"c10": 235}, "rh": 55.0, "wet": False, "meta": {"time": 1793606430}}
+    assert body == {
+        "t": {"c10": 235},
+        "rh": 55.0,
+        "wet": False,
+        "meta": {"time": int(now.timestamp())},
+    }
     assert publish_topic(sensor) == "site/x/env-1/env"
 
 

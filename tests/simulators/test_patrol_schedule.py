@@ -11,6 +11,7 @@ from estatewatch.clock import FakeClock, to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import HandheldScan
 from simulators.patrol import next_rounds, open_rounds, run_patrols
+from tests.dates import local
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -25,11 +26,11 @@ class Collected:
 
 def test_open_rounds_are_the_windows_open_now(example_site: SiteConfig) -> None:
     # 13:20 local: only the 13:00–13:45 window of one route is open.
-    now = datetime(2026, 11, 2, 13, 20, tzinfo=SHANGHAI)
+    now = local(0, 13, 20)
     found = open_rounds(example_site, now)
     assert len(found) == 1
     assert found[0][0] == now
-    assert open_rounds(example_site, datetime(2026, 11, 2, 14, 0, tzinfo=SHANGHAI)) == []
+    assert open_rounds(example_site, local(0, 14)) == []
     # A window that opened yesterday and runs past midnight counts too.
     assert next_rounds(example_site, now)[0][0] > now
 
@@ -50,12 +51,12 @@ async def _walk(site: SiteConfig, start: datetime, seconds: float) -> list[Handh
 async def test_a_guard_joins_the_open_window_and_counters_rise_across_restarts(
     example_site: SiteConfig,
 ) -> None:
-    first_start = datetime(2026, 11, 2, 13, 20, tzinfo=SHANGHAI)
+    first_start = local(0, 13, 20)
     first = await _walk(example_site, first_start, 600)
     assert first, "no round walked in the open window"
     assert all(s.scanned_at >= to_epoch_ms(first_start) for s in first)
     # The simulator restarts a minute later: its handheld's counters keep rising.
-    again = await _walk(example_site, datetime(2026, 11, 2, 13, 31, tzinfo=SHANGHAI), 600)
+    again = await _walk(example_site, local(0, 13, 31), 600)
     handheld = first[0].handheld
     before = max(s.counter or 0 for s in first if s.handheld == handheld)
     after = min(s.counter or 0 for s in again if s.handheld == handheld)

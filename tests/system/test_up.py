@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from estatewatch.config import SiteConfig
+from estatewatch.config import ModbusTcp, SiteConfig
 from estatewatch.testing.services import free_port
 from simulators.harness import relocate
 
@@ -53,7 +54,8 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
     # The example's own device ports, moved to free ones so nothing else on the machine
     # collides with this run.
     site_file = tmp_path / "estate.yaml"
-    site_file.write_text(yaml.safe_dump(relocate(example_site).model_dump(mode="json")))
+    relocated = relocate(example_site)
+    site_file.write_text(yaml.safe_dump(relocated.model_dump(mode="json")))
     data_dir = tmp_path / "up"
     log = (tmp_path / "up.out").open("w")
     proc = subprocess.Popen(
@@ -79,6 +81,11 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         output = (tmp_path / "up.out").read_text()
         assert proc.poll() is None, output
         assert "EstateWatch is up" in output
+        # It says which device ports it holds (here the relocated ones, not 15021...).
+        held = {d.connection.port for d in relocated.devices if isinstance(d.connection, ModbusTcp)}
+        said = re.search(r"devices on 127\.0\.0\.1:([\d,-]+)", output)
+        assert said is not None, output
+        assert str(min(held)) in said.group(1)
         state = json.loads(state_file.read_text())
         children = state["parts"]
         assert set(children) >= {"simulators", "gateway", "rules", "api"}

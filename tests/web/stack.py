@@ -16,7 +16,6 @@ import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,9 +38,10 @@ from estatewatch.readings import InfluxConnection, InfluxQLStore
 from estatewatch.testing.services import free_port
 from simulators.estate import SimulatedEstate
 from simulators.harness import run_estate
+from tests.dates import utc
 
 T = TypeVar("T")
-T0_WEB = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai: the day shift
+T0_WEB = utc(0, 8)  # 16:00 in Shanghai: the day shift
 PASSWORD = "correct horse battery"
 GATEWAY = "gw-harbour-1"
 OFFLINE_DEVICE = "temp-fire-control"  # reported offline, and no readings written

@@ -9,6 +9,7 @@ import pytest
 
 from api.web.layout import site_layout
 from estatewatch.config import SiteConfig
+from tests.dates import iso
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -20,25 +21,25 @@ def _at(local: str) -> datetime:
 def test_a_day_moment_gives_the_day_rounds_and_then_the_night_ones(
     example_site: SiteConfig,
 ) -> None:
-    layout = site_layout(example_site, now=_at("2026-11-02T16:00"), tz=SHANGHAI)
+    layout = site_layout(example_site, now=_at(f"{iso(0)}T16:00"), tz=SHANGHAI)
     assert layout.shift is not None
-    assert (layout.shift.id, layout.shift.date.isoformat()) == ("day", "2026-11-02")
-    assert layout.shift.start == _at("2026-11-02T08:00")
+    assert (layout.shift.id, layout.shift.date.isoformat()) == ("day", iso(0))
+    assert layout.shift.start == _at(f"{iso(0)}T08:00")
     by_shift = {s: [r for r in layout.rounds if r.shift == s] for s in ("day", "night")}
     assert len(by_shift["day"]) == 7
     assert len(by_shift["night"]) == 8
     first_day = by_shift["day"][0]
-    assert (first_day.route, first_day.start) == ("equipment-round", _at("2026-11-02T08:30"))
+    assert (first_day.route, first_day.start) == ("equipment-round", _at(f"{iso(0)}T08:30"))
     assert first_day.checkpoints[0] == "pump-room"
     # the night shift's 00:30 window belongs to the next morning
     late = next(r for r in by_shift["night"] if r.start.astimezone(SHANGHAI).hour == 0)
-    assert late.start == _at("2026-11-03T00:30")
+    assert late.start == _at(f"{iso(1)}T00:30")
     assert [r.start for r in layout.rounds] == sorted(r.start for r in layout.rounds)
 
 
 @pytest.mark.parametrize(
     ("moment", "shift", "day"),
-    [("2026-11-03T03:00", "night", "2026-11-02"), ("2026-11-02T20:00", "night", "2026-11-02")],
+    [(f"{iso(1)}T03:00", "night", iso(0)), (f"{iso(0)}T20:00", "night", iso(0))],
 )
 def test_after_midnight_the_shift_is_the_one_that_started_the_day_before(
     example_site: SiteConfig, moment: str, shift: str, day: str
@@ -50,7 +51,7 @@ def test_after_midnight_the_shift_is_the_one_that_started_the_day_before(
 
 
 def test_devices_carry_what_their_tiles_show(example_site: SiteConfig) -> None:
-    layout = site_layout(example_site, now=_at("2026-11-02T16:00"), tz=SHANGHAI)
+    layout = site_layout(example_site, now=_at(f"{iso(0)}T16:00"), tz=SHANGHAI)
     devices = {d.id: d for d in layout.devices}
     assert devices["power-room-1"].attributes == {
         "nominal_voltage_v": 230.0,
@@ -66,6 +67,6 @@ def test_devices_carry_what_their_tiles_show(example_site: SiteConfig) -> None:
 
 def test_a_site_without_shifts_has_no_rounds(example_site: SiteConfig) -> None:
     bare = example_site.model_copy(update={"shifts": [], "routes": []})
-    layout = site_layout(bare, now=_at("2026-11-02T16:00"), tz=SHANGHAI)
+    layout = site_layout(bare, now=_at(f"{iso(0)}T16:00"), tz=SHANGHAI)
     assert layout.shift is None
     assert layout.rounds == []

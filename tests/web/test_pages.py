@@ -24,6 +24,7 @@ from api.store import users
 from api.web.routes import STATIC_DIR, _StaticFiles
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
+from tests.dates import iso
 from tests.web.stack import T0_WEB
 
 with warnings.catch_warnings():
@@ -105,7 +106,7 @@ def test_the_layout_describes_the_site_without_secrets(client: TestClient) -> No
     response = client.get("/web/layout")
     assert response.status_code == 200
     body = response.json()
-    assert body["now"] == "2026-11-02T08:00:00Z"
+    assert body["now"] == f"{iso(0)}T08:00:00Z"
     (site,) = body["sites"]
     assert site["id"] == "harbour-view"
     assert site["timezone"] == "Asia/Shanghai"
