@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from api.db import Database
+from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
 from api.readings import store_for
@@ -38,7 +39,6 @@ from api.routes import (
 from api.routes import readings as device_readings
 from api.runtime import Runtime
 from api.schemas.user import UserCreate
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users as user_store

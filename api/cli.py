@@ -73,7 +73,7 @@ def _add_user(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from api.db import Database
-    from api.errors import ApiError
+    from api.domain.errors import DomainError
     from api.schemas.user import UserCreate
     from api.store import users
     from estatewatch.clock import SystemClock
@@ -100,7 +100,7 @@ def _add_user(args: argparse.Namespace) -> int:
         db.migrate()
         with db.write() as session:
             users.create(session, data=data, cost=settings.password_cost, now=SystemClock().now())
-    except ApiError as exc:
+    except DomainError as exc:
         print(f"estatewatch api: {exc.detail}", file=sys.stderr)
         return 1
     finally:

@@ -41,9 +41,9 @@ import httpx
 from sqlalchemy import insert, text
 
 from api.db import Database
+from api.domain.permissions import Role
 from api.models import Alarm, WorkOrder
 from api.schemas.user import UserCreate
-from api.services.permissions import Role
 from api.sites import Sites
 from api.store import users
 from api.store.alarms import apply_alarm_event

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import DeviceReader, ReaderDep, ReadingsReader, RuntimeDep
-from api.errors import Unavailable
+from api.domain.errors import Unavailable
 from api.readings import find_device
 from api.schemas.device import DevicePublic
 from api.store import devices

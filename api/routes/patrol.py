@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ClockDep, PatrolReader, PatrolSubmitter, ReaderDep, SessionDep, SitesDep
-from api.errors import Forbidden, InvalidInput
+from api.domain import patrol as rounds
+from api.domain.errors import Forbidden, InvalidInput
 from api.schemas.patrol import (
     PatrolExceptionPublic,
     ScanBatch,
@@ -16,7 +17,6 @@ from api.schemas.patrol import (
     ScanResult,
     ShiftCompletion,
 )
-from api.services import patrol as rounds
 from api.store import patrol
 
 router = APIRouter(prefix="/patrol", tags=["patrol"])

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.deps import ClockDep, QualityStaff, ReaderDep, SessionDep, SitesDep
-from api.errors import NotFound
+from api.domain import quality
+from api.domain.errors import NotFound
 from api.models import QualityCallback, QualitySample
-from api.services import quality
 from api.store import quality as samples
 
 router = APIRouter(prefix="/quality", tags=["quality"])

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.deps import RuntimeDep, StreamReader
-from api.errors import Gone, InvalidInput
+from api.domain.errors import Expired, InvalidInput
 from api.live import wait
 from api.runtime import Runtime
 from api.store import feed
@@ -52,7 +52,7 @@ def _resume_point(
     with runtime.db.read() as session:
         oldest, newest = feed.bounds(session)
     if token < oldest:
-        raise Gone(
+        raise Expired(
             f"changes after {token} were pruned (the feed keeps "
             f"{format_duration(runtime.settings.feed_retention)}); reload and reconnect "
             "without a token",

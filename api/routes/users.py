@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import ClockDep, CurrentUser, ReaderDep, RuntimeDep, SessionDep, UserAdmin, UserReader
-from api.errors import Forbidden
+from api.domain.errors import Forbidden
+from api.domain.permissions import Role, may_take
+from api.domain.transitions import Action
 from api.schemas.user import DutyIn, TechnicianPublic, UserCreate, UserPublic, UserUpdate
-from api.services.permissions import Role, may_take
-from api.services.transitions import Action
 from api.store import users
 from estatewatch.contracts.payloads import Trade
 

@@ -1,7 +1,7 @@
 """Work orders: the queue, owners' reports, and each step of the lifecycle.
 
 A technician sees only orders assigned to them (others answer 404, as if absent) and takes
-only the technician's steps on them; see `api.services.permissions`.
+only the technician's steps on them; see `api.domain.permissions`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from api.deps import (
     SitesDep,
     SlaRunner,
 )
-from api.errors import Forbidden, NotFound
+from api.domain.errors import Forbidden, NotFound
+from api.domain.permissions import Principal, can_see_order, may_take, sees_only_own_orders
+from api.domain.transitions import Action
 from api.models import WorkOrder
 from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
 from api.schemas.workorder import CommentIn as OrderCommentIn
@@ -40,8 +42,6 @@ from api.schemas.workorder import (
     WorkOrderPublic,
     WorkOrderUpdate,
 )
-from api.services.permissions import Principal, can_see_order, may_take, sees_only_own_orders
-from api.services.transitions import Action
 from api.sites import Sites
 from api.store import lifecycle, workorders
 from api.store.lifecycle import Change

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, NotFound
+from api.domain.errors import Conflict, NotFound
+from api.domain.policy import classify_alarm
 from api.models import Alarm, AlarmAction, AlarmEventRecord, WorkOrder
 from api.schemas.alarm import OPEN_ALARM_STATES, AlarmPublic, AlarmState
-from api.services.policy import classify_alarm
 from api.sites import Sites
 from api.store import cursor as cursors
 from api.store import feed, workorders

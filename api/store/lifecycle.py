@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import InvalidInput
+from api.domain import sla
+from api.domain.errors import InvalidInput
+from api.domain.permissions import Role
+from api.domain.transitions import EVENT_OF, OPEN_STATES, Action, next_state
 from api.models import SlaBreach, User, WorkOrder, WorkOrderLog
-from api.services import sla
-from api.services.permissions import Role
-from api.services.transitions import EVENT_OF, OPEN_STATES, Action, next_state
 from api.sites import Sites
 from api.store.workorder_events import record
 from estatewatch.contracts.payloads import WorkOrderEventType, WorkOrderState

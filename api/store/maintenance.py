@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import NotFound
+from api.domain.errors import NotFound
+from api.domain.policy import department_of
+from api.domain.usage import usage_step
 from api.models import MaintenancePlan
 from api.schemas.maintenance import PlanCreate, PlanUpdate
-from api.services.policy import department_of
-from api.services.usage import usage_step
 from api.sites import Sites
 from api.store.workorders import Created, insert_once, new_order
 from estatewatch.clock import to_epoch_ms

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import InvalidInput, NotFound
+from api.domain import patrol as rounds
+from api.domain.errors import InvalidInput, NotFound
+from api.domain.policy import classify_finding
 from api.models import PatrolExceptionRecord, PatrolScanRecord
 from api.schemas.patrol import RoundPublic, ScanIn, ScanResult, ScanStatus, ShiftCompletion
-from api.services import patrol as rounds
-from api.services.policy import classify_finding
 from api.sites import Sites
 from api.store import workorders
 from estatewatch.clock import from_epoch_ms, to_epoch_ms

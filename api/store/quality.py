@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, InvalidInput, NotFound
+from api.domain import quality
+from api.domain.errors import Conflict, InvalidInput, NotFound
+from api.domain.transitions import Action
 from api.models import QualityCallback, QualitySample, WorkOrder
-from api.services import quality
-from api.services.transitions import Action
 from api.sites import Sites
 from api.store import lifecycle, workorders
 from api.store.workorder_events import record

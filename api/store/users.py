@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, InvalidInput, NotFound
+from api.domain.errors import Conflict, InvalidInput, NotFound
+from api.domain.permissions import Role
 from api.models import User, WorkOrder
 from api.schemas.user import TechnicianPublic, UserCreate, UserUpdate
 from api.security import hash_password
-from api.services.permissions import Role
 from estatewatch.contracts.payloads import WorkOrderState
 
 # Assigned and still the technician's to do: completed orders wait on the callback, not them.

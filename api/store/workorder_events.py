@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.domain import sla
+from api.domain.permissions import Role, may_take
+from api.domain.transitions import allowed_actions
 from api.models import WorkOrder, WorkOrderLog
 from api.schemas.workorder import WorkOrderPublic
-from api.services import sla
-from api.services.permissions import Role, may_take
-from api.services.transitions import allowed_actions
 from api.sites import Sites
 from api.store import feed
 from estatewatch.clock import to_epoch_ms

@@ -12,11 +12,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, NotFound
+from api.domain.errors import Conflict, NotFound
+from api.domain.policy import Classification, department_of
+from api.domain.transitions import OPEN_STATES
 from api.models import Alarm, WorkOrder, WorkOrderLog
 from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
-from api.services.policy import Classification, department_of
-from api.services.transitions import OPEN_STATES
 from api.sites import Sites
 from api.store import cursor as cursors
 from api.store.workorder_events import record

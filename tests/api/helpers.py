@@ -14,10 +14,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.domain.permissions import Role
 from api.runtime import Runtime
 from api.schemas.user import UserCreate
 from api.security import issue_token
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users

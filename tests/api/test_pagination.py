@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from api.db import Database
-from api.errors import InvalidInput
+from api.domain.errors import InvalidInput
 from api.sites import Sites
 from api.store import alarms, workorders
 from api.store.alarms import apply_alarm_event

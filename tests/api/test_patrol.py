@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from api import ingest
-from api.services import patrol as rounds
+from api.domain import patrol as rounds
 from api.store.workorders import order_id_for_scan
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.services.usage import usage_step
+from api.domain.usage import usage_step
 from api.sites import Sites
 from api.tasks import SlaChecker
 from estatewatch.clock import to_epoch_ms

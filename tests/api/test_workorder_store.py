@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from api.db import Database
+from api.domain.transitions import Action
 from api.models import OutboxMessage, PatrolScanRecord, SlaBreach, WorkOrder, WorkOrderLog
 from api.schemas.user import UserCreate
-from api.services.transitions import Action
 from api.sites import Sites
 from api.store import lifecycle, patrol, users, workorders
 from api.store.alarms import apply_alarm_event

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from api.db import Database
+from api.domain import quality
+from api.domain.permissions import Role
 from api.models import WorkOrder, WorkOrderLog
 from api.notify.dispatcher import Notifier
 from api.schemas.user import UserCreate
-from api.services import quality
-from api.services.permissions import Role
 from api.sites import Sites
 from api.store import quality as samples
 from api.store import users, workorders

@@ -24,8 +24,8 @@ import httpx
 import uvicorn
 
 from api.app import create_app
+from api.domain.permissions import Role
 from api.schemas.user import UserCreate
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users
