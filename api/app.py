@@ -44,6 +44,7 @@ from api.sites import Sites
 from api.store import users as user_store
 from api.tasks import SlaChecker
 from api.web import routes as web_pages
+from api.workflows import users as user_flows
 from estatewatch import __version__
 from estatewatch.clock import Clock, SystemClock
 from estatewatch.readings import ReadingStore
@@ -79,7 +80,7 @@ def bootstrap_admin(runtime: Runtime) -> bool:
     with runtime.db.write() as session:
         if user_store.count(session) > 0:
             return False
-        user_store.create(
+        user_flows.create(
             session,
             data=UserCreate(
                 username="admin", password=password.get_secret_value(), role=Role.ADMIN

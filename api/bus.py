@@ -20,7 +20,7 @@ from types import TracebackType
 
 from sqlalchemy.exc import OperationalError
 
-from api import ingest
+from api import inbound
 from api.live import wait
 from api.runtime import Runtime
 from api.store import feed
@@ -107,7 +107,7 @@ class Bus:
 
     async def _decode(self, message: Message) -> Payload | None:
         parts = topics.parse(message.topic)
-        model = ingest.MODELS.get(parts.kind) if parts else None
+        model = inbound.MODELS.get(parts.kind) if parts else None
         if model is None:
             await self._dead_letter(message, "not a topic the API consumes")
             return None
@@ -152,7 +152,7 @@ class Bus:
         rt = self.runtime
         with rt.db.write() as session:
             now = rt.clock.now()
-            return [ingest.apply(session, p, now=now, sites=rt.sites) for p in payloads]
+            return [inbound.apply(session, p, now=now, sites=rt.sites) for p in payloads]
 
     async def _dead_letter(self, message: Message, reason: str) -> None:
         parts = topics.parse(message.topic)

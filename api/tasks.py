@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 
 from api.runtime import Runtime
-from api.store import feed, lifecycle, maintenance
+from api.store import feed, maintenance
+from api.workflows import maintenance as plans
+from api.workflows import sla
 from estatewatch.config.site import DeviceKind
 from estatewatch.contracts.payloads import Quality
 
@@ -50,12 +52,12 @@ class SlaChecker:
         rt = self.runtime
         now = rt.clock.now()
         with rt.db.write() as session:
-            maintenance.generate_due(session, now=now, sites=rt.sites)
+            plans.generate_due(session, now=now, sites=rt.sites)
         if counters:
             with rt.db.write() as session:
-                maintenance.record_usage(session, counters=counters, now=now, sites=rt.sites)
+                plans.record_usage(session, counters=counters, now=now, sites=rt.sites)
         with rt.db.write() as session:
-            flagged = lifecycle.check_sla(session, now=now, sites=rt.sites)
+            flagged = sla.check_clocks(session, now=now, sites=rt.sites)
         horizon = now - rt.settings.feed_retention
         with rt.db.write() as session:
             feed.prune(session, before=horizon)

@@ -15,8 +15,9 @@ from api.domain import sla
 from api.models import SlaBreach, WorkOrder
 from api.schemas.report import BreachPublic, ClockRow, ClockSummary, Handover, SlaReport
 from api.sites import Sites
-from api.store import alarms, devices, patrol, workorders
-from api.store.workorder_events import to_public
+from api.store import workorders
+from api.workflows import alarms, devices, patrol
+from api.workflows.order_events import to_public
 from estatewatch.config import SlaPolicy
 from estatewatch.contracts.payloads import DeviceState
 

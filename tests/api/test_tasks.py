@@ -12,8 +12,8 @@ from api.db import Database
 from api.models import FeedEvent, SlaBreach
 from api.runtime import Runtime
 from api.sites import Sites
-from api.store.alarms import apply_alarm_event
 from api.tasks import SlaChecker
+from api.workflows.alarms import on_alarm_event
 from estatewatch.clock import FakeClock
 from tests.api.helpers import T0, alarm_event, settings_for
 
@@ -36,7 +36,7 @@ async def test_the_checker_flags_breaches_when_its_clock_says_so(
     )
     runtime.db.migrate()
     with runtime.db.write() as session:
-        apply_alarm_event(session, alarm_event("lift"), now=T0, sites=sites)
+        on_alarm_event(session, alarm_event("lift"), now=T0, sites=sites)
 
     def breaches() -> list[str]:
         with runtime.db.read() as session:

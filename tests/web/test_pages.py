@@ -20,8 +20,8 @@ from api.schemas.user import UserCreate
 from api.security import issue_token
 from api.settings import Settings
 from api.sites import Sites
-from api.store import users
 from api.web.routes import STATIC_DIR, _StaticFiles
+from api.workflows import users
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
 from tests.web.stack import T0_WEB
