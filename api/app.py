@@ -1,8 +1,10 @@
 """The FastAPI application: `create_app(settings, clock=...)`.
 
 Start-up (the lifespan) migrates the database, creates the bootstrap admin if asked, and
-starts what runs in the background: the MQTT bus (when `mqtt_url` is set) and the SLA
-checker. Shutdown stops them in reverse order and closes the database.
+starts what runs in the background (`_services`): the MQTT bus (when `mqtt_url` is set), the
+SLA checker, the maintenance generator, the feed pruner, the live-stream hub and the
+notifier (when `notify` is set). Shutdown stops them in reverse order and closes the
+database.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.bus import Bus
 from api.db import Database
+from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
+from api.notify.dispatcher import Notifier
 from api.readings import store_for
 from api.routes import (
     alarms,
@@ -36,14 +41,14 @@ from api.routes import (
     workorders,
 )
 from api.routes import readings as device_readings
-from api.runtime import Runtime
+from api.runtime import Runtime, Services
 from api.schemas.user import UserCreate
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users as user_store
-from api.tasks import SlaChecker
+from api.tasks import FeedPruner, MaintenanceGenerator, SlaChecker
 from api.web import routes as web_pages
+from api.workflows import users as user_flows
 from estatewatch import __version__
 from estatewatch.clock import Clock, SystemClock
 from estatewatch.readings import ReadingStore
@@ -79,7 +84,7 @@ def bootstrap_admin(runtime: Runtime) -> bool:
     with runtime.db.write() as session:
         if user_store.count(session) > 0:
             return False
-        user_store.create(
+        user_flows.create(
             session,
             data=UserCreate(
                 username="admin", password=password.get_secret_value(), role=Role.ADMIN
@@ -89,6 +94,51 @@ def bootstrap_admin(runtime: Runtime) -> bool:
         )
     log.info("created the bootstrap admin user")
     return True
+
+
+@asynccontextmanager
+async def _services(rt: Runtime) -> AsyncIterator[Services]:
+    """Start the background services, each with only what it needs; stop them in reverse
+    order when the block ends."""
+    settings = rt.settings
+    every = settings.sla_check_interval
+    async with AsyncExitStack() as stack:
+        bus = None
+        if settings.mqtt_url is not None:
+            bus = await stack.enter_async_context(
+                Bus(settings, db=rt.db, sites=rt.sites, clock=rt.clock, pulse=rt.pulse)
+            )
+        sla_checker = await stack.enter_async_context(
+            SlaChecker(rt.db, rt.sites, rt.clock, interval=every)
+        )
+        maintenance = await stack.enter_async_context(
+            MaintenanceGenerator(rt.db, rt.sites, rt.clock, rt.readings, interval=every)
+        )
+        pruner = await stack.enter_async_context(
+            FeedPruner(rt.db, rt.clock, retention=settings.feed_retention, interval=every)
+        )
+        feed_hub = await stack.enter_async_context(
+            FeedHub(rt.db, rt.pulse, poll_interval=settings.stream_poll_interval.total_seconds())
+        )
+        notifier = None
+        if settings.notify:
+            notifier = await stack.enter_async_context(
+                Notifier(
+                    rt.db,
+                    rt.sites,
+                    rt.clock,
+                    pulse=rt.pulse,
+                    poll_interval=settings.notify_poll_interval.total_seconds(),
+                )
+            )
+        yield Services(
+            bus=bus,
+            feed_hub=feed_hub,
+            notifier=notifier,
+            sla_checker=sla_checker,
+            maintenance=maintenance,
+            pruner=pruner,
+        )
 
 
 def create_app(
@@ -122,26 +172,8 @@ def create_app(
             await asyncio.to_thread(bootstrap_admin, runtime)
             runtime.pulse.bind(asyncio.get_running_loop())
             stack.callback(runtime.pulse.bind, None)
-            if settings.mqtt_url is not None:
-                from api.bus import Bus
-
-                await stack.enter_async_context(Bus(runtime))
-            app.state.sla_checker = await stack.enter_async_context(SlaChecker(runtime))
-            runtime.feed_hub = await stack.enter_async_context(FeedHub(runtime))
-            stack.callback(setattr, runtime, "feed_hub", None)
-            if settings.notify:
-                from api.notify.dispatcher import Notifier
-
-                runtime.notifier = await stack.enter_async_context(
-                    Notifier(
-                        runtime.db,
-                        runtime.sites,
-                        runtime.clock,
-                        pulse=runtime.pulse,
-                        poll_interval=settings.notify_poll_interval.total_seconds(),
-                    )
-                )
-                stack.callback(setattr, runtime, "notifier", None)
+            runtime.services = await stack.enter_async_context(_services(runtime))
+            stack.callback(setattr, runtime, "services", Services())
             yield
 
     app = FastAPI(

@@ -20,12 +20,14 @@ from types import TracebackType
 
 from sqlalchemy.exc import OperationalError
 
-from api import ingest
-from api.live import wait
-from api.runtime import Runtime
+from api import inbound
+from api.db import Database
+from api.live import Pulse, wait
+from api.settings import Settings
+from api.sites import Sites
 from api.store import feed
 from api.tasks import MAX_BACKOFF_S, supervise
-from estatewatch.clock import to_epoch_ms
+from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.codec import decode
 from estatewatch.contracts.payloads import DeadLetter, Payload
@@ -49,11 +51,13 @@ class _Outgoing:
 
 
 class Bus:
-    """`async with Bus(runtime):` consumes and publishes until the block ends."""
+    """`async with Bus(...):` consumes and publishes until the block ends."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        settings = runtime.settings
+    def __init__(
+        self, settings: Settings, *, db: Database, sites: Sites, clock: Clock, pulse: Pulse
+    ) -> None:
+        self.db, self.sites, self.clock, self.pulse = db, sites, clock, pulse
+        self.outbox_poll_interval = settings.outbox_poll_interval.total_seconds()
         assert settings.mqtt_url is not None
         self.client = MqttClient(
             MqttSettings(
@@ -78,7 +82,6 @@ class Bus:
             asyncio.create_task(supervise("MQTT consumer", self._consume)),
             asyncio.create_task(supervise("outbox publisher", self._publish)),
         ]
-        self.runtime.bus = self
         return self
 
     async def __aexit__(
@@ -87,13 +90,25 @@ class Bus:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.runtime.bus = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.client.__aexit__(exc_type, exc, tb)
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected.is_set()
+
+    def figures(self) -> dict[str, float]:
+        """For /health and /metrics: messages stored, published and dead-lettered."""
+        return {
+            "consumed": self.consumed,
+            "published": self.published,
+            "dead_letters": self.dead_letters,
+            "connected": int(self.connected),
+        }
 
     # --- consuming -----------------------------------------------------------------------
 
@@ -107,7 +122,7 @@ class Bus:
 
     async def _decode(self, message: Message) -> Payload | None:
         parts = topics.parse(message.topic)
-        model = ingest.MODELS.get(parts.kind) if parts else None
+        model = inbound.MODELS.get(parts.kind) if parts else None
         if model is None:
             await self._dead_letter(message, "not a topic the API consumes")
             return None
@@ -149,10 +164,9 @@ class Bus:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     def _apply(self, payloads: list[Payload]) -> list[str]:
-        rt = self.runtime
-        with rt.db.write() as session:
-            now = rt.clock.now()
-            return [ingest.apply(session, p, now=now, sites=rt.sites) for p in payloads]
+        with self.db.write() as session:
+            now = self.clock.now()
+            return [inbound.apply(session, p, now=now, sites=self.sites) for p in payloads]
 
     async def _dead_letter(self, message: Message, reason: str) -> None:
         parts = topics.parse(message.topic)
@@ -161,19 +175,19 @@ class Bus:
             component=COMPONENT,
             source_topic=message.topic[:1024],
             reason=reason[:4000],
-            received_at=to_epoch_ms(self.runtime.clock.now()),
+            received_at=to_epoch_ms(self.clock.now()),
             payload_bytes=len(message.payload),
             payload=message.payload[:4096].decode("utf-8", errors="replace"),
         )
         log.warning("dead letter from %s: %s", message.topic, reason)
 
         def write() -> None:
-            with self.runtime.db.write() as session:
+            with self.db.write() as session:
                 feed.enqueue(
                     session,
                     topic=topics.deadletter(site, COMPONENT),
                     payload=letter,
-                    at=self.runtime.clock.now(),
+                    at=self.clock.now(),
                 )
 
         await asyncio.to_thread(write)
@@ -182,20 +196,20 @@ class Bus:
     # --- publishing the outbox -----------------------------------------------------------
 
     def _pending(self) -> list[_Outgoing]:
-        with self.runtime.db.read() as session:
+        with self.db.read() as session:
             return [
                 _Outgoing(m.id, m.topic, m.payload.encode())
                 for m in feed.pending(session, limit=OUTBOX_BATCH)
             ]
 
     def _mark(self, ids: list[int]) -> None:
-        with self.runtime.db.write() as session:
-            feed.mark_published(session, ids=ids, at=self.runtime.clock.now())
+        with self.db.write() as session:
+            feed.mark_published(session, ids=ids, at=self.clock.now())
 
     async def _publish(self) -> None:
-        interval = self.runtime.settings.outbox_poll_interval.total_seconds()
+        interval = self.outbox_poll_interval
         while True:
-            waiter = self.runtime.pulse.waiter(feed.OUTBOX)
+            waiter = self.pulse.waiter(feed.OUTBOX)
             batch = await asyncio.to_thread(self._pending)
             if not batch:
                 await wait(waiter, interval)

@@ -73,9 +73,9 @@ def _add_user(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from api.db import Database
-    from api.errors import ApiError
+    from api.domain.errors import DomainError
     from api.schemas.user import UserCreate
-    from api.store import users
+    from api.workflows import users as user_flows
     from estatewatch.clock import SystemClock
 
     settings = _settings(args)
@@ -99,8 +99,10 @@ def _add_user(args: argparse.Namespace) -> int:
     try:
         db.migrate()
         with db.write() as session:
-            users.create(session, data=data, cost=settings.password_cost, now=SystemClock().now())
-    except ApiError as exc:
+            user_flows.create(
+                session, data=data, cost=settings.password_cost, now=SystemClock().now()
+            )
+    except DomainError as exc:
         print(f"estatewatch api: {exc.detail}", file=sys.stderr)
         return 1
     finally:

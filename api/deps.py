@@ -9,11 +9,11 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from api.errors import Forbidden, NotAuthenticated
+from api.domain.errors import Forbidden, NotAuthenticated
+from api.domain.permissions import Permission, Principal, Role, has
 from api.models import User
 from api.runtime import Runtime
 from api.security import read_token
-from api.services.permissions import Permission, Principal, Role, has
 from api.sites import Sites
 from estatewatch.clock import Clock
 

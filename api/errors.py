@@ -1,4 +1,5 @@
-"""The API's errors, and their rendering as RFC 9457 problem details.
+"""The API's errors rendered as RFC 9457 problem details: `PROBLEMS` is the one table from
+domain error (`api.domain.errors`) to status, title and type.
 
 Every error response is `application/problem+json` with `type`, `title`, `status`, `detail`
 and, where one input is at fault, `field` naming it (validation errors list all of them in
@@ -7,6 +8,7 @@ and, where one input is at fault, `field` naming it (validation errors list all 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,74 +16,61 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from estatewatch.errors import EstateWatchError
+from api.domain.errors import (
+    Conflict,
+    DomainError,
+    Expired,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 
 PROBLEM_TYPE = "urn:estatewatch:problem:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
-class ApiError(EstateWatchError):
-    """An error a client caused or should know about; becomes a problem response."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """How a domain error is answered: its status, title and type slug."""
 
-    status = 500
-    title = "Internal error"
-    slug = "internal"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        field: str | None = None,
-        headers: dict[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-        self.headers = headers or {}
-        self.extensions = extensions
+    status: int
+    title: str
+    slug: str
 
 
-class InvalidInput(ApiError):
-    status, title, slug = 422, "Invalid input", "invalid-input"
+PROBLEMS: dict[type[DomainError], Problem] = {
+    InvalidInput: Problem(422, "Invalid input", "invalid-input"),
+    NotAuthenticated: Problem(401, "Not authenticated", "not-authenticated"),
+    Forbidden: Problem(403, "Forbidden", "forbidden"),
+    NotFound: Problem(404, "Not found", "not-found"),
+    Conflict: Problem(409, "Conflict", "conflict"),
+    IllegalTransition: Problem(409, "Illegal transition", "illegal-transition"),
+    Expired: Problem(410, "Gone", "gone"),
+    RateLimited: Problem(429, "Too many requests", "too-many-requests"),
+    Unavailable: Problem(503, "Service unavailable", "unavailable"),
+}
+"""Every domain error's problem response; a subclass without a row answers as its parent."""
+INTERNAL = Problem(500, "Internal error", "internal")
 
 
-class NotAuthenticated(ApiError):
-    status, title, slug = 401, "Not authenticated", "not-authenticated"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(ApiError):
-    status, title, slug = 403, "Forbidden", "forbidden"
+def problem_of(error: DomainError) -> Problem:
+    for kind in type(error).__mro__:
+        found = PROBLEMS.get(kind)
+        if found is not None:
+            return found
+    return INTERNAL
 
 
-class NotFound(ApiError):
-    status, title, slug = 404, "Not found", "not-found"
-
-
-class Conflict(ApiError):
-    status, title, slug = 409, "Conflict", "conflict"
-
-
-class IllegalTransition(Conflict):
-    title, slug = "Illegal transition", "illegal-transition"
-
-
-class TooManyRequests(ApiError):
-    status, title, slug = 429, "Too many requests", "too-many-requests"
-
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
-
-
-class Unavailable(ApiError):
-    status, title, slug = 503, "Service unavailable", "unavailable"
-
-
-class Gone(ApiError):
-    status, title, slug = 410, "Gone", "gone"
+def _headers(error: DomainError) -> dict[str, str] | None:
+    if isinstance(error, NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after)}
+    return None
 
 
 def problem(
@@ -113,15 +102,16 @@ def _field(loc: tuple[int | str, ...]) -> tuple[str, str]:
     return where, ".".join(rest) or where
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    answer = problem_of(exc)
     return problem(
         request,
-        status=exc.status,
-        title=exc.title,
+        status=answer.status,
+        title=answer.title,
         detail=exc.detail,
-        slug=exc.slug,
-        headers=exc.headers,
+        slug=answer.slug,
+        headers=_headers(exc),
         field=exc.field,
         **exc.extensions,
     )
@@ -139,9 +129,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(
         request,
         status=422,
-        title=InvalidInput.title,
+        title=PROBLEMS[InvalidInput].title,
         detail=f"{first['field']}: {first['message']}",
-        slug=InvalidInput.slug,
+        slug=PROBLEMS[InvalidInput].slug,
         field=first["field"],
         errors=errors,
     )
@@ -159,6 +149,6 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from api.live import wait
-from api.runtime import Runtime
+from api.db import Database
+from api.live import Pulse, wait
+from api.models import FeedEvent
+from api.schemas.feed import FeedChange, parse_change
 from api.store import feed
 
 log = logging.getLogger(__name__)
@@ -29,15 +31,35 @@ READ_BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """A change of the feed: validated (`change`), and its payload's JSON as stored
+    (`data`, what the stream sends)."""
+
     seq: int
-    kind: str
-    site: str
-    payload: dict[str, Any]
+    change: FeedChange
+    data: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.change.kind
+
+    @property
+    def site(self) -> str:
+        return self.change.site
+
+
+def change_of(event: FeedEvent) -> Change:
+    """A stored change, validated into its model by its kind."""
+    parsed = parse_change(
+        kind=event.kind, site=event.site, subject_id=event.subject_id, payload=event.payload
+    )
+    return Change(event.seq, parsed, event.payload)
 
 
 class FeedHub:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database, pulse: Pulse, *, poll_interval: float) -> None:
+        self.db, self.pulse, self.poll_interval = db, pulse, poll_interval
+        self.clients = 0
+        """Live streams connected now (the stream route counts them in and out)."""
         self._held: deque[Change] = deque(maxlen=KEEP)
         self.base = 0
         """The seq before the first held change: cursors from here on are served."""
@@ -69,20 +91,20 @@ class FeedHub:
         return out, last
 
     def _read(self) -> list[Change]:
-        with self.runtime.db.read() as session:
+        with self.db.read() as session:
             return [
-                Change(e.seq, e.kind, e.site, e.payload)
+                change_of(e)
                 for e in feed.events_after(session, after=self.newest, limit=READ_BATCH)
             ]
 
     def _newest(self) -> int:
-        with self.runtime.db.read() as session:
+        with self.db.read() as session:
             return feed.bounds(session)[1]
 
     async def _run(self) -> None:
-        interval = self.runtime.settings.stream_poll_interval.total_seconds()
+        interval = self.poll_interval
         while True:
-            waiter = self.runtime.pulse.waiter(feed.FEED)
+            waiter = self.pulse.waiter(feed.FEED)
             try:
                 changes = await asyncio.to_thread(self._read)
             except Exception:  # the database is away: streams wait, the hub tries again
@@ -100,6 +122,9 @@ class FeedHub:
                 if len(changes) == READ_BATCH:
                     continue
             await wait(waiter, interval)
+
+    def figures(self) -> dict[str, float]:
+        return {"clients": self.clients, "held": len(self._held), "newest": self.newest}
 
     async def __aenter__(self) -> FeedHub:
         self.newest = self.base = await asyncio.to_thread(self._newest)

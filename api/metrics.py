@@ -1,5 +1,6 @@
-"""The API's figures for Prometheus, read on scrape: the bus's counters, the live-stream
-clients, and what the database holds now (open alarms, orders by state, SLA breaches)."""
+"""The API's figures for Prometheus, read on scrape: the running services' `figures()` (the
+bus's counters, SLA checker passes, live-stream clients, notification deliveries), and what
+the database holds now (open alarms, orders by state, SLA breaches)."""
 
 from __future__ import annotations
 
@@ -21,28 +22,32 @@ class _ApiCollector(Collector):
         self.runtime = runtime
 
     def collect(self) -> Iterator[Family]:
-        rt = self.runtime
-        bus = rt.bus
+        figures = self.runtime.services.figures()
+        bus = figures.get("bus", {})
         for name, doc, value in (
-            ("ew_api_messages_consumed", "MQTT messages stored", bus.consumed if bus else 0),
-            ("ew_api_messages_published", "outbox messages published", bus.published if bus else 0),
-            ("ew_api_dead_letters", "MQTT messages dead-lettered", bus.dead_letters if bus else 0),
-            ("ew_api_sla_checks", "SLA checker passes", rt.counters["sla_checks"]),
+            ("ew_api_messages_consumed", "MQTT messages stored", bus.get("consumed", 0)),
+            ("ew_api_messages_published", "outbox messages published", bus.get("published", 0)),
+            ("ew_api_dead_letters", "MQTT messages dead-lettered", bus.get("dead_letters", 0)),
+            (
+                "ew_api_sla_checks",
+                "SLA checker passes",
+                figures.get("sla_checker", {}).get("passes", 0),
+            ),
         ):
             yield CounterMetricFamily(name, doc, value=value)
         yield GaugeMetricFamily(
             "ew_api_mqtt_connected", "1 while the bus is connected to the broker",
-            value=1 if bus is not None and bus.client.connected.is_set() else 0,
+            value=bus.get("connected", 0),
         )  # fmt: skip
         yield GaugeMetricFamily(
             "ew_api_stream_clients", "live-stream (SSE) clients connected",
-            value=rt.counters["stream_clients"],
+            value=figures.get("feed_hub", {}).get("clients", 0),
         )  # fmt: skip
         yield from self._stored()
         yield from self._notifications()
 
     def _notifications(self) -> Iterator[Family]:
-        notifier = self.runtime.notifier
+        notifier = self.runtime.services.notifier
         if notifier is None:
             return
         queued = GaugeMetricFamily(
@@ -53,8 +58,8 @@ class _ApiCollector(Collector):
             "ew_api_notification_attempts", "sends tried by this process",
             labels=["channel", "outcome"],
         )  # fmt: skip
-        for channel, figures in sorted(notifier.metrics().items()):
-            for name, count in sorted(figures.items()):
+        for channel, counts in sorted(notifier.figures().items()):
+            for name, count in sorted(counts.items()):
                 if name.startswith("attempts_"):
                     attempts.add_metric([channel, name.removeprefix("attempts_")], count)
                 else:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.errors import Conflict, InvalidInput, NotFound
+from api.domain.errors import Conflict, InvalidInput, NotFound
 
 REF = re.compile(r"^ph_[0-9a-f]{16}$")
 MAX_PHOTO_BYTES = 10 * 1024 * 1024

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from api.errors import InvalidInput, NotFound, Unavailable
+from api.domain.errors import InvalidInput, NotFound, Unavailable
 from api.settings import Settings
 from estatewatch.clock import Clock
 from estatewatch.config import SiteConfig

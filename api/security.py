@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from api.errors import NotAuthenticated, TooManyRequests
+from api.domain.errors import NotAuthenticated, RateLimited
 from estatewatch.clock import Clock
 
 SCRYPT_R, SCRYPT_P = 8, 1
@@ -137,7 +137,7 @@ class LoginLimiter:
         times = self._recent(key)
         if len(times) >= (attempts or self.attempts):
             retry = int(times[0] + self.window - self.clock.monotonic()) + 1
-            raise TooManyRequests(
+            raise RateLimited(
                 f"too many failed sign-ins; try again in {retry} s", retry_after=retry
             )
 

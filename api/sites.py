@@ -8,7 +8,7 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from api.services.policy import DispatchPolicies, DispatchPolicy
+from api.domain.policy import DispatchPolicies, DispatchPolicy
 from estatewatch.config import SiteConfig, SlaPolicy, load_model, load_site
 
 log = logging.getLogger(__name__)

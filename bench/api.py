@@ -41,12 +41,12 @@ import httpx
 from sqlalchemy import insert, text
 
 from api.db import Database
+from api.domain.permissions import Role
 from api.models import Alarm, WorkOrder
 from api.schemas.user import UserCreate
-from api.services.permissions import Role
 from api.sites import Sites
-from api.store import users
-from api.store.alarms import apply_alarm_event
+from api.workflows import users
+from api.workflows.alarms import on_alarm_event
 from estatewatch.config import load_site
 from estatewatch.contracts.payloads import AlarmEvent
 from estatewatch.testing.services import free_port
@@ -372,7 +372,7 @@ def ingest_figures(db: Database, count: int) -> dict[str, float]:
     def apply_all() -> None:
         for event in batch:
             with db.write() as session:
-                apply_alarm_event(session, event, now=T0, sites=sites)
+                on_alarm_event(session, event, now=T0, sites=sites)
 
     def rate(body: Callable[[], None]) -> float:
         start = time.perf_counter()

@@ -6,7 +6,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -15,9 +15,6 @@ from prometheus_client.core import (
     HistogramMetricFamily,
 )
 from prometheus_client.registry import Collector
-
-if TYPE_CHECKING:
-    from rules.engine import RulesEngine
 
 # Seconds. A message is evaluated in tens of microseconds; a slow one (a large batch, a
 # snapshot in the same turn of the loop) in milliseconds. The 100 ms target sits mid-range.
@@ -56,8 +53,21 @@ class RulesStats:
     """Time from a message's arrival to its alarms being queued for the broker."""
 
 
+class EngineFigures(Protocol):
+    """What the collector reads from the engine on scrape (`rules.engine.RulesEngine` is
+    one): its counters and a few figures of the moment."""
+
+    @property
+    def stats(self) -> RulesStats: ...
+    @property
+    def mqtt_connected(self) -> bool: ...
+    @property
+    def unconfirmed(self) -> int: ...
+    def open_alarms(self) -> dict[str, Counter[str]]: ...
+
+
 class _EngineCollector(Collector):
-    def __init__(self, engine: RulesEngine) -> None:
+    def __init__(self, engine: EngineFigures) -> None:
         self.engine = engine
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
@@ -99,7 +109,7 @@ class _EngineCollector(Collector):
         )  # fmt: skip
 
 
-def registry_for(engine: RulesEngine) -> CollectorRegistry:
+def registry_for(engine: EngineFigures) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(_EngineCollector(engine))
     return registry

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, NotFound
+from api.domain.errors import Conflict, NotFound
 from api.models import Incident, IncidentEntry
 from api.notify.queue import notify_people, people_for
 from api.notify.routing import Subject

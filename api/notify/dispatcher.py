@@ -203,7 +203,7 @@ class Notifier:
 
     # --- metrics -------------------------------------------------------------------------
 
-    def metrics(self) -> dict[str, dict[str, int]]:
+    def figures(self) -> dict[str, dict[str, int]]:
         """For /metrics: rows by channel and status (pending, sending, sent, dead), plus the
         attempts this process made by channel and outcome."""
         with self.db.read() as session:

@@ -8,16 +8,17 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import AlarmAcker, AlarmCommenter, AlarmReader, ClockDep, ReaderDep, SessionDep
+from api.domain.alarms import AlarmState
 from api.schemas.alarm import (
     AcknowledgeIn,
     AlarmActionPublic,
     AlarmDetail,
     AlarmEventPublic,
     AlarmPublic,
-    AlarmState,
     CommentIn,
 )
 from api.store import alarms
+from api.workflows import alarms as alarm_flows
 from estatewatch.contracts.payloads import Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
@@ -40,7 +41,7 @@ def board(
 ) -> Response:
     """Open alarms, most severe first, then the longest waiting. A full page carries the
     next page's cursor in the `X-Next-Cursor` header."""
-    rows, following = alarms.board(
+    rows, following = alarm_flows.board(
         session,
         sites=site,
         buildings=building,
@@ -52,12 +53,12 @@ def board(
     )
     # Built from the rows and serialised once: the wall screen asks for this all day.
     headers = {NEXT_CURSOR: following} if following is not None else None
-    return Response(alarms.BOARD_PAGE.dump_json(rows), media_type=JSON, headers=headers)
+    return Response(alarm_flows.BOARD_PAGE.dump_json(rows), media_type=JSON, headers=headers)
 
 
 def _detail(session: Session, alarm_id: str) -> AlarmDetail:
     alarm = alarms.get(session, alarm_id=alarm_id)
-    public = alarms.to_public(alarm, alarms.work_order_of(session, alarm_id=alarm_id))
+    public = alarm_flows.to_public(alarm, alarms.work_order_of(session, alarm_id=alarm_id))
     return AlarmDetail(
         **public.model_dump(),
         history=[
@@ -80,7 +81,7 @@ def acknowledge(
 ) -> AlarmDetail:
     """Accepted: the rules engine is told (AlarmCommand); its `acknowledged` event follows."""
     alarm = alarms.get(session, alarm_id=alarm_id, for_update=True)
-    alarms.acknowledge(session, alarm=alarm, by=user.username, note=body.note, now=clock.now())
+    alarm_flows.acknowledge(session, alarm=alarm, by=user.username, note=body.note, now=clock.now())
     return _detail(session, alarm_id)
 
 

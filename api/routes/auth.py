@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
 from api.deps import RuntimeDep
-from api.errors import NotAuthenticated
+from api.domain.errors import NotAuthenticated
 from api.models import User
 from api.runtime import Runtime
 from api.schemas.user import RefreshIn, Token

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import DeviceReader, ReaderDep, ReadingsReader, RuntimeDep
-from api.errors import Unavailable
+from api.domain.errors import Unavailable
 from api.readings import find_device
 from api.schemas.device import DevicePublic
-from api.store import devices
+from api.workflows import devices
 from estatewatch.clock import from_epoch_ms
 from estatewatch.contracts.payloads import DeviceState, Scalar
 from estatewatch.errors import EstateWatchError

@@ -27,11 +27,11 @@ def health(runtime: RuntimeDep, session: ReaderDep) -> Health:
     pending = session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
     )
-    bus = runtime.bus
+    bus = runtime.services.figures().get("bus")
     if bus is None:
         mqtt = "disabled" if runtime.settings.mqtt_url is None else "starting"
     else:
-        mqtt = "connected" if bus.client.connected.is_set() else "disconnected"
+        mqtt = "connected" if bus["connected"] else "disconnected"
     return Health(
         status="ok",
         database=runtime.db.url.get_backend_name(),

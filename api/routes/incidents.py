@@ -20,7 +20,7 @@ from api.deps import (
     SessionDep,
     SitesDep,
 )
-from api.errors import NotFound
+from api.domain.errors import NotFound
 from api.incidents import export
 from api.incidents import store as incidents
 from api.models import Incident

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from api.deps import ClockDep, PlanAdmin, PlanReader, ReaderDep, SessionDep, SitesDep
 from api.schemas.maintenance import PlanCreate, PlanPublic, PlanUpdate
 from api.store import maintenance
+from api.workflows import maintenance as plans
 
 router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 
@@ -20,17 +21,17 @@ def list_plans(_: PlanReader, session: ReaderDep, site: str | None = None) -> li
 def create_plan(
     user: PlanAdmin, data: PlanCreate, session: SessionDep, clock: ClockDep
 ) -> PlanPublic:
-    plan = maintenance.create(session, data=data, by=user.username, now=clock.now())
+    plan = plans.create(session, data=data, by=user.username, now=clock.now())
     return PlanPublic.model_validate(plan)
 
 
 @router.patch("/plans/{plan_id}")
 def update_plan(_: PlanAdmin, plan_id: str, data: PlanUpdate, session: SessionDep) -> PlanPublic:
-    plan = maintenance.update(session, plan=maintenance.get(session, plan_id=plan_id), data=data)
+    plan = plans.update(session, plan=maintenance.get(session, plan_id=plan_id), data=data)
     return PlanPublic.model_validate(plan)
 
 
 @router.post("/generate")
 def generate(_: PlanAdmin, session: SessionDep, sites: SitesDep, clock: ClockDep) -> dict[str, int]:
     """Open the orders of plans that are due now (this also runs with every SLA check)."""
-    return {"created": maintenance.generate_due(session, now=clock.now(), sites=sites)}
+    return {"created": plans.generate_due(session, now=clock.now(), sites=sites)}

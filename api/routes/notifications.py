@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import ClockDep, NotifyReader, ReaderDep, SitesDep
-from api.errors import NotFound
+from api.domain.errors import NotFound
 from api.notify import outbox, routing
 from estatewatch.config.notify import OnCallRole
 

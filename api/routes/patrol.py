@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ClockDep, PatrolReader, PatrolSubmitter, ReaderDep, SessionDep, SitesDep
-from api.errors import Forbidden, InvalidInput
+from api.domain import patrol as rounds
+from api.domain.errors import Forbidden, InvalidInput
 from api.schemas.patrol import (
     PatrolExceptionPublic,
     ScanBatch,
@@ -16,8 +17,8 @@ from api.schemas.patrol import (
     ScanResult,
     ShiftCompletion,
 )
-from api.services import patrol as rounds
 from api.store import patrol
+from api.workflows import patrol as patrol_flows
 
 router = APIRouter(prefix="/patrol", tags=["patrol"])
 
@@ -35,7 +36,7 @@ def submit_scans(
         raise InvalidInput(f"guard {user.guard_id!r} is not on {batch.site}'s roster", field="site")
     now = clock.now()
     return [
-        patrol.submit(
+        patrol_flows.submit(
             session, site=batch.site, guard=user.guard_id, scan=scan, now=now, sites=sites
         )
         for scan in batch.scans
@@ -99,4 +100,4 @@ def completion(
         if current is None:
             raise InvalidInput("no shift is running now; give shift and date", field="shift")
         shift, day = shift or current[0].id, day or current[1]
-    return patrol.shift_completion(session, site=site, shift_id=shift, day=day, sites=sites)
+    return patrol_flows.shift_completion(session, site=site, shift_id=shift, day=day, sites=sites)

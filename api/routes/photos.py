@@ -13,9 +13,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, RuntimeDep
-from api.errors import Forbidden, InvalidInput
+from api.domain.errors import Forbidden, InvalidInput
+from api.domain.permissions import Principal, Role
 from api.photos import MAX_PHOTO_BYTES, PhotoStore, check_ref
-from api.services.permissions import Principal, Role
 
 router = APIRouter(prefix="/photos", tags=["photos"])
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.deps import ClockDep, QualityStaff, ReaderDep, SessionDep, SitesDep
-from api.errors import NotFound
+from api.domain import quality
+from api.domain.errors import NotFound
 from api.models import QualityCallback, QualitySample
-from api.services import quality
 from api.store import quality as samples
+from api.workflows import quality as sampling
 
 router = APIRouter(prefix="/quality", tags=["quality"])
 
@@ -69,7 +70,7 @@ def take_sample(
     user: QualityStaff, data: SampleIn, session: SessionDep, sites: SitesDep, clock: ClockDep
 ) -> SamplePublic:
     """Draw the week's sample (once; asking again returns the recorded one)."""
-    sample = samples.take_sample(
+    sample = sampling.take_sample(
         session,
         site=data.site,
         monday=quality.week_of(data.week),
@@ -100,7 +101,7 @@ def record_callback(
     clock: ClockDep,
 ) -> dict[str, str | None]:
     """Satisfied, or not fixed: the order is reopened (or reworked) with escalation."""
-    outcome = samples.record_callback(
+    outcome = sampling.record_callback(
         session,
         sample_id=sample_id,
         order_id=order_id,

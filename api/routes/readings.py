@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import ReadingsReader, RuntimeDep
-from api.errors import InvalidInput, NotFound, Unavailable
+from api.domain import oplog
+from api.domain.errors import InvalidInput, NotFound, Unavailable
 from api.readings import PointInfo, Target, find_device
 from api.schemas.readings import HistoryPublic, LogPoint, LogValue, OperationLog, SamplePublic
-from api.services import oplog
 from estatewatch.clock import from_epoch_ms, to_epoch_ms
 from estatewatch.durations import format_duration, parse_duration
 from estatewatch.readings import Aggregate, ReadingsError, Sample, Series

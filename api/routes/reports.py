@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import ClockDep, ReaderDep, ReportReader, SitesDep
-from api.errors import InvalidInput
+from api.domain import patrol as rounds
+from api.domain.errors import InvalidInput
 from api.schemas.report import Handover, SlaReport
-from api.services import patrol as rounds
-from api.store import reports
+from api.workflows import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

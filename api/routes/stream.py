@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.deps import RuntimeDep, StreamReader
-from api.errors import Gone, InvalidInput
+from api.domain.errors import Expired, InvalidInput
+from api.feedhub import Change, change_of
 from api.live import wait
 from api.runtime import Runtime
 from api.store import feed
@@ -52,7 +53,7 @@ def _resume_point(
     with runtime.db.read() as session:
         oldest, newest = feed.bounds(session)
     if token < oldest:
-        raise Gone(
+        raise Expired(
             f"changes after {token} were pruned (the feed keeps "
             f"{format_duration(runtime.settings.feed_retention)}); reload and reconnect "
             "without a token",
@@ -64,12 +65,17 @@ def _resume_point(
     return token
 
 
+def _event(change: Change) -> ServerSentEvent:
+    """The change as an SSE event: its payload's JSON exactly as stored."""
+    return ServerSentEvent(id=str(change.seq), event=change.kind, data=change.data)
+
+
 def _read(
     runtime: Runtime, after: int, sites: list[str] | None, kinds: list[str] | None
 ) -> list[ServerSentEvent]:
     with runtime.db.read() as session:
         return [
-            ServerSentEvent(id=str(e.seq), event=e.kind, data=e.payload)
+            _event(change_of(e))
             for e in feed.events_after(session, after=after, limit=BATCH, sites=sites, kinds=kinds)
         ]
 
@@ -94,8 +100,9 @@ async def stream(
         yield ServerSentEvent(id=str(cursor), event="ready", data={"seq": cursor})
     kinds = [str(k) for k in kind] if kind else None
     interval = runtime.settings.stream_poll_interval.total_seconds()
-    runtime.counters["stream_clients"] += 1
-    hub = runtime.feed_hub
+    hub = runtime.services.feed_hub
+    if hub is not None:
+        hub.clients += 1
     try:
         while True:
             # Take the wake-ups before reading, so a change between the two still wakes us.
@@ -104,9 +111,7 @@ async def stream(
             held = hub.after(cursor, site, kinds, BATCH) if hub is not None else None
             if held is not None:
                 changes, next_cursor = held
-                batch = [
-                    ServerSentEvent(id=str(c.seq), event=c.kind, data=c.payload) for c in changes
-                ]
+                batch = [_event(c) for c in changes]
             else:  # older than what the hub holds, or no hub: from the database
                 batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
                 next_cursor = int(batch[-1].id or cursor) if batch else cursor
@@ -122,4 +127,5 @@ async def stream(
             else:
                 await wait(waiter, interval)
     finally:
-        runtime.counters["stream_clients"] -= 1
+        if hub is not None:
+            hub.clients -= 1

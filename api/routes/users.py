@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import ClockDep, CurrentUser, ReaderDep, RuntimeDep, SessionDep, UserAdmin, UserReader
-from api.errors import Forbidden
+from api.domain.errors import Forbidden
+from api.domain.permissions import Role, may_take
+from api.domain.transitions import Action
 from api.schemas.user import DutyIn, TechnicianPublic, UserCreate, UserPublic, UserUpdate
-from api.services.permissions import Role, may_take
-from api.services.transitions import Action
 from api.store import users
+from api.workflows import users as user_flows
 from estatewatch.contracts.payloads import Trade
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -44,7 +45,7 @@ def technicians(
     orders: dispatched, accepted, on site). For those who dispatch."""
     if not may_take(user.role, Action.DISPATCH):
         raise Forbidden(f"a {user.role} does not dispatch")
-    return users.technicians(session, trade=trade, on_duty=on_duty)
+    return user_flows.technicians(session, trade=trade, on_duty=on_duty)
 
 
 @router.get("")
@@ -56,7 +57,9 @@ def list_users(_: UserReader, session: ReaderDep, role: Role | None = None) -> l
 def create_user(
     _: UserAdmin, data: UserCreate, session: SessionDep, runtime: RuntimeDep, clock: ClockDep
 ) -> UserPublic:
-    user = users.create(session, data=data, cost=runtime.settings.password_cost, now=clock.now())
+    user = user_flows.create(
+        session, data=data, cost=runtime.settings.password_cost, now=clock.now()
+    )
     return UserPublic.model_validate(user)
 
 
@@ -65,5 +68,5 @@ def update_user(
     _: UserAdmin, username: str, data: UserUpdate, session: SessionDep, runtime: RuntimeDep
 ) -> UserPublic:
     user = users.require(session, username=username)
-    users.update(session, user=user, data=data, cost=runtime.settings.password_cost)
+    user_flows.update(session, user=user, data=data, cost=runtime.settings.password_cost)
     return UserPublic.model_validate(user)

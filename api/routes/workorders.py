@@ -1,7 +1,7 @@
 """Work orders: the queue, owners' reports, and each step of the lifecycle.
 
 A technician sees only orders assigned to them (others answer 404, as if absent) and takes
-only the technician's steps on them; see `api.services.permissions`.
+only the technician's steps on them; see `api.domain.permissions`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from api.deps import (
     SitesDep,
     SlaRunner,
 )
-from api.errors import Forbidden, NotFound
+from api.domain.errors import Forbidden, NotFound
+from api.domain.permissions import Principal, can_see_order, may_take, sees_only_own_orders
+from api.domain.transitions import Action
 from api.models import WorkOrder
 from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
 from api.schemas.workorder import CommentIn as OrderCommentIn
@@ -40,12 +42,13 @@ from api.schemas.workorder import (
     WorkOrderPublic,
     WorkOrderUpdate,
 )
-from api.services.permissions import Principal, can_see_order, may_take, sees_only_own_orders
-from api.services.transitions import Action
 from api.sites import Sites
-from api.store import lifecycle, workorders
-from api.store.lifecycle import Change
-from api.store.workorder_events import to_public
+from api.store import workorders
+from api.workflows import lifecycle
+from api.workflows import sla as sla_clocks
+from api.workflows import workorders as order_flows
+from api.workflows.lifecycle import Change
+from api.workflows.order_events import to_public
 from estatewatch.clock import Clock
 from estatewatch.contracts.payloads import Urgency, WorkOrderState
 
@@ -113,7 +116,7 @@ def create(
     clock: ClockDep,
 ) -> WorkOrderDetail:
     """Log an owner's report or complaint (customer service)."""
-    order = workorders.create_manual(
+    order = order_flows.open_by_hand(
         session, data=data, by=user.username, now=clock.now(), sites=sites
     )
     return _detail(session, order, sites, user)
@@ -136,7 +139,7 @@ def update(
     clock: ClockDep,
 ) -> WorkOrderDetail:
     order = _visible(session, order_id, user, lock=True)
-    workorders.update(
+    order_flows.update(
         session, order=order, data=data, by=user.username, now=clock.now(), sites=sites
     )
     return _detail(session, order, sites, user)
@@ -151,7 +154,7 @@ def comment(
     clock: ClockDep,
 ) -> WorkOrderLogPublic:
     order = _visible(session, order_id, user, lock=True)
-    entry = workorders.comment(
+    entry = order_flows.comment(
         session,
         order=order,
         by=user.username,
@@ -299,4 +302,4 @@ def sla_check(
     _: SlaRunner, session: SessionDep, sites: SitesDep, clock: ClockDep
 ) -> dict[str, int]:
     """Run the SLA checker now (it also runs every `sla_check_interval`)."""
-    return {"flagged": lifecycle.check_sla(session, now=clock.now(), sites=sites)}
+    return {"flagged": sla_clocks.check_clocks(session, now=clock.now(), sites=sites)}

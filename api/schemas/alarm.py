@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from api.domain.alarms import AlarmState
 from estatewatch.contracts.payloads import AlarmEventType, LongText, Severity, TargetKind
-
-
-class AlarmState(StrEnum):
-    ACTIVE = "active"  # the condition holds, nobody acknowledged
-    ACKNOWLEDGED = "acknowledged"  # the condition holds, someone is on it
-    CLEARED = "cleared"  # the condition is gone, nobody acknowledged
-    CLOSED = "closed"  # nothing more to do
-
-
-OPEN_ALARM_STATES = [AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED, AlarmState.CLEARED]
 
 
 class AlarmPublic(BaseModel):

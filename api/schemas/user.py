@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.services.permissions import Role
+from api.domain.permissions import Role
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import Trade
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.domain.transitions import Action
 from api.schemas.common import Moment
-from api.services.transitions import Action
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import (
     LongText,

@@ -1,46 +1,31 @@
-"""Alarms: idempotent ingestion of AlarmEvents, the board, acknowledgements, comments."""
+"""Alarms in the database: each AlarmEvent kept once, the alarm showing its newest
+revision, the board query, acknowledgements and comments as rows."""
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, NotFound
+from api.domain.alarms import OPEN_ALARM_STATES, SEVERITY_RANK, AlarmState, state_of
+from api.domain.errors import NotFound
 from api.models import Alarm, AlarmAction, AlarmEventRecord, WorkOrder
-from api.schemas.alarm import OPEN_ALARM_STATES, AlarmPublic, AlarmState
-from api.services.policy import classify_alarm
-from api.sites import Sites
 from api.store import cursor as cursors
-from api.store import feed, workorders
-from estatewatch.clock import from_epoch_ms, to_epoch_ms
-from estatewatch.contracts import topics
-from estatewatch.contracts.payloads import AlarmCommand, AlarmEvent, AlarmEventType, Severity
+from estatewatch.clock import from_epoch_ms
+from estatewatch.contracts.payloads import AlarmEvent, Severity
 
-FEED_KIND = "alarm"
-SEVERITY_RANK = {s: rank for rank, s in enumerate(Severity)}  # critical first
 BOARD_ORDER = (Alarm.severity_rank, Alarm.raised_at, Alarm.alarm_id)
-BOARD_FIELDS = frozenset(AlarmPublic.model_fields) | {"severity_rank"}
-BOARD_PAGE = TypeAdapter(list[AlarmPublic])
 
 
 class Outcome(StrEnum):
     APPLIED = "applied"  # the newest revision: the alarm now shows it
     STALE = "stale"  # kept in the history, older than what the alarm shows
     DUPLICATE = "duplicate"  # this event_id was seen before: nothing happened
-
-
-def state_of(event: AlarmEvent) -> AlarmState:
-    if event.event is AlarmEventType.CLOSED:
-        return AlarmState.CLOSED
-    if event.active:
-        return AlarmState.ACKNOWLEDGED if event.acknowledged else AlarmState.ACTIVE
-    return AlarmState.CLOSED if event.acknowledged else AlarmState.CLEARED
 
 
 def _show(alarm: Alarm, event: AlarmEvent, now: datetime) -> None:
@@ -89,17 +74,20 @@ def _lock_or_create(session: Session, event: AlarmEvent, now: datetime) -> tuple
     return alarm, True
 
 
-def apply_alarm_event(
-    session: Session, event: AlarmEvent, *, now: datetime, sites: Sites
-) -> Outcome:
-    """Store one AlarmEvent, whatever how often or in which order it arrives.
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    outcome: Outcome
+    alarm: Alarm | None
+    """The alarm, now showing the event (APPLIED), or as it was (STALE); None if DUPLICATE."""
+
+
+def record_event(session: Session, event: AlarmEvent, *, now: datetime) -> Recorded:
+    """Keep one AlarmEvent, whatever how often or in which order it arrives.
 
     A known `event_id` is a no-op. Otherwise the event joins the alarm's history, and the
-    alarm shows it only if its revision is newer than the one shown. The first time an alarm
-    is seen raised or active, the site's dispatch policy may open its work order (at most one
-    per alarm, enforced by the database)."""
+    alarm shows it only if its revision is newer than the one shown."""
     if session.get(AlarmEventRecord, event.event_id) is not None:
-        return Outcome.DUPLICATE
+        return Recorded(Outcome.DUPLICATE, None)
     alarm, created = _lock_or_create(session, event, now)
     newer = created or event.revision > alarm.revision
     try:
@@ -117,38 +105,13 @@ def apply_alarm_event(
                 )
             )
     except IntegrityError:  # the same event, delivered twice at once to two consumers
-        return Outcome.DUPLICATE
+        return Recorded(Outcome.DUPLICATE, None)
     if not newer:
-        return Outcome.STALE
+        return Recorded(Outcome.STALE, alarm)
     if not created:
         _show(alarm, event, now)
-    order_id = publish(session, alarm=alarm, at=now)
-    if order_id is None and (event.event is AlarmEventType.RAISED or event.active):
-        kind = classify_alarm(sites.dispatch(event.site), event)
-        if kind is not None:
-            workorders.create_from_alarm(session, alarm=alarm, kind=kind, now=now, sites=sites)
-    return Outcome.APPLIED
-
-
-def to_public(alarm: Alarm, work_order_id: str | None = None) -> AlarmPublic:
-    public = AlarmPublic.model_validate(alarm)
-    public.work_order_id = work_order_id
-    return public
-
-
-def publish(session: Session, *, alarm: Alarm, at: datetime) -> str | None:
-    """Put the alarm's new state on the live feed; returns the id of its work order."""
     session.flush()
-    order_id = work_order_of(session, alarm_id=alarm.alarm_id)
-    feed.append(
-        session,
-        kind=FEED_KIND,
-        site=alarm.site,
-        subject_id=alarm.alarm_id,
-        payload=to_public(alarm, order_id),
-        at=at,
-    )
-    return order_id
+    return Recorded(Outcome.APPLIED, alarm)
 
 
 def board(
@@ -161,13 +124,15 @@ def board(
     limit: int = 500,
     offset: int = 0,
     cursor: str | None = None,
-) -> tuple[list[AlarmPublic], str | None]:
+    fields: frozenset[str],
+) -> tuple[list[dict[str, Any]], str | None]:
     """The alarm board: open alarms (or those in `states`), most severe first, then the
-    longest waiting. Returns a page and the cursor of the next one (None: the last page).
+    longest waiting, as rows of the columns named in `fields` and `work_order_id`. Returns a
+    page and the cursor of the next one (None: the last page).
 
-    Reads plain columns, not ORM objects, and validates the page in one call: the board is
-    the API's hottest read (see bench/api.py)."""
-    columns = [c for c in Alarm.__table__.columns if c.name in BOARD_FIELDS]
+    Reads plain columns, not ORM objects: the board is the API's hottest read (see
+    bench/api.py)."""
+    columns = [c for c in Alarm.__table__.columns if c.name in fields | {"severity_rank"}]
     query = select(*columns, WorkOrder.id.label("work_order_id")).select_from(Alarm)
     query = query.outerjoin(WorkOrder, WorkOrder.alarm_id == Alarm.alarm_id)
     wanted = [str(s) for s in states or OPEN_ALARM_STATES]
@@ -190,7 +155,7 @@ def board(
     if len(rows) == limit:
         last = rows[-1]
         following = cursors.encode((last["severity_rank"], last["raised_at"], last["alarm_id"]))
-    return BOARD_PAGE.validate_python([dict(r) for r in rows]), following
+    return [dict(r) for r in rows], following
 
 
 def get(session: Session, *, alarm_id: str, for_update: bool = False) -> Alarm:
@@ -214,26 +179,10 @@ def actions(session: Session, *, alarm_id: str) -> list[AlarmAction]:
     return list(session.scalars(query.order_by(AlarmAction.id)))
 
 
-def acknowledge(
-    session: Session, *, alarm: Alarm, by: str, note: str, now: datetime
-) -> AlarmCommand:
-    """Record who acknowledged and when, and send the rules engine an AlarmCommand (through
-    the outbox, so it leaves only if this commits). The rules engine's `acknowledged`
-    event then updates the alarm itself."""
-    if alarm.state == AlarmState.CLOSED:
-        raise Conflict(f"alarm {alarm.alarm_id!r} is closed", field="alarm_id")
-    if alarm.acknowledged or alarm.ack_requested_by is not None:
-        who = alarm.acknowledged_by or alarm.ack_requested_by
-        raise Conflict(f"alarm {alarm.alarm_id!r} was already acknowledged by {who}")
-    command = AlarmCommand(
-        command_id=uuid.uuid4().hex[:20],
-        alarm_id=alarm.alarm_id,
-        site=alarm.site,
-        action="acknowledge",
-        by=by,
-        at=to_epoch_ms(now),
-        note=note,
-    )
+def request_ack(
+    session: Session, *, alarm: Alarm, by: str, note: str, command_id: str, now: datetime
+) -> None:
+    """Record that `by` asked the rules engine to acknowledge `alarm`."""
     alarm.ack_requested_by = by
     alarm.ack_requested_at = now
     alarm.updated_at = now
@@ -241,17 +190,12 @@ def acknowledge(
         AlarmAction(
             alarm_id=alarm.alarm_id,
             kind="acknowledge",
-            command_id=command.command_id,
+            command_id=command_id,
             by=by,
             at=now,
             note=note,
         )
     )
-    feed.enqueue(
-        session, topic=topics.alarm_command(alarm.site, alarm.alarm_id), payload=command, at=now
-    )
-    publish(session, alarm=alarm, at=now)
-    return command
 
 
 def comment(session: Session, *, alarm: Alarm, by: str, text: str, now: datetime) -> AlarmAction:

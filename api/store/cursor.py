@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from api.errors import InvalidInput
+from api.domain.errors import InvalidInput
 
 Key = tuple[Any, ...]
 

@@ -1,29 +1,23 @@
-"""The latest status of each device (from retained DeviceStatus messages)."""
+"""The latest status of each device (from retained DeviceStatus messages), in the database."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import DeviceStatusRecord
-from api.schemas.device import DevicePublic
-from api.store import feed
 from estatewatch.clock import from_epoch_ms
 from estatewatch.contracts.payloads import DeviceState, DeviceStatus
 
-FEED_KIND = "device_status"
 
-
-def apply_status(session: Session, status: DeviceStatus, *, now: datetime) -> str:
-    """Keep the newest status per device (by its time, then the gateway's seq); a change of
-    state goes to the live feed."""
+def keep_status(session: Session, status: DeviceStatus) -> tuple[str, DeviceStatusRecord]:
+    """Keep the newest status per device (by its time, then the gateway's seq). Returns
+    what happened (`stale`, `applied`: a change of state, `refreshed`) and the row."""
     key = (status.site, status.device)
     record = session.get(DeviceStatusRecord, key, with_for_update=True)
     ts = from_epoch_ms(status.ts)
     if record is not None and (record.ts, record.seq) >= (ts, status.seq):
-        return "stale"
+        return "stale", record
     changed = record is None or record.state != status.state
     if record is None:
         record = DeviceStatusRecord(site=status.site, device=status.device)
@@ -40,25 +34,16 @@ def apply_status(session: Session, status: DeviceStatus, *, now: datetime) -> st
     record.consecutive_failures = status.consecutive_failures
     record.last_error = status.last_error.model_dump(mode="json") if status.last_error else None
     session.flush()
-    if changed:
-        feed.append(
-            session,
-            kind=FEED_KIND,
-            site=status.site,
-            subject_id=status.device,
-            payload=DevicePublic.model_validate(record),
-            at=now,
-        )
-    return "applied" if changed else "refreshed"
+    return ("applied" if changed else "refreshed"), record
 
 
 def list_devices(
     session: Session, *, sites: list[str] | None = None, states: list[DeviceState] | None = None
-) -> list[DevicePublic]:
+) -> list[DeviceStatusRecord]:
     query = select(DeviceStatusRecord)
     if sites:
         query = query.where(DeviceStatusRecord.site.in_(sites))
     if states:
         query = query.where(DeviceStatusRecord.state.in_([str(s) for s in states]))
     rows = session.scalars(query.order_by(DeviceStatusRecord.site, DeviceStatusRecord.device))
-    return [DevicePublic.model_validate(r) for r in rows]
+    return list(rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select, update
@@ -15,6 +15,19 @@ from estatewatch.contracts.payloads import Payload
 
 FEED = "feed"
 OUTBOX = "outbox"
+
+
+class FeedEntry(Protocol):
+    """A change to put on the feed (`api.schemas.feed.FeedChange` is one)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def payload(self) -> BaseModel: ...
 
 
 def next_value(session: Session, *, name: str) -> int:
@@ -29,19 +42,17 @@ def next_value(session: Session, *, name: str) -> int:
     return int(value)
 
 
-def append(
-    session: Session, *, kind: str, site: str, subject_id: str, payload: BaseModel, at: datetime
-) -> int:
+def append(session: Session, change: FeedEntry, *, at: datetime) -> int:
     """Add a change to the feed; returns its sequence number (the resume token)."""
     seq = next_value(session, name=FEED)
     session.add(
         FeedEvent(
             seq=seq,
             at=at,
-            kind=kind,
-            site=site,
-            subject_id=subject_id,
-            payload=payload.model_dump(mode="json"),
+            kind=change.kind,
+            site=change.site,
+            subject_id=change.subject_id,
+            payload=change.payload.model_dump(mode="json"),
         )
     )
     mark_changed(session, FEED)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.errors import NotAuthenticated
+from api.domain.errors import NotAuthenticated
 from api.models import RefreshToken, User
 
 

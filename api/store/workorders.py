@@ -1,9 +1,7 @@
-"""Work orders: creation from alarms, findings and by hand (each idempotent where it has a
-natural key), queries, edits and comments."""
+"""Work orders in the database: inserted once by their natural key, the queue, the log."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,20 +10,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, NotFound
-from api.models import Alarm, WorkOrder, WorkOrderLog
-from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
-from api.services.policy import Classification, department_of
-from api.services.transitions import OPEN_STATES
-from api.sites import Sites
+from api.domain.errors import NotFound
+from api.domain.transitions import OPEN_STATES
+from api.models import SlaBreach, WorkOrder, WorkOrderLog
 from api.store import cursor as cursors
-from api.store.workorder_events import record
-from estatewatch.contracts.payloads import (
-    WorkOrderEventType,
-    WorkOrderSource,
-    WorkOrderState,
-    stable_id,
-)
+from estatewatch.contracts.payloads import WorkOrderState, stable_id
 
 SYSTEM = "system"
 
@@ -44,7 +33,7 @@ def order_id_for_scan(scan_id: str) -> str:
     return stable_id("workorder", "finding", scan_id)
 
 
-def insert_once(session: Session, order: WorkOrder, *, sites: Sites) -> Created:
+def insert_once(session: Session, order: WorkOrder) -> Created:
     """Insert `order` unless an order with its id (a stable id from the alarm or scan)
     exists; under a race the database's unique constraints decide, and the loser returns
     the winner's order."""
@@ -54,16 +43,6 @@ def insert_once(session: Session, order: WorkOrder, *, sites: Sites) -> Created:
     try:
         with session.begin_nested():
             session.add(order)
-            record(
-                session,
-                order,
-                event=WorkOrderEventType.CREATED,
-                action="create",
-                from_state=None,
-                by=order.created_by,
-                at=order.created_at,
-                sites=sites,
-            )
     except IntegrityError:
         existing = session.get(WorkOrder, order.id, populate_existing=True)
         if existing is None:
@@ -84,97 +63,6 @@ def new_order(**fields: Any) -> WorkOrder:
         photo_refs=[],
         **fields,
     )
-
-
-def create_from_alarm(
-    session: Session, *, alarm: Alarm, kind: Classification, now: datetime, sites: Sites
-) -> Created:
-    """The one order of this alarm, created if it does not exist yet."""
-    order = new_order(
-        id=order_id_for_alarm(alarm.alarm_id),
-        site=alarm.site,
-        source=WorkOrderSource.ALARM,
-        alarm_id=alarm.alarm_id,
-        category=alarm.category,
-        title=alarm.title,
-        description=alarm.message,
-        trade=kind.trade,
-        department=kind.department,
-        urgency=kind.urgency,
-        building=alarm.building,
-        device=alarm.target if alarm.target_kind == "device" else None,
-        location=alarm.room or "",
-        reported_at=alarm.raised_at,
-        created_at=now,
-        created_by=SYSTEM,
-    )
-    return insert_once(session, order, sites=sites)
-
-
-def create_from_finding(
-    session: Session,
-    *,
-    scan_id: str,
-    site: str,
-    kind: Classification,
-    description: str,
-    priority: str,
-    location: str,
-    building: str,
-    reported_at: datetime,
-    due_at: datetime | None,
-    photo_refs: list[str],
-    by: str,
-    now: datetime,
-    sites: Sites,
-) -> Created:
-    """The one order of a guard's finding (a scan carries at most one)."""
-    order = new_order(
-        id=order_id_for_scan(scan_id),
-        site=site,
-        source=WorkOrderSource.FINDING,
-        scan_id=scan_id,
-        category="finding",
-        finding_priority=priority,
-        title=description.splitlines()[0][:200],
-        description=description,
-        trade=kind.trade,
-        department=kind.department,
-        urgency=kind.urgency,
-        building=building,
-        location=location,
-        reported_at=reported_at,
-        fix_due_at=due_at,
-        created_at=now,
-        created_by=by,
-    )
-    order.photo_refs = list(photo_refs)
-    return insert_once(session, order, sites=sites)
-
-
-def create_manual(
-    session: Session, *, data: WorkOrderCreate, by: str, now: datetime, sites: Sites
-) -> WorkOrder:
-    order = new_order(
-        id=uuid.uuid4().hex[:20],
-        site=data.site,
-        source=data.source,
-        category=data.source,
-        title=data.title,
-        description=data.description,
-        trade=data.trade,
-        department=data.department or department_of(data.trade),
-        urgency=data.urgency,
-        building=data.building,
-        device=data.device,
-        location=data.location,
-        requester_name=data.requester_name,
-        requester_contact=data.requester_contact,
-        reported_at=data.reported_at or now,
-        created_at=now,
-        created_by=by,
-    )
-    return insert_once(session, order, sites=sites).order
 
 
 def get(session: Session, *, order_id: str, for_update: bool = False) -> WorkOrder:
@@ -233,44 +121,10 @@ def log_of(session: Session, *, order_id: str) -> list[WorkOrderLog]:
     return list(session.scalars(query.order_by(WorkOrderLog.id)))
 
 
-def update(
-    session: Session,
-    *,
-    order: WorkOrder,
-    data: WorkOrderUpdate,
-    by: str,
-    now: datetime,
-    sites: Sites,
-) -> WorkOrder:
-    if order.state not in OPEN_STATES:
-        raise Conflict(f"work order {order.id!r} is {order.state}: it can no longer change")
-    changes = data.model_dump(exclude_unset=True)
-    before = {k: getattr(order, k) for k in changes}
-    for key, value in changes.items():
-        setattr(order, key, value)
-    if "trade" in changes and "department" not in changes and data.trade is not None:
-        order.department = department_of(data.trade)
-    record(
-        session,
-        order,
-        event=WorkOrderEventType.UPDATED,
-        action="update",
-        from_state=order.state,
-        by=by,
-        at=now,
-        sites=sites,
-        data={"before": _jsonable(before), "after": _jsonable(changes)},
-    )
-    return order
-
-
-def comment(
+def add_note(
     session: Session, *, order: WorkOrder, by: str, at: datetime, text: str, to_requester: bool
 ) -> WorkOrderLog:
-    """A note on the order; one given to the requester also stops their answer clock."""
-    if to_requester and order.requester_answered_at is None:
-        order.requester_answered_at = at
-        order.updated_at = at
+    """A note in the order's log (no new revision)."""
     entry = WorkOrderLog(
         order_id=order.id,
         revision=order.revision,
@@ -287,5 +141,68 @@ def comment(
     return entry
 
 
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+def add_log(
+    session: Session,
+    *,
+    order: WorkOrder,
+    action: str,
+    from_state: str | None,
+    by: str,
+    at: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The audit log entry of a change made to `order` (at its current revision)."""
+    session.add(
+        WorkOrderLog(
+            order_id=order.id,
+            revision=order.revision,
+            action=action,
+            from_state=from_state,
+            to_state=order.state,
+            by=by,
+            at=at,
+            note=note,
+            data=data or {},
+        )
+    )
+
+
+def add_breach(
+    session: Session, *, order: WorkOrder, clock: str, due_at: datetime, at: datetime
+) -> bool:
+    """Record that `clock` of `order` ran out, once: False if it was recorded already
+    (another instance flagged it first)."""
+    try:
+        with session.begin_nested():
+            order.breaches.append(
+                SlaBreach(order_id=order.id, clock=clock, due_at=due_at, detected_at=at)
+            )
+            session.flush()
+    except IntegrityError:
+        session.refresh(order, ["breaches"])
+        return False
+    return True
+
+
+def warned_clocks(session: Session, *, order_id: str) -> set[str]:
+    """The clocks of the order whose `sla_warning` was published already."""
+    entries = session.scalars(
+        select(WorkOrderLog).where(
+            WorkOrderLog.order_id == order_id, WorkOrderLog.action == "sla_warning"
+        )
+    )
+    return {clock for e in entries if isinstance(clock := (e.data or {}).get("clock"), str)}
+
+
+def lock_open(session: Session, *, limit: int) -> list[WorkOrder]:
+    """Open orders, the longest waiting first, locked; on PostgreSQL two callers never
+    share an order (`skip_locked`)."""
+    query = (
+        select(WorkOrder)
+        .where(WorkOrder.state.in_([str(s) for s in OPEN_STATES]))
+        .order_by(WorkOrder.reported_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query).all())

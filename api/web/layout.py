@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from api.services import patrol as rounds
+from api.domain import patrol as rounds
 from estatewatch.config import Device, MqttSensor, SiteConfig
 from estatewatch.contracts.payloads import Scalar
 

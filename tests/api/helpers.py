@@ -14,13 +14,14 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.domain.permissions import Role
 from api.runtime import Runtime
 from api.schemas.user import UserCreate
 from api.security import issue_token
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users
+from api.workflows import users as user_flows
 from estatewatch.clock import FakeClock, to_epoch_ms
 from estatewatch.contracts.payloads import AlarmEvent
 from estatewatch.readings import ReadingStore
@@ -132,10 +133,10 @@ class Api:
         return self.client.patch(path, json=json, headers=self.headers(user))
 
     def ingest(self, event: AlarmEvent) -> str:
-        from api import ingest
+        from api import inbound
 
         with self.runtime.db.write() as session:
-            return ingest.apply(session, event, now=self.clock.now(), sites=self.runtime.sites)
+            return inbound.apply(session, event, now=self.clock.now(), sites=self.runtime.sites)
 
 
 def seed_users(runtime: Runtime) -> None:
@@ -143,7 +144,7 @@ def seed_users(runtime: Runtime) -> None:
         for name, (role, guard_id) in USERS.items():
             if users.get(session, username=name) is None:
                 data = UserCreate(username=name, password=PASSWORD, role=role, guard_id=guard_id)
-                users.create(session, data=data, cost=runtime.settings.password_cost, now=T0)
+                user_flows.create(session, data=data, cost=runtime.settings.password_cost, now=T0)
 
 
 @contextlib.contextmanager

@@ -9,11 +9,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from api.db import Database
+from api.domain.alarms import AlarmState
 from api.models import Alarm, AlarmEventRecord, FeedEvent, OutboxMessage, WorkOrder
-from api.schemas.alarm import AlarmState
 from api.sites import Sites
 from api.store import alarms
-from api.store.alarms import Outcome, apply_alarm_event
+from api.workflows import alarms as alarm_flows
+from api.workflows.alarms import Outcome, on_alarm_event
 from tests.api.helpers import T0, alarm_event
 
 
@@ -24,7 +25,7 @@ def _count(db: Database, model: type) -> int:
 
 def _apply(db: Database, sites: Sites, event, minutes: float = 0) -> Outcome:  # type: ignore[no-untyped-def]
     with db.write() as session:
-        return apply_alarm_event(session, event, now=T0 + timedelta(minutes=minutes), sites=sites)
+        return on_alarm_event(session, event, now=T0 + timedelta(minutes=minutes), sites=sites)
 
 
 def test_the_same_event_three_times_is_stored_once(db: Database, sites: Sites) -> None:
@@ -117,7 +118,7 @@ def test_acknowledge_records_who_and_queues_a_command(db: Database, sites: Sites
     _apply(db, sites, alarm_event())
     with db.write() as session:
         alarm = alarms.get(session, alarm_id="alarm-1")
-        command = alarms.acknowledge(session, alarm=alarm, by="dina", note="on my way", now=T0)
+        command = alarm_flows.acknowledge(session, alarm=alarm, by="dina", note="on my way", now=T0)
     with db.read() as session:
         alarm = alarms.get(session, alarm_id="alarm-1")
         outbox = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

@@ -168,9 +168,9 @@ async def test_garbage_goes_to_the_dead_letter_topic(
 async def test_a_burst_is_stored_in_batches_and_a_poison_message_alone_is_dead_lettered(
     mosquitto: Mosquitto, tmp_path: Path, sites: Sites, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api import ingest
+    from api import inbound
 
-    real_apply = ingest.apply
+    real_apply = inbound.apply
 
     def apply(session: object, payload: object, **kw: object) -> str:
         # A message that passes the contract but breaks the store (a bug, a constraint).
@@ -178,7 +178,7 @@ async def test_a_burst_is_stored_in_batches_and_a_poison_message_alone_is_dead_l
             raise ValueError("the store cannot take this one")
         return real_apply(session, payload, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest, "apply", apply)
+    monkeypatch.setattr(inbound, "apply", apply)
     database = tmp_path / "burst.db"
     burst = [alarm_event(f"storm-{i}", severity="major", category="phase_loss") for i in range(150)]
     burst.insert(75, alarm_event("poison"))

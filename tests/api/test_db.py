@@ -4,6 +4,7 @@ same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from api.models import Base, FeedEvent, User
 from api.schemas.alarm import AcknowledgeIn
 from api.store import feed
 from tests.dates import local, utc
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A feed entry the store takes (only its sequence numbers matter here)."""
+
+    subject_id: str
+    kind: str = "alarm"
+    site: str = "s"
+    payload: AcknowledgeIn = field(default_factory=AcknowledgeIn)
 
 
 def test_migrations_create_exactly_the_models(db: Database) -> None:
@@ -86,14 +97,7 @@ def test_feed_sequence_commits_in_order_under_concurrent_writers(db: Database) -
         try:
             for _ in range(25):
                 with db.write() as session:
-                    feed.append(
-                        session,
-                        kind="alarm",
-                        site="s",
-                        subject_id="x",
-                        payload=AcknowledgeIn(),
-                        at=at,
-                    )
+                    feed.append(session, _Entry("x"), at=at)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -135,11 +139,9 @@ def test_listeners_hear_of_changes_only_once_they_are_visible(db: Database) -> N
     at = utc(0)
     with db.write() as session:
         with session.begin_nested():
-            feed.append(
-                session, kind="alarm", site="s", subject_id="x", payload=AcknowledgeIn(), at=at
-            )
+            feed.append(session, _Entry("x"), at=at)
         session.execute(text("SELECT 1"))
     with pytest.raises(RuntimeError), db.write() as session:  # noqa: PT012
-        feed.append(session, kind="alarm", site="s", subject_id="y", payload=AcknowledgeIn(), at=at)
+        feed.append(session, _Entry("y"), at=at)
         raise RuntimeError("rolled back")
     assert seen == [(frozenset({"feed"}), 1)]

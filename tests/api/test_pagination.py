@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from api.db import Database
-from api.errors import InvalidInput
+from api.domain.errors import InvalidInput
 from api.sites import Sites
-from api.store import alarms, workorders
-from api.store.alarms import apply_alarm_event
+from api.store import workorders
+from api.workflows import alarms
+from api.workflows.alarms import on_alarm_event
 from tests.api.helpers import T0, Api, alarm_event
 
 SEVERITIES = ("critical", "major", "minor", "warning")
@@ -27,7 +28,7 @@ def _seed(db: Database, sites: Sites, count: int) -> None:
                 # pairs share a raise time, so the tie-break on the id is exercised
                 raised_at=T0 + timedelta(seconds=n // 2),
             )
-            apply_alarm_event(session, event, now=T0, sites=sites)
+            on_alarm_event(session, event, now=T0, sites=sites)
 
 
 def test_the_board_cursor_walks_every_open_alarm_once_in_order(db: Database, sites: Sites) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from api import ingest
-from api.services import patrol as rounds
+from api import inbound
+from api.domain import patrol as rounds
 from api.store.workorders import order_id_for_scan
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
@@ -190,7 +190,7 @@ def test_gateway_scans_and_exceptions_over_mqtt_are_kept_once(api: Api) -> None:
     )
     with api.runtime.db.write() as session:
         outcomes = [
-            ingest.apply(session, m, now=T0, sites=api.runtime.sites)
+            inbound.apply(session, m, now=T0, sites=api.runtime.sites)
             for m in (scan, scan, refused, refused)
         ]
     assert outcomes == ["applied", "duplicate", "applied", "duplicate"]

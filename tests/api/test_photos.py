@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from api.errors import Conflict, InvalidInput
+from api.domain.errors import Conflict, InvalidInput
 from api.photos import MAX_PHOTO_BYTES, PhotoStore, ref_for, sniff
 from tests.api.helpers import Api
 

@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import timedelta
 
-from api import ingest
+from api import inbound
 from api.store.workorders import order_id_for_alarm
 from estatewatch.clock import to_epoch_ms
 from estatewatch.contracts.payloads import DeviceStatus
@@ -31,7 +31,7 @@ def _offline(api: Api, device: str) -> None:
         since=to_epoch_ms(T0),
     )
     with api.runtime.db.write() as session:
-        ingest.apply(session, status, now=T0, sites=api.runtime.sites)
+        inbound.apply(session, status, now=T0, sites=api.runtime.sites)
 
 
 def _rows(text: str) -> list[dict[str, str]]:

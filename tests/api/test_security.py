@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from api.domain.permissions import Role
 from api.security import hash_password, verify_password
-from api.services.permissions import Role
 from api.settings import DEFAULT_SECRET, Settings
 from api.store.workorders import order_id_for_alarm
 from tests.api.helpers import BY_ROLE, PASSWORD, T0, Api, alarm_event

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.errors import IllegalTransition
-from api.services import sla
-from api.services.permissions import Permission, Role, has, may_take
-from api.services.policy import DispatchPolicy, classify_alarm, classify_finding
-from api.services.transitions import TRANSITIONS, Action, allowed_actions, next_state
+from api.domain import sla
+from api.domain.errors import IllegalTransition
+from api.domain.permissions import Permission, Role, has, may_take
+from api.domain.policy import DispatchPolicy, classify_alarm, classify_finding
+from api.domain.transitions import TRANSITIONS, Action, allowed_actions, next_state
 from estatewatch.config import SlaPolicy
 from estatewatch.contracts.payloads import FindingPriority, WorkOrderState
 from tests.api.helpers import alarm_event

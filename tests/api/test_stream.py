@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from api import ingest
+from api import inbound
 from api.app import create_app
 from api.sites import Sites
 from api.store import feed
@@ -72,7 +72,7 @@ def test_device_status_changes_are_streamed_once_per_change(api: Api) -> None:
 
     with api.runtime.db.write() as session:
         outcomes = [
-            ingest.apply(session, status(state, seq), now=T0, sites=api.runtime.sites)
+            inbound.apply(session, status(state, seq), now=T0, sites=api.runtime.sites)
             for state, seq in (("online", 1), ("online", 2), ("offline", 3), ("offline", 3))
         ]
     assert outcomes == ["applied", "refreshed", "applied", "stale"]
@@ -125,7 +125,7 @@ async def test_a_reconnecting_dashboard_misses_nothing(tmp_path: Path, sites: Si
 
     def change(alarm_id: str, revision: int = 1) -> None:
         with runtime.db.write() as session:
-            ingest.apply(
+            inbound.apply(
                 session,
                 alarm_event(alarm_id, revision, "updated" if revision > 1 else "raised"),
                 now=clock.now(),

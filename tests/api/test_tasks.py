@@ -1,4 +1,4 @@
-"""The periodic SLA checker runs on the injected clock."""
+"""The periodic SLA checker and feed pruner run on the injected clock."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from api.db import Database
 from api.models import FeedEvent, SlaBreach
 from api.runtime import Runtime
 from api.sites import Sites
-from api.store.alarms import apply_alarm_event
-from api.tasks import SlaChecker
+from api.tasks import FeedPruner, Periodic, SlaChecker
+from api.workflows.alarms import on_alarm_event
 from estatewatch.clock import FakeClock
 from tests.api.helpers import T0, alarm_event, settings_for
 
 
-async def _passes(checker: SlaChecker, count: int) -> None:
+async def _passes(checker: Periodic, count: int) -> None:
     for _ in range(200):
         if checker.passes >= count:
             return
@@ -36,24 +36,31 @@ async def test_the_checker_flags_breaches_when_its_clock_says_so(
     )
     runtime.db.migrate()
     with runtime.db.write() as session:
-        apply_alarm_event(session, alarm_event("lift"), now=T0, sites=sites)
+        on_alarm_event(session, alarm_event("lift"), now=T0, sites=sites)
 
     def breaches() -> list[str]:
         with runtime.db.read() as session:
             return sorted(session.scalars(select(SlaBreach.clock)))
 
-    async with SlaChecker(runtime) as checker:
+    every = settings.sla_check_interval
+    async with (
+        SlaChecker(runtime.db, sites, clock, interval=every) as checker,
+        FeedPruner(runtime.db, clock, retention=settings.feed_retention, interval=every) as pruner,
+    ):
         await asyncio.sleep(0)
         await clock.advance(60)  # T0 + 1 min: nothing is late
         await _passes(checker, 1)
+        await _passes(pruner, 1)
         assert breaches() == []
         clock.set(T0 + timedelta(minutes=16))  # jump; the overdue sleep wakes on the next advance
         await clock.advance(0)
         await _passes(checker, 2)
+        await _passes(pruner, 2)
         assert breaches() == ["response"]
         clock.set(T0 + timedelta(hours=2))
         await clock.advance(0)
         await _passes(checker, 3)
+        await _passes(pruner, 3)
     assert breaches() == ["dispatch", "on_site", "response"]
     with runtime.db.read() as session:  # the feed keeps an hour: the alarm's change is pruned
         kinds = {e.kind for e in session.scalars(select(FeedEvent))}

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from api.services.usage import usage_step
+from api.domain.usage import usage_step
+from api.runtime import Runtime
 from api.sites import Sites
-from api.tasks import SlaChecker
+from api.tasks import MaintenanceGenerator
 from estatewatch.clock import to_epoch_ms
 from estatewatch.readings.sqlite import SqliteReadingStore
 from estatewatch.readings.sqlite_schema import Point
@@ -61,12 +62,18 @@ def api(tmp_path: Path, sites: Sites) -> Iterator[Api]:
         yield running
 
 
+def _generator(rt: Runtime) -> MaintenanceGenerator:
+    every = rt.settings.sla_check_interval
+    return MaintenanceGenerator(rt.db, rt.sites, rt.clock, rt.readings, interval=every)
+
+
 def _pass(api: Api, hours: float, minutes: int) -> int:
-    """The pump reports `hours`; the SLA checker reads the counters and runs one pass."""
+    """The pump reports `hours`; the maintenance generator reads the counters and runs one
+    pass."""
     api.clock.set(T0 + timedelta(minutes=minutes))
     path: Path = api.readings_path  # type: ignore[attr-defined]
     asyncio.run(_write_hours(path, hours, to_epoch_ms(api.clock.now())))
-    checker = SlaChecker(api.runtime)
+    checker = _generator(api.runtime)
     # In the app's own event loop, where its readings store lives.
     assert api.client.portal is not None
     counters = api.client.portal.call(checker.read_counters)
@@ -124,4 +131,4 @@ def test_without_a_readings_store_usage_plans_wait(tmp_path: Path, sites: Sites)
     with make_api(tmp_path / "api.db", sites) as api:
         assert api.post("/maintenance/plans", PLAN, user="sam").status_code == 201
         assert api.client.portal is not None
-        assert api.client.portal.call(SlaChecker(api.runtime).read_counters) == {}
+        assert api.client.portal.call(_generator(api.runtime).read_counters) == {}

@@ -9,13 +9,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from api.db import Database
+from api.domain.transitions import Action
 from api.models import OutboxMessage, PatrolScanRecord, SlaBreach, WorkOrder, WorkOrderLog
 from api.schemas.user import UserCreate
-from api.services.transitions import Action
 from api.sites import Sites
-from api.store import lifecycle, patrol, users, workorders
-from api.store.alarms import apply_alarm_event
-from api.store.lifecycle import Change
+from api.store import workorders
+from api.workflows import lifecycle, patrol, sla, users
+from api.workflows.alarms import on_alarm_event
+from api.workflows.lifecycle import Change
 from estatewatch.clock import to_epoch_ms
 from estatewatch.contracts.payloads import PatrolScan, stable_id
 from tests.api.helpers import PASSWORD, SITE, T0, alarm_event
@@ -31,7 +32,7 @@ def _setup(db: Database, sites: Sites) -> str:
             cost=10,
             now=T0,
         )
-        apply_alarm_event(session, alarm_event("lift"), now=T0, sites=sites)
+        on_alarm_event(session, alarm_event("lift"), now=T0, sites=sites)
     return workorders.order_id_for_alarm("lift")
 
 
@@ -75,13 +76,13 @@ def test_lifecycle_with_escalation(db: Database, sites: Sites) -> None:
 def test_concurrent_sla_checkers_flag_each_breach_once(db: Database, sites: Sites) -> None:
     for n in range(10):
         with db.write() as session:
-            apply_alarm_event(session, alarm_event(f"lift-{n}"), now=T0, sites=sites)
+            on_alarm_event(session, alarm_event(f"lift-{n}"), now=T0, sites=sites)
     errors: list[BaseException] = []
 
     def check() -> None:
         try:
             with db.write() as session:
-                lifecycle.check_sla(session, now=T0 + 31 * M, sites=sites)
+                sla.check_clocks(session, now=T0 + 31 * M, sites=sites)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -121,7 +122,7 @@ def test_a_finding_becomes_one_order_whatever_the_redelivery(db: Database, sites
     )
     for _ in range(3):
         with db.write() as session:
-            patrol.apply_scan(session, scan, now=T0, sites=sites)
+            patrol.on_scan(session, scan, now=T0, sites=sites)
     with db.read() as session:
         orders = list(session.scalars(select(WorkOrder)))
         scans = session.scalar(select(func.count()).select_from(PatrolScanRecord))

@@ -8,7 +8,8 @@ from typing import Any
 
 from api.db import Database
 from api.sites import Sites
-from api.store import alarms
+from api.store import alarms as alarm_store
+from api.workflows import alarms
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.config.notify import NotifyConfig
@@ -126,11 +127,11 @@ def raise_alarm(
         }
     )
     with db.write() as session:
-        alarms.apply_alarm_event(session, event, now=at, sites=sites)
+        alarms.on_alarm_event(session, event, now=at, sites=sites)
     return alarm_id
 
 
 def acknowledge(db: Database, alarm_id: str, *, by: str, at: datetime) -> None:
     with db.write() as session:
-        alarm = alarms.get(session, alarm_id=alarm_id, for_update=True)
+        alarm = alarm_store.get(session, alarm_id=alarm_id, for_update=True)
         alarms.acknowledge(session, alarm=alarm, by=by, note="on my way", now=at)

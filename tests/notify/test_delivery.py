@@ -161,7 +161,7 @@ async def test_a_dead_channel_is_retried_and_reported_while_alarms_keep_flowing(
         for minute in range(12):
             raise_alarm(db, sites, n=minute, at=clock.now())  # never waits for delivery
             await tick(n, clock, 60)
-        metrics = n.metrics()
+        metrics = n.figures()
     # The electrician heard about every alarm, on time, while the robot was dead.
     assert sum(r.json()["lines"] for r in receiver.of("webhook")) == 12
     assert metrics["ding"]["attempts_failed"] >= 3

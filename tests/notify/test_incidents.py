@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from api.db import Database
-from api.errors import Conflict
+from api.domain.errors import Conflict
 from api.incidents import export
 from api.incidents import store as incidents
 from api.models import Incident, OutboxMessage

@@ -12,14 +12,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from api.db import Database
+from api.domain import quality
+from api.domain.permissions import Role
 from api.models import WorkOrder, WorkOrderLog
 from api.notify.dispatcher import Notifier
 from api.schemas.user import UserCreate
-from api.services import quality
-from api.services.permissions import Role
 from api.sites import Sites
-from api.store import quality as samples
-from api.store import users, workorders
+from api.store import quality as sample_store
+from api.store import workorders
+from api.workflows import quality as samples
+from api.workflows import users
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
 from tests.dates import day, local
@@ -156,7 +158,7 @@ def test_the_weekly_sample_and_a_not_fixed_callback(
         assert rework is not None
         assert rework.escalation_level == 1
         assert closed_one in rework.description
-        report = samples.report(
+        report = sample_store.report(
             session,
             site=sites.ids[0],
             since=local(-32, tz=clock.now().tzinfo),

@@ -23,11 +23,11 @@ import httpx
 import uvicorn
 
 from api.app import create_app
+from api.domain.permissions import Role
 from api.schemas.user import UserCreate
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
-from api.store import users
+from api.workflows import users
 from estatewatch.clock import SystemClock, to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts import topics

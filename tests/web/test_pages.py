@@ -15,13 +15,13 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.domain.permissions import Role
 from api.schemas.user import UserCreate
 from api.security import issue_token
-from api.services.permissions import Role
 from api.settings import Settings
 from api.sites import Sites
-from api.store import users
 from api.web.routes import STATIC_DIR, _StaticFiles
+from api.workflows import users
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
 from tests.dates import iso

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from api.errors import IllegalTransition
+from api.domain.errors import IllegalTransition
 from estatewatch.contracts.payloads import WorkOrderEventType, WorkOrderState
 
 S = WorkOrderState

@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.models import WorkOrder, WorkOrderLog
+from api.domain import sla
+from api.domain.permissions import Role, may_take
+from api.domain.transitions import allowed_actions
+from api.models import WorkOrder
+from api.schemas.feed import WorkOrderChange
 from api.schemas.workorder import WorkOrderPublic
-from api.services import sla
-from api.services.permissions import Role, may_take
-from api.services.transitions import allowed_actions
 from api.sites import Sites
-from api.store import feed
+from api.store import feed, workorders
 from estatewatch.clock import to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import (
@@ -25,8 +26,6 @@ from estatewatch.contracts.payloads import (
     WorkOrderSource,
     WorkOrderState,
 )
-
-FEED_KIND = "workorder"
 
 
 def deadlines_of(order: WorkOrder, sites: Sites) -> dict[str, datetime]:
@@ -84,24 +83,14 @@ def record(
     if from_state is not None:  # not the creation: a new revision
         order.revision += 1
     order.updated_at = at
-    session.add(
-        WorkOrderLog(
-            order_id=order.id,
-            revision=order.revision,
-            action=action,
-            from_state=from_state,
-            to_state=order.state,
-            by=by,
-            at=at,
-            note=note,
-            data=data or {},
-        )
-    )
+    workorders.add_log(
+        session, order=order, action=action, from_state=from_state, by=by, at=at, note=note,
+        data=data,
+    )  # fmt: skip
     payload = event_of(order, event, by=by, at=at, note=note, sites=sites)
     session.flush()
-    feed.append(
-        session, kind=FEED_KIND, site=order.site, subject_id=order.id, payload=payload, at=at
-    )
+    change = WorkOrderChange(site=order.site, subject_id=order.id, payload=payload)
+    feed.append(session, change, at=at)
     feed.enqueue(session, topic=topics.workorder(order.site, order.id), payload=payload, at=at)
     return payload
 

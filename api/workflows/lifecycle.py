@@ -1,4 +1,5 @@
-"""Moving work orders through their lifecycle, and flagging SLA breaches once."""
+"""Moving a work order through its lifecycle (`domain.transitions` says which moves are
+legal); each move is audited, published, and checked against the SLA clocks."""
 
 from __future__ import annotations
 
@@ -6,17 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import InvalidInput
-from api.models import SlaBreach, User, WorkOrder, WorkOrderLog
-from api.services import sla
-from api.services.permissions import Role
-from api.services.transitions import EVENT_OF, OPEN_STATES, Action, next_state
+from api.domain.errors import InvalidInput
+from api.domain.permissions import Role
+from api.domain.transitions import EVENT_OF, Action, next_state
+from api.models import WorkOrder
 from api.sites import Sites
-from api.store.workorder_events import record
+from api.store import users
+from api.workflows.order_events import record
+from api.workflows.sla import flag_breaches
 from estatewatch.contracts.payloads import WorkOrderEventType, WorkOrderState
 
 S = WorkOrderState
@@ -37,7 +37,7 @@ class Change:
 
 
 def _check_technician(session: Session, username: str) -> None:
-    user = session.get(User, username)
+    user = users.get(session, username=username)
     if user is None or not user.active or user.role != Role.TECHNICIAN:
         raise InvalidInput(f"{username!r} is not an active technician", field="assignee")
 
@@ -130,94 +130,3 @@ def transition(
         )
     flag_breaches(session, order=order, now=now, sites=sites)
     return order
-
-
-def flag_breaches(session: Session, *, order: WorkOrder, now: datetime, sites: Sites) -> list[str]:
-    """Record each newly missed SLA clock once; publish it and escalate the order."""
-    late = sla.breaches(order, sites.sla(order.site), now, tz=sites.tz(order.site))
-    new = [clock for clock in late if clock not in order.breached]
-    for clock in new:
-        try:
-            with session.begin_nested():
-                order.breaches.append(
-                    SlaBreach(order_id=order.id, clock=clock, due_at=late[clock], detected_at=now)
-                )
-                session.flush()
-        except IntegrityError:  # another instance flagged it first
-            session.refresh(order, ["breaches"])
-            continue
-        record(
-            session,
-            order,
-            event=WorkOrderEventType.SLA_BREACHED,
-            action="sla_breached",
-            from_state=order.state,
-            by="sla",
-            at=now,
-            sites=sites,
-            note=f"{clock} was due at {late[clock].isoformat()}",
-            data={"clock": clock},
-        )
-        order.escalation_level += 1
-        record(
-            session,
-            order,
-            event=WorkOrderEventType.ESCALATED,
-            action="escalate",
-            from_state=order.state,
-            by="sla",
-            at=now,
-            sites=sites,
-            note=f"{clock} breached: escalation level {order.escalation_level}",
-        )
-    return new
-
-
-def warn_approaching(
-    session: Session, *, order: WorkOrder, now: datetime, sites: Sites
-) -> list[str]:
-    """Publish `sla_warning` once per clock about to run out (routed as
-    `workorder.sla_warning`: someone can still act before the breach)."""
-    soon = sla.warnings(order, sites.sla(order.site), now, tz=sites.tz(order.site))
-    if not soon:
-        return []
-    warned = {
-        (entry.data or {}).get("clock")
-        for entry in session.scalars(
-            select(WorkOrderLog).where(
-                WorkOrderLog.order_id == order.id, WorkOrderLog.action == "sla_warning"
-            )
-        )
-    }
-    new = [clock for clock in soon if clock not in warned]
-    for clock in new:
-        left = max(int((soon[clock] - now).total_seconds() // 60), 0)
-        record(
-            session,
-            order,
-            event=WorkOrderEventType.SLA_WARNING,
-            action="sla_warning",
-            from_state=order.state,
-            by="sla",
-            at=now,
-            sites=sites,
-            note=f"{clock} is due at {soon[clock].isoformat()}: {left} min left",
-            data={"clock": clock, "due_at": soon[clock].isoformat()},
-        )
-    return new
-
-
-def check_sla(session: Session, *, now: datetime, sites: Sites, limit: int = 1000) -> int:
-    """One pass of the SLA checker over open orders; returns how many breaches it flagged."""
-    query = (
-        select(WorkOrder)
-        .where(WorkOrder.state.in_([str(s) for s in OPEN_STATES]))
-        .order_by(WorkOrder.reported_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL: two checkers never share an order
-    )
-    flagged = 0
-    for order in session.scalars(query).all():
-        flagged += len(flag_breaches(session, order=order, now=now, sites=sites))
-        warn_approaching(session, order=order, now=now, sites=sites)
-    return flagged

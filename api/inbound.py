@@ -1,4 +1,6 @@
-"""What the API does with each kind of message it consumes (called inside a transaction)."""
+"""The API's inbound MQTT messages: which payload model each topic kind carries, and which
+workflow each consumed message goes to (called inside a transaction). Not the top-level
+`ingest/` component, which writes telemetry to the readings store."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api.sites import Sites
-from api.store import alarms, devices, patrol
+from api.store import patrol as patrol_store
+from api.workflows import alarms, devices, patrol
 from estatewatch.contracts.payloads import (
     AlarmEvent,
     DeviceStatus,
@@ -28,11 +31,11 @@ MODELS: dict[str, type[Payload]] = {
 def apply(session: Session, payload: Payload, *, now: datetime, sites: Sites) -> str:
     """Store one consumed message idempotently; returns what happened, for logs and tests."""
     if isinstance(payload, AlarmEvent):
-        return alarms.apply_alarm_event(session, payload, now=now, sites=sites)
+        return alarms.on_alarm_event(session, payload, now=now, sites=sites)
     if isinstance(payload, DeviceStatus):
-        return devices.apply_status(session, payload, now=now)
+        return devices.on_status(session, payload, now=now)
     if isinstance(payload, PatrolScan):
-        return patrol.apply_scan(session, payload, now=now, sites=sites)
+        return patrol.on_scan(session, payload, now=now, sites=sites)
     if isinstance(payload, PatrolException):
-        return patrol.apply_exception(session, payload, now=now)
+        return patrol_store.apply_exception(session, payload, now=now)
     raise TypeError(f"the API does not consume {type(payload).__name__}")

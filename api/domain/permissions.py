@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from api.services.transitions import Action
+from api.domain.transitions import Action
 
 
 class Role(StrEnum):

@@ -15,8 +15,8 @@ import io
 import math
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 
-from api.schemas.readings import OperationLog
 from estatewatch.clock import to_epoch_ms
 from estatewatch.contracts.payloads import Scalar
 from estatewatch.readings import Sample
@@ -80,7 +80,38 @@ def _cell(value: Scalar | None) -> str:
     return str(value)
 
 
-def log_csv(log: OperationLog) -> str:
+class _Value(Protocol):
+    @property
+    def value(self) -> Scalar | None: ...
+
+
+class _PointRow(Protocol):
+    @property
+    def point(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def min(self) -> Scalar | None: ...
+    @property
+    def max(self) -> Scalar | None: ...
+    @property
+    def mean(self) -> float | None: ...
+    @property
+    def values(self) -> Sequence[_Value]: ...
+
+
+class LogTable(Protocol):
+    """What the CSV reads from an operation log (`api.schemas.readings.OperationLog`)."""
+
+    @property
+    def times(self) -> Sequence[str]: ...
+    @property
+    def points(self) -> Sequence[_PointRow]: ...
+
+
+def log_csv(log: LogTable) -> str:
     """One row per point: point, unit, min, max, mean, then the value at each time."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

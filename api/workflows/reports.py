@@ -1,18 +1,24 @@
-"""Assembling reports from the stores."""
+"""Reports: the shift handover and SLA compliance, assembled from the stores, and their
+CSV forms."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.domain import sla
 from api.models import SlaBreach, WorkOrder
-from api.schemas.report import BreachPublic, Handover, SlaReport
-from api.services import reports
+from api.schemas.report import BreachPublic, ClockRow, ClockSummary, Handover, SlaReport
 from api.sites import Sites
-from api.store import alarms, devices, patrol, workorders
-from api.store.workorder_events import to_public
+from api.store import workorders
+from api.workflows import alarms, devices, patrol
+from api.workflows.order_events import to_public
+from estatewatch.config import SlaPolicy
 from estatewatch.contracts.payloads import DeviceState
 
 
@@ -79,7 +85,7 @@ def handover_csv(report: Handover) -> str:
         ["device", d.device, d.kind, d.state, d.building, d.since]
         for d in report.devices_not_online
     ]
-    return reports.to_csv(["section", "id", "title", "state", "detail", "time"], rows)
+    return to_csv(["section", "id", "title", "state", "detail", "time"], rows)
 
 
 def sla_report(
@@ -99,7 +105,7 @@ def sla_report(
     rows = [
         row
         for o in orders
-        for row in reports.clock_rows(
+        for row in clock_rows(
             o,
             order_id=o.id,
             site=o.site,
@@ -115,7 +121,7 @@ def sla_report(
         until=until,
         generated_at=now,
         orders=len(orders),
-        clocks=reports.summarise(rows),
+        clocks=summarise(rows),
         rows=rows,
     )
 
@@ -132,7 +138,7 @@ def sla_csv(report: SlaReport) -> str:
         "met_at",
         "status",
     ]
-    return reports.to_csv(
+    return to_csv(
         header,
         (
             [
@@ -149,3 +155,72 @@ def sla_csv(report: SlaReport) -> str:
             for r in report.rows
         ),
     )
+
+
+def clock_rows(
+    order: sla.SlaSubject,
+    *,
+    order_id: str,
+    site: str,
+    trade: str,
+    policy: SlaPolicy,
+    now: datetime,
+    tz: tzinfo,
+) -> list[ClockRow]:
+    """One row per SLA clock of the order: met in time, breached (late or overdue), pending."""
+    rows = []
+    for clock, due in sla.deadlines(order, policy, tz=tz).items():
+        met = sla.MET_AT[clock](order)
+        if met is not None:
+            status = "met" if met <= due else "breached"
+        elif order.cancelled_at is not None:
+            status = "breached" if order.cancelled_at > due else "met"
+        else:
+            status = "breached" if now > due else "pending"
+        rows.append(
+            ClockRow(
+                order_id=order_id,
+                site=site,
+                source=order.source,
+                urgency=order.urgency,
+                trade=trade,
+                clock=clock,
+                due_at=due,
+                met_at=met,
+                status=status,
+            )
+        )
+    return rows
+
+
+def summarise(rows: Iterable[ClockRow]) -> list[ClockSummary]:
+    by_clock: dict[str, list[ClockRow]] = {}
+    for row in rows:
+        by_clock.setdefault(row.clock, []).append(row)
+    summaries = []
+    for clock, group in sorted(by_clock.items()):
+        met = sum(r.status == "met" for r in group)
+        breached = sum(r.status == "breached" for r in group)
+        decided = met + breached
+        summaries.append(
+            ClockSummary(
+                clock=clock,
+                total=len(group),
+                met=met,
+                breached=breached,
+                pending=len(group) - decided,
+                compliance_percent=round(100.0 * met / decided, 1) if decided else None,
+            )
+        )
+    return summaries
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            ["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
+        )
+    return out.getvalue()

@@ -1,1 +1,0 @@
-"""Pure logic of the API: no I/O, table-tested without servers."""
