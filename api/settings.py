@@ -15,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from estatewatch.durations import Duration
 
-DEFAULT_SECRET = "estatewatch-development-secret-do-not-use-in-production"
+DEFAULT_SECRET = "estatewatch-development-secret-do-not-use-in-production"  # noqa: S105
+"""Local mode only: the settings refuse it in any other environment."""
 MIN_SECRET_LENGTH = 32
 
 

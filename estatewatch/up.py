@@ -227,7 +227,7 @@ def _ranges(ports: list[int]) -> str:
     return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
-async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int:
+async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int:  # noqa: PLR0915
     from estatewatch.broker import EmbeddedBroker
     from estatewatch.logs import redact
     from estatewatch.testing.services import free_port

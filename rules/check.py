@@ -151,6 +151,18 @@ def problems(
     for i, rule_id in enumerate(file.disable):
         if rule_id not in base_ids and rule_id not in seen:
             found.append((("disable", i), f"unknown rule {rule_id!r}"))
+    found += _override_problems(file, rules, builtin, sites)
+    return found
+
+
+def _override_problems(
+    file: RuleFile,
+    rules: dict[str, RuleBase],
+    builtin: RuleFile | None,
+    sites: Sequence[SiteConfig],
+) -> list[Problem]:
+    """Overrides naming a rule, a param or a device that does not exist or does not fit."""
+    found: list[Problem] = []
     devices = {d.id: d for s in sites for d in s.devices}
     for i, override in enumerate(file.overrides):
         target: RuleBase | None = rules.get(override.rule)

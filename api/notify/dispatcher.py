@@ -57,7 +57,7 @@ class Notifier:
     ) -> None:
         self.db, self.sites, self.clock = db, sites, clock
         self.secrets = secrets if secrets is not None else os.environ
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
         self.pulse = pulse
         self.poll_interval = poll_interval
         self.background = background  # False: the caller drives the passes (tests, bench)

@@ -95,7 +95,7 @@ class TechnicianPublic(BaseModel):
 
 class Token(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_at: datetime
     refresh_token: str = Field(description="POST /auth/refresh for a new pair; used once")
     refresh_expires_at: datetime

@@ -14,6 +14,9 @@ from estatewatch.config.notify import NotifyConfig
 from estatewatch.config.registers import RegisterMap
 from estatewatch.durations import Duration
 
+Problem = tuple[tuple[str | int, ...], str]
+"""A field's path in the site file, and what is wrong there."""
+
 
 class DeviceKind(StrEnum):
     WATER_PUMP_SET = "water_pump_set"
@@ -299,7 +302,7 @@ class SiteConfig(StrictModel):
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Cross-references that do not resolve, each with the path of the field at fault."""
-        problems: list[tuple[tuple[str | int, ...], str]] = []
+        problems: list[Problem] = []
 
         def unique(section: str, ids: list[str], field: str = "id") -> set[str]:
             seen: set[str] = set()
@@ -310,14 +313,29 @@ class SiteConfig(StrictModel):
             return seen
 
         unique("buildings", [b.id for b in self.buildings])
-        rooms = {(b.id, r.id) for b in self.buildings for r in b.rooms}
-        buildings = {b.id for b in self.buildings}
         unique("devices", [d.id for d in self.devices])
         cps = unique("checkpoints", [c.id for c in self.checkpoints])
         unique("checkpoints", [c.tag_uid for c in self.checkpoints], "tag_uid")
         shifts = unique("shifts", [s.id for s in self.shifts])
         unique("routes", [r.id for r in self.routes])
         handhelds = unique("handhelds", [h.id for h in self.handhelds])
+        problems += self._place_problems()
+        problems += self._route_problems(cps, shifts)
+        for i, entry in enumerate(self.notifications.oncall):
+            if entry.shift not in shifts:
+                problems.append(
+                    (("notifications", "oncall", i, "shift"), f"unknown shift {entry.shift!r}")
+                )
+        for i, guard in enumerate(self.guards):
+            if guard.handheld and guard.handheld not in handhelds:
+                problems.append((("guards", i, "handheld"), f"unknown handheld {guard.handheld!r}"))
+        return problems
+
+    def _place_problems(self) -> list[Problem]:
+        """Devices and checkpoints in buildings and rooms the site does not have."""
+        problems: list[Problem] = []
+        rooms = {(b.id, r.id) for b in self.buildings for r in b.rooms}
+        buildings = {b.id for b in self.buildings}
         for i, device in enumerate(self.devices):
             if device.building not in buildings:
                 problems.append(
@@ -342,6 +360,11 @@ class SiteConfig(StrictModel):
                 problems.append(
                     (("checkpoints", i, "building"), f"unknown building {cp.building!r}")
                 )
+        return problems
+
+    def _route_problems(self, cps: set[str], shifts: set[str]) -> list[Problem]:
+        """Routes through unknown checkpoints or shifts, and checkpoints on no route."""
+        problems: list[Problem] = []
         on_a_route: set[str] = set()
         for i, route in enumerate(self.routes):
             for j, cp_id in enumerate(route.checkpoints):
@@ -361,14 +384,6 @@ class SiteConfig(StrictModel):
                 problems.append(
                     (("checkpoints", i, "id"), f"{cp.id!r} is on no route (a blind spot)")
                 )
-        for i, entry in enumerate(self.notifications.oncall):
-            if entry.shift not in shifts:
-                problems.append(
-                    (("notifications", "oncall", i, "shift"), f"unknown shift {entry.shift!r}")
-                )
-        for i, guard in enumerate(self.guards):
-            if guard.handheld and guard.handheld not in handhelds:
-                problems.append((("guards", i, "handheld"), f"unknown handheld {guard.handheld!r}"))
         return problems
 
     # Lookups used by every component.
