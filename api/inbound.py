@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.sites import Sites
 from api.store import patrol as patrol_store
 from api.workflows import alarms, devices, patrol
+from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import (
     AlarmEvent,
     DeviceStatus,
@@ -19,12 +20,7 @@ from estatewatch.contracts.payloads import (
     Payload,
 )
 
-MODELS: dict[str, type[Payload]] = {
-    "alarm": AlarmEvent,
-    "device_status": DeviceStatus,
-    "patrol_scan": PatrolScan,
-    "patrol_exception": PatrolException,
-}
+MODELS = topics.models("alarm", "device_status", "patrol_scan", "patrol_exception")
 """Topic kind (see `topics.parse`) → the payload model the API consumes there."""
 
 

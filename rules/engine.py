@@ -28,14 +28,9 @@ from estatewatch.config.site import SiteConfig
 from estatewatch.contracts import topics
 from estatewatch.contracts.codec import decode
 from estatewatch.contracts.payloads import (
-    AlarmCommand,
     AlarmEvent,
     AlarmEventType,
     DeadLetter,
-    DeviceStatus,
-    PatrolException,
-    PatrolScan,
-    Payload,
     TelemetryBatch,
 )
 from estatewatch.errors import ConfigError, PayloadError
@@ -50,13 +45,10 @@ from rules.store import StateStore, Write
 log = logging.getLogger(__name__)
 
 COMPONENT = "rules"
-_MODELS: dict[str, type[Payload]] = {
-    "telemetry": TelemetryBatch,
-    "device_status": DeviceStatus,
-    "patrol_scan": PatrolScan,
-    "patrol_exception": PatrolException,
-    "alarm_command": AlarmCommand,
-}
+_MODELS = topics.models(
+    "telemetry", "device_status", "patrol_scan", "patrol_exception", "alarm_command"
+)
+"""What the engine consumes (`topics.TOPICS` holds the model of each kind)."""
 
 
 def subscriptions(site: str) -> list[str]:

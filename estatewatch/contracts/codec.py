@@ -7,42 +7,13 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from estatewatch.contracts import topics
-from estatewatch.contracts.payloads import (
-    MAX_PAYLOAD_BYTES,
-    AlarmCommand,
-    AlarmEvent,
-    DeadLetter,
-    DeviceStatus,
-    GatewayHealth,
-    GatewayState,
-    HandheldScan,
-    IncidentEvent,
-    NotificationEvent,
-    PatrolException,
-    PatrolScan,
-    Payload,
-    TelemetryBatch,
-    WorkOrderEvent,
-)
+from estatewatch.contracts.payloads import MAX_PAYLOAD_BYTES, Payload
+from estatewatch.contracts.topics import MODEL_BY_KIND
 from estatewatch.errors import PayloadError
 
 P = TypeVar("P", bound=Payload)
 
-MODEL_BY_KIND: dict[str, type[Payload]] = {
-    "gateway_state": GatewayState,
-    "gateway_health": GatewayHealth,
-    "telemetry": TelemetryBatch,
-    "device_status": DeviceStatus,
-    "patrol_scan": PatrolScan,
-    "patrol_exception": PatrolException,
-    "handheld_scan": HandheldScan,
-    "alarm": AlarmEvent,
-    "alarm_command": AlarmCommand,
-    "workorder": WorkOrderEvent,
-    "notification": NotificationEvent,
-    "incident": IncidentEvent,
-    "deadletter": DeadLetter,
-}
+__all__ = ["MODEL_BY_KIND", "decode", "decode_any", "describe"]
 
 
 def describe(error: ValidationError, limit: int = 3) -> str:

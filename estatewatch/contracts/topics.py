@@ -16,74 +16,162 @@
 
 `{site}`, `{gateway}` and `{device}` are config `Identifier`s, so they never contain ``/``,
 ``+`` or ``#``. Per-site prefixes let a broker ACL confine a gateway to its own site.
+
+The tree is one table, `TOPICS` (kind, pattern, payload model, retained): the builders, the
+subscription filters, `parse` and the kind → model map (`MODEL_BY_KIND`, `models`) are all
+derived from it, so a new topic is one row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from estatewatch.contracts.payloads import (
+    AlarmCommand,
+    AlarmEvent,
+    DeadLetter,
+    DeviceStatus,
+    GatewayHealth,
+    GatewayState,
+    HandheldScan,
+    IncidentEvent,
+    NotificationEvent,
+    PatrolException,
+    PatrolScan,
+    Payload,
+    TelemetryBatch,
+    WorkOrderEvent,
+)
+
 ROOT = "ew/v1"
-
-
-def gateway_state(site: str, gateway: str) -> str:
-    return f"{ROOT}/{site}/gateway/{gateway}/state"
-
-
-def gateway_health(site: str, gateway: str) -> str:
-    return f"{ROOT}/{site}/gateway/{gateway}/health"
-
-
-def telemetry(site: str, gateway: str) -> str:
-    return f"{ROOT}/{site}/telemetry/{gateway}"
-
-
-def device_status(site: str, device: str) -> str:
-    return f"{ROOT}/{site}/status/{device}"
-
-
-def patrol_scan(site: str, gateway: str) -> str:
-    return f"{ROOT}/{site}/patrol/scan/{gateway}"
-
-
-def patrol_exception(site: str, gateway: str) -> str:
-    return f"{ROOT}/{site}/patrol/exception/{gateway}"
-
-
-def handheld_scan(site: str, handheld: str) -> str:
-    return f"{ROOT}/{site}/handheld/{handheld}/scan"
-
-
-def alarm(site: str, alarm_id: str) -> str:
-    return f"{ROOT}/{site}/alarm/{alarm_id}"
-
-
-def alarm_command(site: str, alarm_id: str) -> str:
-    return f"{ROOT}/{site}/alarm-command/{alarm_id}"
-
-
-def workorder(site: str, order_id: str) -> str:
-    return f"{ROOT}/{site}/workorder/{order_id}"
-
-
-def notification(site: str, notification_id: str) -> str:
-    return f"{ROOT}/{site}/notification/{notification_id}"
-
-
-def incident(site: str, incident_id: str) -> str:
-    return f"{ROOT}/{site}/incident/{incident_id}"
-
-
-def deadletter(site: str, component: str) -> str:
-    return f"{ROOT}/{site}/deadletter/{component}"
-
-
-# --- subscription filters ------------------------------------------------------------------
-
 ANY = "+"
 
 
-def telemetry_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/telemetry/+"
+@dataclass(frozen=True, slots=True)
+class TopicKind:
+    """One row of the topic tree: `pattern` is the topic below ``ew/v1/{site}/``, its
+    variable parts in braces (the last one is what `TopicParts.key` holds)."""
+
+    kind: str
+    pattern: str
+    model: type[Payload]
+    retained: bool = False
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self.pattern.split("/"))
+
+    def topic(self, site: str, key: str) -> str:
+        """The topic of `site` with the pattern's variable part set to `key`."""
+        return f"{ROOT}/{site}/" + "/".join(key if _is_var(p) else p for p in self.parts)
+
+    def filter(self, site: str = ANY) -> str:
+        """The subscription filter for every topic of this kind in `site` (or every site)."""
+        return self.topic(site, ANY)
+
+    def match(self, rest: list[str]) -> str | None:
+        """The key if `rest` (the levels below the site) is a topic of this kind."""
+        if len(rest) != len(self.parts):
+            return None
+        key = None
+        for level, part in zip(rest, self.parts, strict=True):
+            if _is_var(part):
+                key = level
+            elif level != part:
+                return None
+        return key
+
+
+def _is_var(part: str) -> bool:
+    return part.startswith("{") and part.endswith("}")
+
+
+TOPICS: Mapping[str, TopicKind] = {
+    row.kind: row
+    for row in (
+        TopicKind("gateway_state", "gateway/{gateway}/state", GatewayState, retained=True),
+        TopicKind("gateway_health", "gateway/{gateway}/health", GatewayHealth),
+        TopicKind("telemetry", "telemetry/{gateway}", TelemetryBatch),
+        TopicKind("device_status", "status/{device}", DeviceStatus, retained=True),
+        TopicKind("patrol_scan", "patrol/scan/{gateway}", PatrolScan),
+        TopicKind("patrol_exception", "patrol/exception/{gateway}", PatrolException),
+        TopicKind("handheld_scan", "handheld/{handheld}/scan", HandheldScan),
+        TopicKind("alarm", "alarm/{alarm_id}", AlarmEvent),
+        TopicKind("alarm_command", "alarm-command/{alarm_id}", AlarmCommand),
+        TopicKind("workorder", "workorder/{order_id}", WorkOrderEvent),
+        TopicKind("notification", "notification/{notification_id}", NotificationEvent),
+        TopicKind("incident", "incident/{incident_id}", IncidentEvent),
+        TopicKind("deadletter", "deadletter/{component}", DeadLetter),
+    )
+}
+"""Kind → its row: the whole topic tree."""
+
+MODEL_BY_KIND: Mapping[str, type[Payload]] = {k: row.model for k, row in TOPICS.items()}
+
+
+def models(*kinds: str) -> dict[str, type[Payload]]:
+    """The kind → model map of the kinds a component consumes (a KeyError for a kind the
+    tree does not have, at import time)."""
+    return {kind: TOPICS[kind].model for kind in kinds}
+
+
+# --- builders ------------------------------------------------------------------------------
+
+
+def gateway_state(site: str, gateway: str) -> str:
+    return TOPICS["gateway_state"].topic(site, gateway)
+
+
+def gateway_health(site: str, gateway: str) -> str:
+    return TOPICS["gateway_health"].topic(site, gateway)
+
+
+def telemetry(site: str, gateway: str) -> str:
+    return TOPICS["telemetry"].topic(site, gateway)
+
+
+def device_status(site: str, device: str) -> str:
+    return TOPICS["device_status"].topic(site, device)
+
+
+def patrol_scan(site: str, gateway: str) -> str:
+    return TOPICS["patrol_scan"].topic(site, gateway)
+
+
+def patrol_exception(site: str, gateway: str) -> str:
+    return TOPICS["patrol_exception"].topic(site, gateway)
+
+
+def handheld_scan(site: str, handheld: str) -> str:
+    return TOPICS["handheld_scan"].topic(site, handheld)
+
+
+def alarm(site: str, alarm_id: str) -> str:
+    return TOPICS["alarm"].topic(site, alarm_id)
+
+
+def alarm_command(site: str, alarm_id: str) -> str:
+    return TOPICS["alarm_command"].topic(site, alarm_id)
+
+
+def workorder(site: str, order_id: str) -> str:
+    return TOPICS["workorder"].topic(site, order_id)
+
+
+def notification(site: str, notification_id: str) -> str:
+    return TOPICS["notification"].topic(site, notification_id)
+
+
+def incident(site: str, incident_id: str) -> str:
+    return TOPICS["incident"].topic(site, incident_id)
+
+
+def deadletter(site: str, component: str) -> str:
+    return TOPICS["deadletter"].topic(site, component)
+
+
+# --- subscription filters ------------------------------------------------------------------
 
 
 def shared(group: str, topic_filter: str) -> str:
@@ -92,36 +180,42 @@ def shared(group: str, topic_filter: str) -> str:
     return f"$share/{group}/{topic_filter}"
 
 
+def telemetry_filter(site: str = ANY) -> str:
+    return TOPICS["telemetry"].filter(site)
+
+
 def status_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/status/+"
+    return TOPICS["device_status"].filter(site)
 
 
 def gateway_filter(site: str = ANY) -> str:
+    """Both gateway topics (state and health)."""
     return f"{ROOT}/{site}/gateway/+/+"
 
 
 def patrol_filter(site: str = ANY) -> str:
+    """Both patrol topics (scans and exceptions)."""
     return f"{ROOT}/{site}/patrol/#"
 
 
 def handheld_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/handheld/+/scan"
+    return TOPICS["handheld_scan"].filter(site)
 
 
 def alarm_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/alarm/+"
+    return TOPICS["alarm"].filter(site)
 
 
 def alarm_command_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/alarm-command/+"
+    return TOPICS["alarm_command"].filter(site)
 
 
 def workorder_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/workorder/+"
+    return TOPICS["workorder"].filter(site)
 
 
 def deadletter_filter(site: str = ANY) -> str:
-    return f"{ROOT}/{site}/deadletter/+"
+    return TOPICS["deadletter"].filter(site)
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -137,34 +231,14 @@ class TopicParts:
     """The last variable part: gateway, device, handheld, alarm id, component..."""
 
 
-_KINDS = {
-    ("gateway", 4, "state"): "gateway_state",
-    ("gateway", 4, "health"): "gateway_health",
-    ("telemetry", 3, None): "telemetry",
-    ("status", 3, None): "device_status",
-    ("handheld", 4, "scan"): "handheld_scan",
-    ("alarm", 3, None): "alarm",
-    ("alarm-command", 3, None): "alarm_command",
-    ("workorder", 3, None): "workorder",
-    ("notification", 3, None): "notification",
-    ("incident", 3, None): "incident",
-    ("deadletter", 3, None): "deadletter",
-}
-
-
 def parse(topic: str) -> TopicParts | None:
     """Take a contract topic apart; None for a topic outside the contract."""
     parts = topic.split("/")
     if len(parts) < 4 or f"{parts[0]}/{parts[1]}" != ROOT:
         return None
-    site, section, rest = parts[2], parts[3], parts[4:]
-    if section == "patrol" and len(rest) == 2 and rest[0] in ("scan", "exception"):
-        return TopicParts(site, f"patrol_{rest[0]}", rest[1])
-    for (name, length, suffix), kind in _KINDS.items():
-        if section != name or len(parts) != length + 2:
-            continue
-        if suffix is None:
-            return TopicParts(site, kind, parts[4])
-        if parts[5] == suffix:
-            return TopicParts(site, kind, parts[4])
+    site, rest = parts[2], parts[3:]
+    for row in TOPICS.values():
+        key = row.match(rest)
+        if key is not None:
+            return TopicParts(site, row.kind, key)
     return None
