@@ -19,25 +19,19 @@ from typing import Any
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from pydantic import ValidationError
-
     from api.settings import Settings
+    from estatewatch.errors import ConfigError
+    from estatewatch.settings import from_args
 
-    overrides: dict[str, Any] = {}
-    for name in ("host", "port", "database_url", "mqtt_url", "readings_url", "dispatch_policy"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    if getattr(args, "sites", None):
-        overrides["sites"] = args.sites
-    if getattr(args, "dev", False):
-        overrides["environment"] = "development"
+    fixed: dict[str, Any] = {"environment": "development"} if getattr(args, "dev", False) else {}
+    given = argparse.Namespace(**{k: v for k, v in vars(args).items() if v is not None})
+    if not getattr(given, "sites", None):
+        vars(given).pop("sites", None)
     try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            field = ".".join(str(p) for p in error["loc"]) or "settings"
-            print(f"estatewatch api: {field}: {error['msg']}", file=sys.stderr)
+        return from_args(Settings, given, **fixed)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(f"estatewatch api: {issue}", file=sys.stderr)
         return None
 
 
@@ -119,6 +113,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("api", help="serve the duty room, technicians and guards")
     _common(parser)
+    parser.add_argument(
+        "--settings", metavar="FILE", help="a YAML file of settings (or $EW_SETTINGS_FILE)"
+    )
     parser.add_argument("--site", dest="sites", action="append", metavar="FILE")
     parser.add_argument("--dispatch-policy", dest="dispatch_policy", metavar="FILE")
     parser.add_argument("--mqtt", dest="mqtt_url", metavar="URL", help="e.g. mqtt://127.0.0.1:1883")

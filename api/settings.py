@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from estatewatch.durations import Duration
+from estatewatch.settings import CommonSettings
 
 DEFAULT_SECRET = "estatewatch-development-secret-do-not-use-in-production"  # noqa: S105
 """Local mode only: the settings refuse it in any other environment."""
 MIN_SECRET_LENGTH = 32
 
 
-class Settings(BaseSettings):
-    """Everything `estatewatch api` can be told; each field is `EW_<NAME>` in the environment."""
+class Settings(CommonSettings):
+    """Everything `estatewatch api` can be told; each field is `EW_<NAME>` in the environment
+    (the settings system every component shares: `estatewatch.settings`)."""
 
     model_config = SettingsConfigDict(env_prefix="EW_", extra="forbid", frozen=True)
 
@@ -43,7 +45,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
-    mqtt_url: str | None = Field(default=None, description="None: run without a broker")
+    # The API alone may run without a broker (a stand-alone board over its database).
+    mqtt_url: str | None = Field(  # type: ignore[assignment]
+        default=None, description="None: run without a broker"
+    )
     mqtt_client_id: str = "ew-api"
     mqtt_session_expiry: int = Field(default=86400, ge=0)
 

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from datetime import datetime
@@ -41,24 +40,11 @@ def _common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from estatewatch.settings import add_flags
+    from rules.settings import RulesSettings
+
     parser = sub.add_parser("rules", help="raise alarms on the live stream")
-    _common(parser, sub=False)
-    parser.add_argument(
-        "--mqtt", default=os.environ.get("EW_MQTT_URL", "mqtt://127.0.0.1:1883"),
-        metavar="URL", help="the broker (default: $EW_MQTT_URL or localhost)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--state", default="estatewatch-rules.db", metavar="PATH",
-        help="SQLite file of open alarms and rule state (kept across restarts)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--ops-port", type=int, metavar="PORT",
-        help="serve /health and Prometheus /metrics on 127.0.0.1:PORT",
-    )  # fmt: skip
-    parser.add_argument(
-        "--ops-host", default="127.0.0.1", metavar="HOST",
-        help="address for --ops-port (0.0.0.0 for a scraper on another host)",
-    )  # fmt: skip
+    add_flags(parser, RulesSettings)
     parser.set_defaults(run=_run)
     actions = parser.add_subparsers(dest="rules_command", metavar="ACTION")
 
@@ -109,13 +95,16 @@ def _check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from estatewatch.mqtt import MqttSettings
     from estatewatch.ops import OpsServer
+    from estatewatch.settings import from_args
     from rules.engine import RulesEngine
     from rules.metrics import registry_for
+    from rules.settings import RulesSettings
 
-    sites = _sites(args)
+    options = from_args(RulesSettings, args)
+    sites = _sites(argparse.Namespace(config=[str(p) for p in options.config]))
     ids = sorted(s.site.id for s in sites)
     settings = MqttSettings(
-        url=args.mqtt,
+        url=options.mqtt_url,
         client_id=f"estatewatch-rules-{stable_id(*ids)[:10]}",
         clean_start=False,
         session_expiry=300,  # a restart within 5 minutes misses no reading
@@ -127,13 +116,16 @@ def _run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with RulesEngine(
-            sites, mqtt=settings, rules_path=args.rules, state_path=args.state
+            sites, mqtt=settings, rules_path=options.rules, state_path=options.state
         ) as engine:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(engine.reload()))
             async with contextlib.AsyncExitStack() as ops:
-                if args.ops_port:
+                if options.ops_port:
                     server = OpsServer(
-                        registry_for(engine), engine.health, host=args.ops_host, port=args.ops_port
+                        registry_for(engine),
+                        engine.health,
+                        host=options.ops_host,
+                        port=options.ops_port,
                     )
                     await ops.enter_async_context(server)
                 await stop.wait()
