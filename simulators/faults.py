@@ -33,6 +33,12 @@ class Fault(StrEnum):
     OVER_VOLTAGE = "over_voltage"  # about +12 % of nominal
     UNDER_VOLTAGE = "under_voltage"  # about -15 % of nominal
     TRANSFORMER_OVERHEAT = "transformer_overheat"  # fan failed: heads for ~150 °C
+    # fire alarm panels (Modbus, through the user-information transmission device)
+    FIRE_ALARM = "fire_alarm"  # a detector or call point in a zone: 火警
+    PANEL_FAULT = "fault"  # a detector, loop or power fault: 故障
+    SUPERVISORY = "supervisory"  # a supervised valve or pressure switch: 监管
+    ISOLATION = "isolation"  # a zone isolated (屏蔽): a blind spot until restored
+    LINKAGE_FAIL = "linkage_fail"  # a linkage started without feedback: 联动无反馈
     # MQTT sensors
     LEAK = "leak"
     SMOKE = "smoke"
@@ -47,6 +53,9 @@ PROTOCOL_FAULTS = frozenset({Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAG
 """Faults of the device's communication rather than of its physics."""
 
 PUMP_FAULTS = frozenset({Fault.DRY_RUN, Fault.PIPE_BURST, Fault.PUMP_TRIP, Fault.TANK_LOW})
+FIRE_PANEL_FAULTS = frozenset(
+    {Fault.FIRE_ALARM, Fault.PANEL_FAULT, Fault.SUPERVISORY, Fault.ISOLATION, Fault.LINKAGE_FAIL}
+)
 
 KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
     DeviceKind.WATER_PUMP_SET: PUMP_FAULTS,
@@ -62,6 +71,7 @@ KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
         }
     ),
     DeviceKind.GENERATOR: frozenset(),
+    DeviceKind.FIRE_PANEL: FIRE_PANEL_FAULTS,
     DeviceKind.SENSOR: frozenset(),
 }
 
@@ -69,7 +79,7 @@ SENSOR_FAULTS: dict[SensorType, frozenset[Fault]] = {
     SensorType.LEAK: frozenset({Fault.LEAK}),
     SensorType.SMOKE: frozenset({Fault.SMOKE}),
     SensorType.TEMPERATURE: frozenset({Fault.HIGH_TEMPERATURE}),
-    SensorType.FIRE_PANEL: frozenset({Fault.SMOKE}),
+    SensorType.FIRE_PANEL: frozenset({Fault.FIRE_ALARM}),  # a panel's dry contact over MQTT
 }
 
 EXCLUSIVE: tuple[frozenset[Fault], ...] = (frozenset({Fault.OVER_VOLTAGE, Fault.UNDER_VOLTAGE}),)

@@ -21,6 +21,7 @@ class DeviceKind(StrEnum):
     ELEVATOR = "elevator"
     POWER_ROOM = "power_room"
     GENERATOR = "generator"
+    FIRE_PANEL = "fire_panel"
     SENSOR = "sensor"
 
 
@@ -129,6 +130,16 @@ class Generator(DeviceBase):
     rated_kw: float = Field(default=500.0, gt=0)
 
 
+class FirePanel(DeviceBase):
+    """A fire alarm control panel (火灾报警控制器) read over Modbus through its user-information
+    transmission device (用户信息传输装置, GB 26875): fire alarms, faults, supervisory
+    signals, linkage start and feedback, isolations, each by loop and zone. The zone codes
+    and their locations are the `enum` of the register map's zone points."""
+
+    kind: Literal[DeviceKind.FIRE_PANEL]
+    loops: int = Field(default=2, ge=1, le=64, description="detector loops (回路)")
+
+
 class SensorType(StrEnum):
     LEAK = "leak"
     SMOKE = "smoke"
@@ -141,7 +152,9 @@ class Sensor(DeviceBase):
     sensor_type: SensorType
 
 
-Device = Annotated[PumpSet | Elevator | PowerRoom | Generator | Sensor, Field(discriminator="kind")]
+Device = Annotated[
+    PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor, Field(discriminator="kind")
+]
 
 
 # --- the estate ----------------------------------------------------------------------------
@@ -372,7 +385,9 @@ class SiteConfig(StrictModel):
         return problems
 
     # Lookups used by every component.
-    def device(self, device_id: str) -> PumpSet | Elevator | PowerRoom | Generator | Sensor:
+    def device(
+        self, device_id: str
+    ) -> PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor:
         for device in self.devices:
             if device.id == device_id:
                 return device
