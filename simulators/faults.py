@@ -33,6 +33,15 @@ class Fault(StrEnum):
     OVER_VOLTAGE = "over_voltage"  # about +12 % of nominal
     UNDER_VOLTAGE = "under_voltage"  # about -15 % of nominal
     TRANSFORMER_OVERHEAT = "transformer_overheat"  # fan failed: heads for ~150 °C
+    # generators: start_failure, overheat, overload and ats_fail are defects that show when
+    # the set is called on (inject them with mains_loss)
+    MAINS_LOSS = "mains_loss"  # the controller sees mains fail: start, transfer, run on load
+    START_FAILURE = "start_failure"  # cranks and does not start; locks out after 3 attempts
+    LOW_FUEL = "low_fuel"  # day tank at ~12 % (not refilled, or a leak)
+    BATTERY_LOW = "battery_low"  # charger failed: starter battery ~21.5 V
+    OVERHEAT = "overheat"  # cooling failed: coolant towards 108 °C while it runs
+    OVERLOAD = "overload"  # the load grows to ~115 % of rated while it runs
+    ATS_FAIL = "ats_fail"  # the transfer switch does not move to the generator
     # fire alarm panels (Modbus, through the user-information transmission device)
     FIRE_ALARM = "fire_alarm"  # a detector or call point in a zone: 火警
     PANEL_FAULT = "fault"  # a detector, loop or power fault: 故障
@@ -53,6 +62,17 @@ PROTOCOL_FAULTS = frozenset({Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAG
 """Faults of the device's communication rather than of its physics."""
 
 PUMP_FAULTS = frozenset({Fault.DRY_RUN, Fault.PIPE_BURST, Fault.PUMP_TRIP, Fault.TANK_LOW})
+GENERATOR_FAULTS = frozenset(
+    {
+        Fault.MAINS_LOSS,
+        Fault.START_FAILURE,
+        Fault.LOW_FUEL,
+        Fault.BATTERY_LOW,
+        Fault.OVERHEAT,
+        Fault.OVERLOAD,
+        Fault.ATS_FAIL,
+    }
+)
 FIRE_PANEL_FAULTS = frozenset(
     {Fault.FIRE_ALARM, Fault.PANEL_FAULT, Fault.SUPERVISORY, Fault.ISOLATION, Fault.LINKAGE_FAIL}
 )
@@ -70,7 +90,7 @@ KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
             Fault.TRANSFORMER_OVERHEAT,
         }
     ),
-    DeviceKind.GENERATOR: frozenset(),
+    DeviceKind.GENERATOR: GENERATOR_FAULTS,
     DeviceKind.FIRE_PANEL: FIRE_PANEL_FAULTS,
     DeviceKind.SENSOR: frozenset(),
 }

@@ -126,8 +126,17 @@ class PowerRoom(DeviceBase):
 
 
 class Generator(DeviceBase):
+    """A standby diesel generator (柴油发电机) with its automatic mains failure controller and
+    transfer switch (ATS)."""
+
     kind: Literal[DeviceKind.GENERATOR]
     rated_kw: float = Field(default=500.0, gt=0)
+    fuel_tank_l: float = Field(default=1000.0, gt=0, description="day tank capacity, litres")
+    battery_nominal_v: float = Field(default=24.0, gt=0, description="starter battery, V")
+    start_time: Duration = Field(
+        default=timedelta(seconds=10),
+        description="mains loss to running on load (GB 50016 / JGJ 16: within 30 s)",
+    )
 
 
 class FirePanel(DeviceBase):

@@ -12,10 +12,20 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from random import Random
 
-from estatewatch.config import Device, Elevator, FirePanel, PowerRoom, PumpSet, RegisterMap, Sensor
+from estatewatch.config import (
+    Device,
+    Elevator,
+    FirePanel,
+    Generator,
+    PowerRoom,
+    PumpSet,
+    RegisterMap,
+    Sensor,
+)
 from simulators.physics.base import Model, StaticModel
 from simulators.physics.elevator import ElevatorModel
 from simulators.physics.fire_panel import FirePanelModel
+from simulators.physics.generator import GeneratorModel
 from simulators.physics.power import PowerRoomModel
 from simulators.physics.pump import PumpSetModel
 from simulators.physics.sensors import SensorModel
@@ -23,6 +33,7 @@ from simulators.physics.sensors import SensorModel
 __all__ = [
     "ElevatorModel",
     "FirePanelModel",
+    "GeneratorModel",
     "Model",
     "PowerRoomModel",
     "PumpSetModel",
@@ -46,6 +57,8 @@ def make_model(
         return ElevatorModel(device, rng, now, tz)
     if isinstance(device, PowerRoom):
         return PowerRoomModel(device, rng, now, tz)
+    if isinstance(device, Generator):
+        return GeneratorModel(device, rng, now, tz)
     if isinstance(device, FirePanel):
         return FirePanelModel(device, register_map, rng, now, tz)
     if isinstance(device, Sensor):

@@ -46,6 +46,9 @@ FAULTS = [
     ("fire-panel-1", "isolation", "fire.isolation", 30, 60),
     ("fire-panel-1", "linkage_fail", "fire.linkage_no_feedback", 60, 60),
     ("fire-panel-1", "offline", "device.offline", 90, 30),
+    ("generator-1", "low_fuel", "generator.low_fuel", 30, 60),
+    ("generator-1", "battery_low", "generator.battery_low", 180, 120),
+    ("generator-1", "modbus_exception", "device.comm_fault", 60, 60),
     ("elevator-5", "offline", "device.offline", 90, 30),
     ("pump-fire", "offline", "device.offline", 90, 30),
     ("leak-power-room-1", "offline", "sensor.offline", 1000, 30),
@@ -147,3 +150,21 @@ async def test_faults_through_the_real_broker(
         assert raised() == wanted
         cleared = {(e.rule, e.target) for e in heard.events if e.event.value == "cleared"}
         assert cleared == wanted
+
+
+async def test_low_fuel_says_the_hours_left_at_the_present_load(example_site: SiteConfig) -> None:
+    async with scenario(example_site, AFTERNOON) as s:
+        s.estate.inject("generator-1", "mains_loss")
+        s.run(60)  # started and on load
+        values = s.estate.values("generator-1")
+        assert values["running"] is True
+        assert values["ats_position"] == 1
+        s.estate.inject("generator-1", "low_fuel")
+        s.run_until(lambda: ("generator.low_fuel", "generator-1") in s.active(), 30)
+        (event,) = [e for e in s.events if e.rule == "generator.low_fuel"]
+        rate = float(event.details["fuel_rate"] or 0)
+        hours = float(event.details["hours_left"] or 0)
+        assert rate > 20  # litres an hour at ~45 % of 500 kW
+        assert hours == pytest.approx(0.12 * 1000 / rate, abs=0.2)
+        assert f"{hours:.1f} h left at the present load" in event.message
+        assert s.raised() == [("generator.low_fuel", "generator-1")], s.summary()
