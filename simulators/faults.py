@@ -24,6 +24,9 @@ class Fault(StrEnum):
     PIPE_BURST = "pipe_burst"  # pressure collapses, every pump at maximum frequency
     PUMP_TRIP = "pump_trip"  # fault code, pumps stop, pressure falls
     TANK_LOW = "tank_low"  # supply cut: tank level below its low limit, low switch closed
+    TANK_OVERFLOW = "tank_overflow"  # float valve stuck open: tank at the brim, overflow switch
+    DRY_RUN_TRIP = "dry_run_trip"  # the controller's dry-run protection stopped the pumps (5)
+    IMPELLER_WEAR = "impeller_wear"  # worn pumps: at full speed ~60 % of the set-point
     # elevators
     ENTRAPMENT = "entrapment"  # stopped between floors, not leveled, doors closed, load, 31
     DOOR_FAULT = "door_fault"  # door lock fault (11) at a landing, out of service
@@ -61,7 +64,16 @@ class Fault(StrEnum):
 PROTOCOL_FAULTS = frozenset({Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAGE})
 """Faults of the device's communication rather than of its physics."""
 
-PUMP_FAULTS = frozenset({Fault.DRY_RUN, Fault.PIPE_BURST, Fault.PUMP_TRIP, Fault.TANK_LOW})
+PUMP_FAULTS = frozenset(
+    {
+        Fault.DRY_RUN,
+        Fault.DRY_RUN_TRIP,
+        Fault.PIPE_BURST,
+        Fault.PUMP_TRIP,
+        Fault.TANK_LOW,
+        Fault.TANK_OVERFLOW,
+    }
+)
 GENERATOR_FAULTS = frozenset(
     {
         Fault.MAINS_LOSS,
@@ -78,7 +90,8 @@ FIRE_PANEL_FAULTS = frozenset(
 )
 
 KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
-    DeviceKind.WATER_PUMP_SET: PUMP_FAULTS,
+    # A fire set stands by: a worn impeller would show only in a test run, so domestic only.
+    DeviceKind.WATER_PUMP_SET: PUMP_FAULTS | {Fault.IMPELLER_WEAR},
     DeviceKind.FIRE_PUMP: PUMP_FAULTS,
     DeviceKind.ELEVATOR: frozenset({Fault.ENTRAPMENT, Fault.DOOR_FAULT}),
     DeviceKind.POWER_ROOM: frozenset(

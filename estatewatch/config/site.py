@@ -104,6 +104,9 @@ class PumpSet(DeviceBase):
     pumps: int = Field(default=2, ge=1, le=6)
     setpoint_mpa: float = Field(default=0.45, gt=0, le=2.5)
     tank_capacity_m3: float = Field(default=50.0, gt=0)
+    rated_current_a: float = Field(
+        default=40.0, gt=0, description="motor nameplate current of one pump, A (dry-run test)"
+    )
 
 
 class Elevator(DeviceBase):
