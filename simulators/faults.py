@@ -30,6 +30,11 @@ class Fault(StrEnum):
     # elevators
     ENTRAPMENT = "entrapment"  # stopped between floors, not leveled, doors closed, load, 31
     DOOR_FAULT = "door_fault"  # door lock fault (11) at a landing, out of service
+    DOOR_OBSTRUCTION = "door_obstruction"  # doors held open at a landing (12), out of service
+    OVERSPEED = "overspeed"  # emergency stop (21), re-levels to the nearest landing, parks open
+    POWER_FAILURE = "power_failure"  # car supply lost (41): the rescue device levels and opens
+    SAFETY_CIRCUIT = "safety_circuit"  # safety chain open (51): stops, levels, parks open
+    OUT_OF_SERVICE = "out_of_service"  # taken out of service (inspection, independent use)
     # power rooms
     PHASE_LOSS = "phase_loss"  # one phase ~0 V
     OUTAGE = "outage"  # everything ~0, main breaker open
@@ -64,6 +69,17 @@ class Fault(StrEnum):
 PROTOCOL_FAULTS = frozenset({Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAGE})
 """Faults of the device's communication rather than of its physics."""
 
+ELEVATOR_FAULTS = frozenset(
+    {
+        Fault.ENTRAPMENT,
+        Fault.DOOR_FAULT,
+        Fault.DOOR_OBSTRUCTION,
+        Fault.OVERSPEED,
+        Fault.POWER_FAILURE,
+        Fault.SAFETY_CIRCUIT,
+        Fault.OUT_OF_SERVICE,
+    }
+)
 PUMP_FAULTS = frozenset(
     {
         Fault.DRY_RUN,
@@ -93,7 +109,7 @@ KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
     # A fire set stands by: a worn impeller would show only in a test run, so domestic only.
     DeviceKind.WATER_PUMP_SET: PUMP_FAULTS | {Fault.IMPELLER_WEAR},
     DeviceKind.FIRE_PUMP: PUMP_FAULTS,
-    DeviceKind.ELEVATOR: frozenset({Fault.ENTRAPMENT, Fault.DOOR_FAULT}),
+    DeviceKind.ELEVATOR: ELEVATOR_FAULTS,
     DeviceKind.POWER_ROOM: frozenset(
         {
             Fault.PHASE_LOSS,
