@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import orjson
 
-from estatewatch.config import Device
+from estatewatch.config import Device, DeviceKind, Sensor, SensorType
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import GatewayMessage
 from gateway.devices import Reading
@@ -48,12 +48,25 @@ class Outgoing:
         return telemetry_payload(site, gateway, seq, self.fragments)
 
 
-class ReadingEncoder:
-    """Encodes the readings of one device (its tags are encoded once)."""
+LIFE_SAFETY_SENSORS = frozenset({SensorType.SMOKE, SensorType.FIRE_PANEL})
 
-    __slots__ = ("_head",)
+
+def is_life_safety(device: Device) -> bool:
+    """A fire alarm panel or a smoke/fire sensor: its readings must not wait in the queue
+    behind telemetry (they travel in the priority lane, like patrol scans)."""
+    if device.kind is DeviceKind.FIRE_PANEL:
+        return True
+    return isinstance(device, Sensor) and device.sensor_type in LIFE_SAFETY_SENSORS
+
+
+class ReadingEncoder:
+    """Encodes the readings of one device (its tags are encoded once); `urgent` says the
+    device's readings go in the priority lane."""
+
+    __slots__ = ("_head", "urgent")
 
     def __init__(self, device: Device) -> None:
+        self.urgent = is_life_safety(device)
         tags = orjson.dumps(
             {
                 "device": device.id,

@@ -1,7 +1,10 @@
 """The way into the outbox: every message the gateway sends is first committed here.
 
 Readings are gathered into `TelemetryBatch`es (batching is what makes MQTT cheap) and the
-other messages queue as they are; a flush gives each message its `seq` and commits them all
+other messages queue as they are. Readings of life-safety devices (fire alarm panels, smoke
+and fire sensors) are batched apart and committed in the priority lane with device statuses
+and patrol scans: a fire alarm is never queued behind a backlog of telemetry, nor dropped
+before it when the queue is full; a flush gives each message its `seq` and commits them all
 in one SQLite transaction, at most `max_delay` after the first of them arrived (so one
 commit covers a poll cycle's readings). The `seq` counters are committed with the messages
 that use them, so after a crash they resume exactly where the committed messages end:
@@ -52,6 +55,7 @@ class Pipeline:
         self.on_commit = on_commit
         self.topic = stream_topic(Stream.TELEMETRY, site, gateway)
         self._readings: list[bytes] = []
+        self._urgent: list[bytes] = []
         self._reading_bytes = 0
         self._messages: list[tuple[Outgoing, Sequence[Statement]]] = []
         self._committed: asyncio.Future[None] | None = None
@@ -62,8 +66,13 @@ class Pipeline:
 
     # --- adding ------------------------------------------------------------------------------
 
-    def add_reading(self, fragment: bytes) -> None:
-        """Queue one encoded reading for the next telemetry batch."""
+    def add_reading(self, fragment: bytes, *, urgent: bool = False) -> None:
+        """Queue one encoded reading for the next telemetry batch (`urgent`: for the next
+        batch of the priority lane, a life-safety device's)."""
+        if urgent:
+            self._urgent.append(fragment)
+            self._wake.set()
+            return
         self._readings.append(fragment)
         self._reading_bytes += len(fragment)
         if len(self._readings) == 1 or self._reading_bytes >= self.max_bytes * 4:
@@ -83,7 +92,7 @@ class Pipeline:
 
     @property
     def pending(self) -> int:
-        return len(self._readings) + len(self._messages)
+        return len(self._readings) + len(self._urgent) + len(self._messages)
 
     # --- flushing ----------------------------------------------------------------------------
 
@@ -104,20 +113,22 @@ class Pipeline:
     async def flush(self) -> None:
         """Commit everything pending now."""
         async with self._lock:
-            if not self._readings and not self._messages:
+            if not self._readings and not self._messages and not self._urgent:
                 if self._committed is not None and not self._committed.done():
                     self._committed.set_result(None)
                 self._committed = None
                 return
-            readings, messages = self._readings, self._messages
+            readings, messages, urgent = self._readings, self._messages, self._urgent
             future, self._committed = self._committed, None
             self._readings, self._messages, self._reading_bytes = [], [], 0
-            rows, extra = self._rows(readings, messages)
+            self._urgent = []
+            rows, extra = self._rows(readings, messages, urgent)
             try:
                 await self.store.append(
                     rows, now_ms=to_epoch_ms(self.clock.now()), extra=extra, protect=self.protect()
                 )
             except BaseException:
+                self._urgent[:0] = urgent
                 self._put_back(readings, messages, future)
                 raise
             self.commits += 1
@@ -126,7 +137,10 @@ class Pipeline:
             self.on_commit()
 
     def _rows(
-        self, readings: list[bytes], messages: list[tuple[Outgoing, Sequence[Statement]]]
+        self,
+        readings: list[bytes],
+        messages: list[tuple[Outgoing, Sequence[Statement]]],
+        urgent: Sequence[bytes] = (),
     ) -> tuple[list[NewRow], list[Statement]]:
         seqs = dict(self.store.next_seq)  # committed values: a failed commit reuses them
 
@@ -144,12 +158,16 @@ class Pipeline:
                 NewRow(PRIORITY, message.stream, seq, message.topic, message.retain, payload)
             )
             extra.extend(statements)
-        for batch in self._batches(readings):
+        # Urgent readings are ordinary TelemetryBatches on the telemetry topic (consumers see
+        # no difference), with telemetry seqs; only their lane differs.
+        batches = [(PRIORITY, b) for b in self._batches(list(urgent))]
+        batches += [(TELEMETRY, b) for b in self._batches(readings)]
+        for lane, batch in batches:
             seq = take(Stream.TELEMETRY)
             payload = Outgoing(Stream.TELEMETRY, self.topic, False, fragments=batch).render(
                 self.site, self.gateway, seq
             )
-            rows.append(NewRow(TELEMETRY, Stream.TELEMETRY, seq, self.topic, False, payload))
+            rows.append(NewRow(lane, Stream.TELEMETRY, seq, self.topic, False, payload))
         return rows, extra
 
     def _batches(self, readings: list[bytes]) -> list[list[bytes]]:

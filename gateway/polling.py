@@ -42,7 +42,7 @@ ILLEGAL_DATA_ADDRESS = 2
 class Sink(Protocol):
     """Where a source's output goes (the gateway's pipeline)."""
 
-    def reading(self, fragment: bytes) -> None: ...
+    def reading(self, fragment: bytes, *, urgent: bool = False) -> None: ...
 
     def status(self, tracker: DeviceTracker) -> None: ...
 
@@ -130,7 +130,7 @@ class DevicePoller:
                 result.failed[name] = DeviceError(kind=DeviceErrorKind.DECODE, message=message)
         reading, changed = tracker.observe(result, to_epoch_ms(self.clock.now()))
         if reading is not None:
-            self.sink.reading(self.encoder.encode(reading))
+            self.sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
         if changed:
             self.sink.status(tracker)
         self._schedule_probe(group.interval)

@@ -278,8 +278,8 @@ class Gateway:
 
     # --- the sink the sources write to -------------------------------------------------------
 
-    def reading(self, fragment: bytes) -> None:
-        self.pipeline.add_reading(fragment)
+    def reading(self, fragment: bytes, *, urgent: bool = False) -> None:
+        self.pipeline.add_reading(fragment, urgent=urgent)
 
     def status(self, tracker: DeviceTracker) -> None:
         status = tracker.status(to_epoch_ms(self.clock.now()))

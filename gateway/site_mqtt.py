@@ -106,6 +106,7 @@ class SiteSource:
         tracker = self.trackers[device.id]
         reading, changed = tracker.observe(result, ts)
         if reading is not None:
-            self.sink.reading(self.encoders[device.id].encode(reading))
+            encoder = self.encoders[device.id]
+            self.sink.reading(encoder.encode(reading), urgent=encoder.urgent)
         if changed:
             self.sink.status(tracker)

@@ -89,6 +89,14 @@ def _rule_problems(
             problems += _point_problem(rule, point, where, provided)
     if rule.value_point is not None:
         problems += _point_problem(rule, rule.value_point, (*loc, "value_point"), provided)
+    for figure, text in rule.figures.items():
+        for name in sorted(levels.parse(text).names):
+            where = (*loc, "figures", figure)
+            if name.startswith("$"):
+                if name[1:] not in rule.params:
+                    problems.append((where, f"param {name} is not in this rule's params"))
+            elif not all(name in levels.ATTRIBUTES[kind] for kind in rule.kinds):
+                problems += _point_problem(rule, name, where, provided)
     if isinstance(rule, DeviceRule):
         for i, other in enumerate(rule.suppressed_by):
             if other not in known:

@@ -11,6 +11,7 @@ from estatewatch.contracts.payloads import (
     Quality,
     Scalar,
 )
+from rules import levels
 from rules.alarms import Raise
 from rules.conditions import CLEAR, FIRE, DeviceRuntime, RuleState, pending, step
 from rules.plan import CompiledRule, DevicePlan, GroupPlan
@@ -150,6 +151,19 @@ def evaluate_device(
     return events
 
 
+def _figure(rule: CompiledRule, expr: levels.Expr, values: dict[str, Scalar]) -> str:
+    """A figure for the texts; "—" when a point it needs is missing or it divides by 0."""
+    env = dict(rule.env)
+    for name, value in values.items():
+        if isinstance(value, int | float):
+            env[name] = float(value)
+    try:
+        figure = expr.value(env)
+    except (KeyError, ZeroDivisionError):
+        return "—"
+    return f"{figure:.1f}" if abs(figure) < 100 else f"{figure:.0f}"
+
+
 def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:
     point = rule.value_point
     value = dev.values.get(point) if point else None
@@ -168,6 +182,8 @@ def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:
         "threshold": _fmt(rule.threshold),
         "status_error": dev.status_error,
     }
+    for name, expr in rule.figures:
+        context[name] = _figure(rule, expr, dev.values)
     details: dict[str, Scalar | None] = {}
     if point:
         details["point"] = point
@@ -177,6 +193,8 @@ def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:
         details["value_text"] = text
     if dev.status_error:
         details["status_error"] = dev.status_error[:256]
+    for name, _ in rule.figures:
+        details[name] = context[name]
     return Raise(
         rule.id,
         rule.category,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from estatewatch.config.site import (
     DeviceKind,
     Elevator,
+    FirePanel,
     Generator,
     PowerRoom,
     PumpSet,
@@ -31,6 +32,7 @@ _MODELS = {
     DeviceKind.ELEVATOR: Elevator,
     DeviceKind.POWER_ROOM: PowerRoom,
     DeviceKind.GENERATOR: Generator,
+    DeviceKind.FIRE_PANEL: FirePanel,
     DeviceKind.SENSOR: Sensor,
 }
 

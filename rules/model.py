@@ -180,6 +180,11 @@ class RuleBase(Timing):
     value_point: PointName | None = Field(
         default=None, description="the point whose value the alarm carries (default: first)"
     )
+    figures: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")], Level] = Field(
+        default={},
+        description="named figures for {name} in the title and message, worked out when "
+        "the alarm is raised: arithmetic over the device's points, attributes and $params",
+    )
     enabled: bool = True
 
 

@@ -36,6 +36,10 @@ class CompiledRule:
     threshold: float | None
     reads_points: bool = True
     """Reads device values (not only status and deadman): held while data is untrusted."""
+    figures: tuple[tuple[str, levels.Expr], ...] = ()
+    """Named figures for the texts, over `env` and the device's values at raise time."""
+    env: tuple[tuple[str, float], ...] = ()
+    """The device's attributes and the rule's $params, for the figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,8 @@ def _compile_rule(
             value_point=rule.value_point or compiled.point,
             threshold=compiled.threshold,
             reads_points=any(point_of(leaf) for _, leaf in leaves(rule.when)),
+            figures=tuple((name, levels.parse(text)) for name, text in rule.figures.items()),
+            env=tuple(env.items()) if rule.figures else (),
         ),
         env,
     )

@@ -48,7 +48,7 @@ class SimulatedEstate:
         for device in site.devices:
             rng = Random(f"{seed}:{device.id}")
             register_map = site.register_maps.get(device.register_map or "")
-            model = make_model(device, rng, self.now, tz)
+            model = make_model(device, rng, self.now, tz, register_map)
             self.sims[device.id] = DeviceSim(device, register_map, model, rng)
         self._frozen = False
         self.failed_steps = 0

@@ -22,6 +22,7 @@ TRADE_OF_DEVICE: dict[DeviceKind, Trade] = {
     DeviceKind.WATER_PUMP_SET: Trade.WATER_ELECTRIC,
     DeviceKind.POWER_ROOM: Trade.WATER_ELECTRIC,
     DeviceKind.GENERATOR: Trade.WATER_ELECTRIC,
+    DeviceKind.FIRE_PANEL: Trade.FIRE,
     DeviceKind.SENSOR: Trade.INTELLIGENT,
 }
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from estatewatch.config.site import SiteConfig
+from estatewatch.config.site import DeviceKind, SiteConfig
 from estatewatch.errors import ConfigError, ConfigIssue
 
 M = TypeVar("M", bound=BaseModel)
@@ -89,7 +89,7 @@ def _is_union_tag(part: str) -> bool:
     return (
         "[" in part
         or part in {"modbus_tcp", "modbus_rtu", "mqtt"}
-        or part in {"water_pump_set", "fire_pump", "elevator", "power_room", "generator", "sensor"}
+        or part in {kind.value for kind in DeviceKind}
     )
 
 

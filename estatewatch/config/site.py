@@ -24,6 +24,7 @@ class DeviceKind(StrEnum):
     ELEVATOR = "elevator"
     POWER_ROOM = "power_room"
     GENERATOR = "generator"
+    FIRE_PANEL = "fire_panel"
     SENSOR = "sensor"
 
 
@@ -106,6 +107,9 @@ class PumpSet(DeviceBase):
     pumps: int = Field(default=2, ge=1, le=6)
     setpoint_mpa: float = Field(default=0.45, gt=0, le=2.5)
     tank_capacity_m3: float = Field(default=50.0, gt=0)
+    rated_current_a: float = Field(
+        default=40.0, gt=0, description="motor nameplate current of one pump, A (dry-run test)"
+    )
 
 
 class Elevator(DeviceBase):
@@ -128,8 +132,27 @@ class PowerRoom(DeviceBase):
 
 
 class Generator(DeviceBase):
+    """A standby diesel generator (柴油发电机) with its automatic mains failure controller and
+    transfer switch (ATS)."""
+
     kind: Literal[DeviceKind.GENERATOR]
     rated_kw: float = Field(default=500.0, gt=0)
+    fuel_tank_l: float = Field(default=1000.0, gt=0, description="day tank capacity, litres")
+    battery_nominal_v: float = Field(default=24.0, gt=0, description="starter battery, V")
+    start_time: Duration = Field(
+        default=timedelta(seconds=10),
+        description="mains loss to running on load (GB 50016 / JGJ 16: within 30 s)",
+    )
+
+
+class FirePanel(DeviceBase):
+    """A fire alarm control panel (火灾报警控制器) read over Modbus through its user-information
+    transmission device (用户信息传输装置, GB 26875): fire alarms, faults, supervisory
+    signals, linkage start and feedback, isolations, each by loop and zone. The zone codes
+    and their locations are the `enum` of the register map's zone points."""
+
+    kind: Literal[DeviceKind.FIRE_PANEL]
+    loops: int = Field(default=2, ge=1, le=64, description="detector loops (回路)")
 
 
 class SensorType(StrEnum):
@@ -144,7 +167,9 @@ class Sensor(DeviceBase):
     sensor_type: SensorType
 
 
-Device = Annotated[PumpSet | Elevator | PowerRoom | Generator | Sensor, Field(discriminator="kind")]
+Device = Annotated[
+    PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor, Field(discriminator="kind")
+]
 
 
 # --- the estate ----------------------------------------------------------------------------
@@ -387,7 +412,9 @@ class SiteConfig(StrictModel):
         return problems
 
     # Lookups used by every component.
-    def device(self, device_id: str) -> PumpSet | Elevator | PowerRoom | Generator | Sensor:
+    def device(
+        self, device_id: str
+    ) -> PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor:
         for device in self.devices:
             if device.id == device_id:
                 return device

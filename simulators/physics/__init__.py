@@ -12,15 +12,28 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from random import Random
 
-from estatewatch.config import Device, Elevator, PowerRoom, PumpSet, Sensor
+from estatewatch.config import (
+    Device,
+    Elevator,
+    FirePanel,
+    Generator,
+    PowerRoom,
+    PumpSet,
+    RegisterMap,
+    Sensor,
+)
 from simulators.physics.base import Model, StaticModel
 from simulators.physics.elevator import ElevatorModel
+from simulators.physics.fire_panel import FirePanelModel
+from simulators.physics.generator import GeneratorModel
 from simulators.physics.power import PowerRoomModel
 from simulators.physics.pump import PumpSetModel
 from simulators.physics.sensors import SensorModel
 
 __all__ = [
     "ElevatorModel",
+    "FirePanelModel",
+    "GeneratorModel",
     "Model",
     "PowerRoomModel",
     "PumpSetModel",
@@ -30,7 +43,13 @@ __all__ = [
 ]
 
 
-def make_model(device: Device, rng: Random, now: datetime, tz: tzinfo) -> Model:
+def make_model(
+    device: Device,
+    rng: Random,
+    now: datetime,
+    tz: tzinfo,
+    register_map: RegisterMap | None = None,
+) -> Model:
     """The physics model of a configured device (a static one for kinds without physics)."""
     if isinstance(device, PumpSet):
         return PumpSetModel(device, rng, now, tz)
@@ -38,6 +57,10 @@ def make_model(device: Device, rng: Random, now: datetime, tz: tzinfo) -> Model:
         return ElevatorModel(device, rng, now, tz)
     if isinstance(device, PowerRoom):
         return PowerRoomModel(device, rng, now, tz)
+    if isinstance(device, Generator):
+        return GeneratorModel(device, rng, now, tz)
+    if isinstance(device, FirePanel):
+        return FirePanelModel(device, register_map, rng, now, tz)
     if isinstance(device, Sensor):
         return SensorModel(device, rng, now, tz)
     return StaticModel()

@@ -44,7 +44,14 @@ class Direction(IntEnum):
 
 
 FAULT_DOOR_LOCK = 11
+FAULT_DOOR_OBSTRUCTION = 12
 FAULT_BETWEEN_FLOORS = 31
+STOP_FAULTS = {  # stop, creep to the nearest landing, open and park there
+    Fault.OVERSPEED: 21,
+    Fault.POWER_FAILURE: 41,
+    Fault.SAFETY_CIRCUIT: 51,
+}
+DOOR_FAULTS = {Fault.DOOR_FAULT: FAULT_DOOR_LOCK, Fault.DOOR_OBSTRUCTION: FAULT_DOOR_OBSTRUCTION}
 
 
 class ElevatorModel:
@@ -87,13 +94,24 @@ class ElevatorModel:
             self.rescue = True  # the maintainer brings the car to the nearest landing
             self.target = round(self.position / FLOOR_HEIGHT)
             self.legs.clear()
-        elif fault is Fault.DOOR_FAULT and active:
+        elif fault in DOOR_FAULTS and active:
             self.legs.clear()
             if self.direction is Direction.IDLE:
                 self._door_fault()
-        elif fault is Fault.DOOR_FAULT and Fault.ENTRAPMENT not in self.faults:
+        elif fault in DOOR_FAULTS and Fault.ENTRAPMENT not in self.faults:
             self.fault_code = 0
             self.door, self.door_timer = Door.CLOSING, DOOR_TIME
+        elif fault in STOP_FAULTS and active and Fault.ENTRAPMENT not in self.faults:
+            self.fault_code = STOP_FAULTS[fault]
+            self.legs.clear()
+            self.speed = 0.0  # the emergency stop; then creep to the nearest landing
+            self.rescue = True
+            self.target = self._nearest()
+            self.direction = Direction.IDLE
+        elif fault in STOP_FAULTS and Fault.ENTRAPMENT not in self.faults:
+            self.fault_code = 0
+            if self.door is Door.OPEN:
+                self.door, self.door_timer = Door.CLOSING, DOOR_TIME
 
     def write(self, name: str, value: Scalar) -> bool:
         return False
@@ -113,7 +131,8 @@ class ElevatorModel:
     def values(self) -> dict[str, Scalar]:
         moving = self.speed > 0.0
         leveled = not moving and abs(self.position - self._nearest() * FLOOR_HEIGHT) < 0.01
-        in_fault = bool(self.faults & {Fault.ENTRAPMENT, Fault.DOOR_FAULT}) or self.rescue
+        in_fault = bool(self.faults - {Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAGE})
+        in_fault = in_fault or self.rescue
         return {
             "floor": self.floors[self._nearest()],
             "direction": int(self.direction),
@@ -155,9 +174,17 @@ class ElevatorModel:
         self.fault_code = FAULT_BETWEEN_FLOORS
 
     def _door_fault(self) -> None:
-        self.door, self.door_timer = Door.FAULT, 0.0
-        self.fault_code = FAULT_DOOR_LOCK
+        if Fault.DOOR_FAULT in self.faults:
+            self.door, self.fault_code = Door.FAULT, FAULT_DOOR_LOCK
+        else:  # obstructed: the doors stand open and keep reopening
+            self.door, self.fault_code = Door.OPEN, FAULT_DOOR_OBSTRUCTION
+        self.door_timer = 0.0
         self.persons, self.load = 0, 0  # the doors are not locked: people step out
+
+    @property
+    def parked(self) -> bool:
+        """Out of service at a landing: no new calls; a stopped car stands open."""
+        return bool(self.faults & {*STOP_FAULTS, *DOOR_FAULTS, Fault.OUT_OF_SERVICE})
 
     def _weigh(self, persons: int) -> int:
         if persons == 0:
@@ -172,13 +199,15 @@ class ElevatorModel:
             self._travel(h)
         elif self.door is Door.FAULT:
             return
+        elif self.door is Door.OPEN and self.faults & {*STOP_FAULTS, *DOOR_FAULTS}:
+            return  # parked open (a stop fault) or held open (an obstruction)
         elif self.door is not Door.CLOSED:
             self._doors(h)
         elif self.legs:
             self._go(self.legs[0][0])
         else:
             self.wait -= h
-            if self.wait <= 0 and Fault.DOOR_FAULT not in self.faults:
+            if self.wait <= 0 and not self.parked:
                 self._new_call()
 
     def _new_call(self) -> None:
@@ -224,8 +253,9 @@ class ElevatorModel:
         self.trips += 1
         if self.rescue:
             self.rescue = False
-            self.fault_code = 0
-        if Fault.DOOR_FAULT in self.faults:
+            if not self.faults & set(STOP_FAULTS):
+                self.fault_code = 0
+        if self.faults & set(DOOR_FAULTS):
             self._door_fault()
         else:
             self.door, self.door_timer = Door.OPENING, DOOR_TIME
@@ -237,6 +267,8 @@ class ElevatorModel:
         if self.door is Door.OPENING:
             self.door, self.door_timer = Door.OPEN, self.rng.uniform(3.0, 8.0)
             self._exchange()
+            if self.faults & set(STOP_FAULTS):
+                self.persons, self.load = 0, 0  # parked open: everybody leaves
         elif self.door is Door.OPEN:
             self.door, self.door_timer = Door.CLOSING, DOOR_TIME
         else:  # closing

@@ -32,6 +32,8 @@ STAGE_DOWN_HZ, STAGE_DOWN_S = 41.5, 30.0
 TAU_PRESSURE = 1.5  # s
 TANK_LOW_LIMIT = 20.0  # %
 TRIP_CODE = 1  # overcurrent
+DRY_RUN_CODE = 5  # the controller's dry-run protection
+WORN = 0.33  # head of a worn impeller, a share of a new one's
 FIRE_START = 0.8  # a fire pump starts below this share of its set-point
 # Daily domestic demand, a share of the design flow: morning and evening peaks.
 DEMAND_PEAKS = ((7.5, 1.0, 0.78), (12.0, 1.3, 0.3), (19.5, 1.6, 0.72))
@@ -46,8 +48,8 @@ class PumpSetModel:
         self.fire = device.kind is DeviceKind.FIRE_PUMP
         self.setpoint = device.setpoint_mpa
         self.tank_m3 = device.tank_capacity_m3
-        self.rated_kw = (5.5 + 35.0 * self.setpoint) * (2.0 if self.fire else 1.0)
-        self.rated_a = self.rated_kw * 1000 / (math.sqrt(3) * 380 * 0.86 * 0.91)
+        self.rated_a = device.rated_current_a
+        self.rated_kw = self.rated_a * math.sqrt(3) * 380 * 0.86 * 0.91 / 1000
         self.design_flow = (self.pumps if self.fire else max(1, self.pumps - 1) * 0.9) * RATED_FLOW
         self.faults: set[Fault] = set()
         self.fault_code = 0
@@ -74,17 +76,19 @@ class PumpSetModel:
             self.faults.add(fault)
         else:
             self.faults.discard(fault)
-        if fault is Fault.PUMP_TRIP:
+        if fault in (Fault.PUMP_TRIP, Fault.DRY_RUN_TRIP):
             if active:
-                self.fault_code = TRIP_CODE
+                self.fault_code = TRIP_CODE if fault is Fault.PUMP_TRIP else DRY_RUN_CODE
                 self._stop_all()
-            else:
+            elif not self.tripped:
                 self.fault_code = 0
                 if not self.fire:
                     self._start_pump()
         elif fault is Fault.TANK_LOW and active:
             self.tank = min(self.tank, TANK_LOW_LIMIT * 0.6)
             self.inflow_open = False
+        elif fault is Fault.TANK_OVERFLOW and active:
+            self.tank = max(self.tank, 98.5)  # found at the brim, running over
         elif fault is Fault.DRY_RUN and active and self.running == 0 and not self.tripped:
             self._start_pump()
 
@@ -138,7 +142,7 @@ class PumpSetModel:
 
     @property
     def tripped(self) -> bool:
-        return Fault.PUMP_TRIP in self.faults
+        return bool(self.faults & {Fault.PUMP_TRIP, Fault.DRY_RUN_TRIP})
 
     @property
     def dry(self) -> bool:
@@ -171,6 +175,8 @@ class PumpSetModel:
             target = 0.05 * sp * speed**2
         else:
             curve = P_SHUTOFF * speed**2 - FRICTION * per_pump**2
+            if Fault.IMPELLER_WEAR in self.faults:
+                curve *= WORN
             target = sp * max(curve, 0.08 * speed**2)
         self.pressure = lag(self.pressure, target + self.inlet, h, TAU_PRESSURE)
         error = (sp - self.pressure) / sp
@@ -249,6 +255,8 @@ class PumpSetModel:
         drawn = self.flow if delivering else (self.flow if Fault.PIPE_BURST in self.faults else 0)
         if Fault.TANK_LOW in self.faults:
             self.inflow_open = False
+        elif Fault.TANK_OVERFLOW in self.faults:
+            self.inflow_open = True  # the float valve is stuck open
         elif self.tank < (88.0 if self.fire else 70.0):
             self.inflow_open = True
         elif self.tank >= (97.0 if self.fire else 92.0):

@@ -58,11 +58,12 @@ class SensorModel:
 
     def values(self) -> dict[str, Scalar]:
         smoke = Fault.SMOKE in self.faults
+        fire = smoke or Fault.FIRE_ALARM in self.faults  # a panel's fire contact
         return {
             "leak": Fault.LEAK in self.faults,
             "smoke": smoke,
-            "fire": smoke,
-            "alarm": smoke,
+            "fire": fire,
+            "alarm": fire,
             "battery": round(self.battery, 0),
             "temperature": round(self.temperature, 1),
             "humidity": round(self.humidity, 1),

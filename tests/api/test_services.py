@@ -219,6 +219,9 @@ def test_cancelling_stops_the_clocks() -> None:
         ("pipe_burst", "major", "water_pump_set", ("water_electric", "engineering", "urgent")),
         ("outage", "major", "power_room", ("water_electric", "engineering", "urgent")),
         ("smoke", "major", "sensor", ("fire", "engineering", "urgent")),
+        ("fire_alarm", "critical", "fire_panel", ("fire", "engineering", "urgent")),
+        ("fire_panel_fault", "major", "fire_panel", ("fire", "engineering", "general")),
+        ("water_outage", "critical", "water_pump_set", ("water_electric", "engineering", "urgent")),
         (
             "pressure_loss",
             "critical",

@@ -204,8 +204,8 @@ async def test_health_is_published(
         await central.wait_for(lambda: len(central.of(GatewayHealth)) >= 2, what="health")
         health = central.of(GatewayHealth)[-1]
         assert isinstance(health, GatewayHealth)
-        assert health.devices_total == 19
-        assert health.devices_online == 13
+        assert health.devices_total == 21
+        assert health.devices_online == 15
         assert health.published_total > 0
         assert health.dropped_total == 0
         assert health.poll_latency_p50_ms > 0

@@ -141,6 +141,39 @@ async def test_the_pipeline_batches_readings_and_numbers_every_stream(
         assert store.next_seq == {"telemetry": 4, "device_status": 1}
 
 
+async def test_fire_panel_readings_go_in_the_priority_lane_and_are_dropped_last(
+    tmp_path: Path, example_site: SiteConfig, fake_clock: FakeClock
+) -> None:
+    """A fire alarm must not wait behind a backlog of telemetry, nor go before it when the
+    queue is full: a life-safety device's readings are batched into the priority lane."""
+    panel = ReadingEncoder(example_site.device("fire-panel-1"))
+    power = ReadingEncoder(example_site.device("power-room-1"))
+    assert panel.urgent
+    assert not power.urgent
+    assert ReadingEncoder(example_site.device("smoke-power-room-1")).urgent
+    async with Store(tmp_path / "q.db", max_bytes=3000) as store:
+        pipeline = Pipeline(store, site="harbour-view", gateway="gw-harbour-1", clock=fake_clock)
+        for i in range(20):
+            big = {f"v{n}": float(n) for n in range(10)}
+            pipeline.add_reading(power.encode(Reading(1000 + i, big, {})))
+            await pipeline.flush()
+        fire = panel.encode(Reading(2000, {"fire_alarm": True, "fire_zone": 101}, {}))
+        pipeline.add_reading(fire, urgent=panel.urgent)
+        await pipeline.flush()
+        for i in range(20):
+            pipeline.add_reading(power.encode(Reading(3000 + i, big, {})))
+            await pipeline.flush()
+        assert store.stats.dropped_total > 0  # the queue overflowed...
+        (row,) = await store.fetch(PRIORITY, after=0, upto=None, limit=10)
+        batch = decode(TelemetryBatch, row.topic, row.payload)  # ...and kept the fire alarm
+        assert row.topic == "ew/v1/harbour-view/telemetry/gw-harbour-1"
+        assert batch.readings[0].device == "fire-panel-1"
+        assert batch.readings[0].values["fire_alarm"] is True
+        seqs = [decode(TelemetryBatch, r.topic, r.payload).seq for r in
+                await store.fetch(TELEMETRY, after=0, upto=None, limit=100)]  # fmt: skip
+        assert batch.seq not in seqs  # one gap-free telemetry seq over both lanes
+
+
 async def test_the_pipeline_flushes_within_its_delay(tmp_path: Path) -> None:
     clock = FakeClock()
     async with Store(tmp_path / "q.db") as store:

@@ -36,7 +36,8 @@ def test_builtin_pack_covers_every_device_of_the_example(example_site: SiteConfi
     assert {
         "entrapment", "door_fault", "pressure_loss", "dry_run", "pipe_burst", "pump_trip",
         "tank_low", "phase_loss", "outage", "over_voltage", "under_voltage",
-        "transformer_overheat", "leak", "smoke", "device_offline",
+        "transformer_overheat", "leak", "smoke", "device_offline", "fire_alarm",
+        "generator_start_failure", "generator_low_fuel",
     } <= categories  # fmt: skip
     assert {g.target.id for g in plan.groups} == {"t1", "t2", "t3", "t4", "harbour-view"}
 
@@ -83,6 +84,10 @@ MISTAKES = [
      "device_rules.0.when.threshold", "exactly one of above or below", 9),
     ("    for: 5s", "    for: 5s\n    suppressed_by: [pump.nothing]",
      "device_rules.0.suppressed_by.0", "unknown rule", 11),
+    ("    for: 5s", "    for: 5s\n    figures: {days: tank_levle / 24}",
+     "device_rules.0.figures.days", "has a point 'tank_levle'", 11),
+    ("    for: 5s", "    for: 5s\n    figures: {days: tank_level / $rate}",
+     "device_rules.0.figures.days", "param $rate is not", 11),
 ]  # fmt: skip
 
 

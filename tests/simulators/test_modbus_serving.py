@@ -14,6 +14,8 @@ from estatewatch.config import (
     DataType,
     DeviceKind,
     Elevator,
+    FirePanel,
+    Generator,
     ModbusTcp,
     PowerRoom,
     PumpSet,
@@ -65,6 +67,18 @@ def plausible(device: object, name: str, value: object) -> bool:
             "car_temperature": (10.0, 40.0),
         }
         low, high = ranges[name]
+    elif isinstance(device, Generator):
+        ranges = {  # on standby: warm, charged, fuelled, the mains on
+            "fuel_level": (50.0, 100.0),
+            "battery_voltage": (26.0, 28.0),
+            "coolant_temperature": (30.0, 50.0),
+            "run_hours": (0, 100_000),
+            "starts": (0, 100_000),
+        }
+        low, high = ranges.get(name, (0, 0))
+    elif isinstance(device, FirePanel):
+        # a quiet panel: no zone in any state, its backup battery on float charge
+        low, high = (24.0, 28.0) if name == "backup_battery" else (0, 0)
     else:
         assert isinstance(device, PowerRoom)
         v, kva = device.nominal_voltage_v, device.transformer_kva
@@ -106,7 +120,8 @@ async def test_every_point_of_every_device_reads_plausibly_and_exactly(
                 assert value == expected[point.name], (device.id, point.name)
                 assert plausible(device, point.name, value), (device.id, point.name, value)
                 checked += 1
-    assert checked == 3 * 21 + 8 * 15 + 2 * 16
+    # pumps, elevators, power rooms, the generator, the fire panel
+    assert checked == 3 * 21 + 8 * 15 + 2 * 16 + 15 + 16
 
 
 async def test_served_values_hang_together(estate: SimulatedEstate) -> None:
@@ -136,7 +151,7 @@ def test_relocation_keeps_shared_addresses_shared(example_site: SiteConfig) -> N
     assert len(elevator_ports) == 1
     assert sorted(conns[f"elevator-{i}"].unit_id for i in range(1, 9)) == list(range(1, 9))
     others = [c.port for d, c in conns.items() if not d.startswith("elevator")]
-    assert len(set(others)) == len(others) == 5
+    assert len(set(others)) == len(others) == 7  # pumps 3, power rooms 2, generator, fire panel
     assert not elevator_ports & set(others)
     assert all(c.port not in (15021, 15022, 15023, 15031, 15041, 15042) for c in conns.values())
 

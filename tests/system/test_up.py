@@ -141,6 +141,26 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         assert figures["api"]["ew_api_messages_consumed_total"] >= 1
         assert figures["api"]["ew_api_work_orders"] >= 1
         assert figures["gateway"]["ew_gateway_published_total"] > 0
+
+        # The demo faults of the life-safety devices each raise an active alarm on it.
+        demos = [
+            ("fire-panel-1", "fire_alarm", "fire.alarm"),
+            ("generator-1", "low_fuel", "generator.low_fuel"),
+            ("pump-domestic-low", "dry_run", "pump.dry_run"),
+            ("pump-domestic-high", "tank_overflow", "pump.tank_overflow"),
+        ]
+        for device, fault_name, _ in demos:
+            argv = [sys.executable, "-m", "estatewatch", "demo-fault", device, fault_name,
+                    "--data-dir", str(data_dir)]  # fmt: skip
+            done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stderr
+        wanted = {(rule, device) for device, _, rule in demos}
+
+        def demo_alarms() -> bool:
+            alarms[:] = httpx.get(f"{api}/alarms", headers=headers).json()
+            return wanted <= {(a["rule"], a["target"]) for a in alarms if a["active"]}
+
+        _wait_for(demo_alarms, 120, "the demo faults' alarms")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
