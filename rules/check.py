@@ -59,6 +59,21 @@ def points_by_kind(sites: Sequence[SiteConfig]) -> dict[tuple[DeviceKind, str | 
     return found
 
 
+def _level_problems(rule: RuleBase, level: float | str, where: Loc) -> list[Problem]:
+    """A level expression naming a param the rule lacks or an attribute its kinds lack."""
+    problems: list[Problem] = []
+    for name in sorted(levels.parse(level).names):
+        if name.startswith("$"):
+            if name[1:] not in rule.params:
+                problems.append((where, f"param {name} is not in this rule's params"))
+            continue
+        for kind in rule.kinds:
+            if name not in levels.ATTRIBUTES[kind]:
+                allowed = ", ".join(sorted(levels.ATTRIBUTES[kind]))
+                problems.append((where, f"a {kind.value} has no attribute {name!r} ({allowed})"))
+    return problems
+
+
 def _rule_problems(
     rule: RuleBase,
     loc: Loc,
@@ -68,20 +83,8 @@ def _rule_problems(
     problems: list[Problem] = []
     for leaf_loc, leaf in leaves(rule.when):
         for field, level in level_fields(leaf):
-            names = levels.parse(level).names
             section = "threshold" if leaf.threshold is not None else "rate"
-            where = (*loc, *leaf_loc, section, field)
-            for name in sorted(names):
-                if name.startswith("$"):
-                    if name[1:] not in rule.params:
-                        problems.append((where, f"param {name} is not in this rule's params"))
-                    continue
-                for kind in rule.kinds:
-                    if name not in levels.ATTRIBUTES[kind]:
-                        allowed = ", ".join(sorted(levels.ATTRIBUTES[kind]))
-                        problems.append(
-                            (where, f"a {kind.value} has no attribute {name!r} ({allowed})")
-                        )
+            problems += _level_problems(rule, level, (*loc, *leaf_loc, section, field))
         point = point_of(leaf)
         if point is not None:
             section = next(k for k in ("threshold", "rate", "state") if getattr(leaf, k))
