@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from pydantic import Field, SecretStr
 
 from estatewatch.contracts import topics
+from estatewatch.durations import Duration
 from estatewatch.mqtt import MqttSettings
 from estatewatch.readings.schema import Retention
+from estatewatch.settings import CommonSettings
 from ingest.batch import BatchLimits
 from ingest.retry import Backoff
 from ingest.sinks import SinkSettings
@@ -98,3 +103,65 @@ def limits_for(
         max_messages=max(1, mqtt.max_inflight // (queued_batches + 2)),
         max_age=max_age,
     )
+
+
+class IngestOptions(CommonSettings):
+    """What `estatewatch ingest` is told (flags, `EW_*`, a settings file); `ingest.cli`
+    turns it into the `IngestSettings` the service runs on."""
+
+    client_id: str | None = Field(
+        default=None, description="stable per instance (default: ew-ingest-HOST)"
+    )
+    group: str | None = Field(
+        default=None,
+        description="shared-subscription group, to split the load across instances (default:"
+        " none, one instance: see docs/ingest.md on broker restarts)",
+    )
+    session_expiry: Duration = Field(
+        default=timedelta(days=1),
+        description="how long the broker keeps queueing for a stopped instance",
+    )
+    max_inflight: int = Field(
+        default=1000,
+        ge=1,
+        description="unacknowledged messages the broker may send (bounds memory)",
+    )
+    influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB")
+    influx_db: str = Field(default="estatewatch", description="v1 API database")
+    influx_rp: str | None = Field(default=None, description="raw retention policy (default raw)")
+    influx_user: str | None = Field(
+        default=None, description="v1 user (password: EW_INFLUX_PASSWORD)"
+    )
+    influx_password: SecretStr | None = Field(default=None, description="v1 password")
+    influx_org: str | None = Field(default=None, description="v2 API (token: EW_INFLUX_TOKEN)")
+    influx_bucket: str | None = Field(default=None, description="v2 API bucket")
+    influx_token: SecretStr | None = Field(default=None, description="v2 (or 2.x/3.x v1) token")
+    sqlite: str | None = Field(
+        default=None,
+        description="write into this SQLite file instead of InfluxDB (embedded store, no server)",
+    )
+    batch_lines: int = Field(default=5000, ge=1, description="points per write")
+    flush_interval: Duration = Field(
+        default=timedelta(seconds=1), description="longest a point waits for its batch"
+    )
+    gzip_level: int = Field(
+        default=0,
+        ge=0,
+        le=9,
+        description="compress writes (0: off, the faster choice on one host or a LAN)",
+    )
+    raw_retention: Duration = Field(
+        default=timedelta(days=30), description="raw points kept (InfluxDB 1.x and --sqlite)"
+    )
+    rollup_retention: Duration = Field(
+        default=timedelta(days=730), description="1-minute rollups kept (InfluxDB 1.x)"
+    )
+    no_rollups: bool = Field(default=False, description="no 1-minute rollup policy")
+    no_setup: bool = Field(
+        default=False,
+        description="do not create the database, policies and rollups (non-admin user)",
+    )
+
+
+SECRETS = ("influx_password", "influx_token")
+"""Settings never given as flags: a command line is visible to every user of the host."""
