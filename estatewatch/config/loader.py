@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -93,7 +94,34 @@ def _is_union_tag(part: str) -> bool:
     )
 
 
-def _issue(file: str, root: yaml.Node | None, loc: Loc, message: str) -> ConfigIssue:
+_SINGULAR = {"points": "point", "devices": "device", "checkpoints": "checkpoint",
+             "routes": "route", "buildings": "building", "rooms": "room"}  # fmt: skip
+
+
+def _named(data: Any, loc: Loc, message: str) -> str:
+    """`message` led by the name of the innermost listed item `loc` passes through (a point,
+    a device...), so "points.7" is also "point 'flow_rate'"."""
+    cursor, label = data, None
+    for key, index in itertools.pairwise(loc):
+        if isinstance(cursor, dict):
+            cursor = cursor.get(key)
+            if isinstance(cursor, list) and isinstance(index, int) and 0 <= index < len(cursor):
+                item = cursor[index]
+                name = item.get("name", item.get("id")) if isinstance(item, dict) else None
+                if isinstance(name, str) and isinstance(key, str):
+                    label = f"{_SINGULAR.get(key, key)} {name!r}"
+        elif isinstance(cursor, list) and isinstance(key, int) and 0 <= key < len(cursor):
+            cursor = cursor[key]
+        else:
+            break
+    return f"{label}: {message}" if label else message
+
+
+def _issue(
+    file: str, root: yaml.Node | None, loc: Loc, message: str, data: Any = None
+) -> ConfigIssue:
+    if data is not None:
+        message = _named(data, loc, message)
     node = _node_at(root, loc)
     line = node.start_mark.line + 1 if node is not None else None
     column = node.start_mark.column + 1 if node is not None else None
@@ -122,7 +150,7 @@ def parse_model(
                 loc = (*loc, field)
                 expected = re.sub(r"<\w+\.\w+: ('\w+')>", r"\1", str(ctx.get("expected_tags")))
                 message = f"{ctx.get('tag')!r} is not one of {expected}"
-            issues.append(_issue(file, root, loc, message))
+            issues.append(_issue(file, root, loc, message, data))
         raise ConfigError(issues) from None
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from estatewatch.config.base import PointName, StrictModel
 from estatewatch.durations import Duration
@@ -38,6 +38,51 @@ class DataType(StrEnum):
 class Order(StrEnum):
     BIG = "big"
     LITTLE = "little"
+
+
+# The names device manuals and Modbus tools give a 32-bit value's byte layout: A is the most
+# significant byte. Each says both orders: (byte order, word order).
+LAYOUTS: dict[str, tuple[Order, Order]] = {
+    "ABCD": (Order.BIG, Order.BIG),
+    "CDAB": (Order.BIG, Order.LITTLE),
+    "BADC": (Order.LITTLE, Order.BIG),
+    "DCBA": (Order.LITTLE, Order.LITTLE),
+}
+
+
+def _order_of(which: int) -> Any:
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and value.strip().upper() in LAYOUTS:
+            return LAYOUTS[value.strip().upper()][which]
+        if isinstance(value, str) and value.strip().lower() in ("big", "little"):
+            return value.strip().lower()
+        if isinstance(value, str):
+            raise ValueError(
+                f"{value!r} is not an order: write big or little, or the layout a manual"
+                " gives (ABCD, CDAB, BADC, DCBA; CDAB is the common word-swapped float)"
+            )
+        return value
+
+    return BeforeValidator(convert)
+
+
+ByteOrder = Annotated[Order, _order_of(0)]
+WordOrder = Annotated[Order, _order_of(1)]
+
+
+class Addressing(StrEnum):
+    """How a register map writes addresses."""
+
+    WIRE = "wire"
+    """0-based, as on the wire (the default): holding register 0 is the first."""
+    ONE_BASED = "one_based"
+    """1-based, as many manuals number them: register 1 is wire address 0."""
+    MODICON = "modicon"
+    """Modicon 5- or 6-digit references: 0xxxx coils, 1xxxx discrete inputs, 3xxxx input
+    registers, 4xxxx holding registers; 40001 is holding register wire address 0."""
+
+
+_MODICON_TABLE = {0: "coil", 1: "discrete_input", 3: "input", 4: "holding"}
 
 
 # Registers a value of each type occupies (bool and string are decided per point).
@@ -75,8 +120,8 @@ class RegisterPoint(StrictModel):
     type: DataType = DataType.UINT16
     bit: int | None = Field(default=None, ge=0, le=15)
     length: int | None = Field(default=None, ge=1, le=125, description="registers of a string")
-    byte_order: Order = Order.BIG
-    word_order: Order = Order.BIG
+    byte_order: ByteOrder = Order.BIG
+    word_order: WordOrder = Order.BIG
     scale: float = 1.0
     offset: float = 0.0
     enum: dict[int, str] | None = Field(
@@ -95,6 +140,11 @@ class RegisterPoint(StrictModel):
             raise ValueError("a string point needs length (in registers)")
         if self.length is not None and self.type is not DataType.STRING:
             raise ValueError("length applies only to string points")
+        if self.word_order is Order.LITTLE and self.count == 1:
+            raise ValueError(
+                f"word_order applies to values of two or more registers; a {self.type.value}"
+                " is one register (its bytes: byte_order)"
+            )
         if self.address + self.count - 1 > MAX_ADDRESS:
             raise ValueError(
                 f"overruns the register space: {self.address} + {self.count} registers"
@@ -122,7 +172,28 @@ class RegisterMap(StrictModel):
     """The points of one device model, shared by every device of that model."""
 
     description: str = ""
+    addressing: Addressing | None = Field(
+        default=None,
+        description="how `address` is written: wire (0-based), one_based, or modicon"
+        " (40001 = holding register 0). Unset, it is wire, and an address that looks like a"
+        " Modicon reference for its table is refused with the address to write",
+    )
     points: list[RegisterPoint] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _to_wire(cls, data: Any) -> Any:
+        """Addresses as the manual writes them → wire addresses, before the points check
+        their ranges and overlaps."""
+        if not isinstance(data, dict) or not isinstance(data.get("points"), list):
+            return data
+        mode = data.get("addressing")
+        points = []
+        for point in data["points"]:
+            if isinstance(point, dict) and isinstance(point.get("address"), int):
+                point = {**point, "address": _wire_address(point, mode)}
+            points.append(point)
+        return {**data, "points": points}
 
     @model_validator(mode="after")
     def _check_overlaps(self) -> Self:
@@ -159,3 +230,38 @@ class RegisterMap(StrictModel):
             if point.name == name:
                 return point
         raise KeyError(name)
+
+
+def _wire_address(point: dict[str, Any], mode: Any) -> int:
+    address = int(point["address"])
+    table = point.get("table")
+    name = point.get("name", "?")
+    if mode == Addressing.ONE_BASED:
+        if address < 1:
+            raise ValueError(f"point {name!r}: a one_based address starts at 1, not {address}")
+        return address - 1
+    if mode == Addressing.MODICON:
+        digits = 6 if address >= 100000 else 5
+        prefix, offset = divmod(address, int(10 ** (digits - 1)))
+        modicon_table = _MODICON_TABLE.get(prefix)
+        if modicon_table is None or offset < 1:
+            raise ValueError(
+                f"point {name!r}: {address} is not a Modicon reference (0xxxx coils, 1xxxx"
+                " discrete inputs, 3xxxx input, 4xxxx holding registers, from xxxx=1)"
+            )
+        if table is not None and table != modicon_table:
+            raise ValueError(
+                f"point {name!r}: {address} is a Modicon {modicon_table} reference but table"
+                f" says {table}"
+            )
+        return offset - 1
+    if mode is None and table in ("holding", "input"):
+        prefix = 4 if table == "holding" else 3
+        if prefix * 10000 < address < (prefix + 1) * 10000:
+            raise ValueError(
+                f"point {name!r}: address {address} looks like Modicon notation ({table}"
+                f" register {address}): write address: {address - prefix * 10000 - 1} (the"
+                " wire address), or set addressing: modicon on the map (or addressing: wire"
+                " if the device really uses this address)"
+            )
+    return address

@@ -53,6 +53,10 @@ def _point(
 def test_decode_every_type_and_order(
     data_type: DataType, value: float, abcd: list[int], byte_order: Order, word_order: Order
 ) -> None:
+    if len(abcd) == 1 and word_order is Order.LITTLE:
+        with pytest.raises(ValueError, match="word_order applies to values of two or more"):
+            _point(data_type, byte_order, word_order)
+        return  # one register has no word order: refused in the site file
     point = _point(data_type, byte_order, word_order)
     wire = _wire(abcd, byte_order, word_order)
     decoded = decode(wire, point)

@@ -170,3 +170,58 @@ def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_load_site_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="No such file"):
         load_site(tmp_path / "absent.yaml")
+
+
+def _map(**over: object) -> dict[str, object]:
+    point = {"name": "flow", "table": "holding", "address": 40101, "type": "float32", **over}
+    return {"points": [point]}
+
+
+def test_modicon_addresses_are_understood_or_refused_with_the_address_to_write() -> None:
+
+    with pytest.raises(ValueError, match=r"write address: 100 .*addressing: modicon"):
+        RegisterMap.model_validate(_map())
+    modicon = RegisterMap.model_validate({**_map(), "addressing": "modicon"})
+    assert modicon.points[0].address == 100
+    six = RegisterMap.model_validate({**_map(address=300001, table="input"),
+                                      "addressing": "modicon"})  # fmt: skip
+    assert six.points[0].address == 0
+    with pytest.raises(ValueError, match="Modicon holding reference but table says input"):
+        RegisterMap.model_validate({**_map(table="input"), "addressing": "modicon"})
+    one = RegisterMap.model_validate({**_map(address=101), "addressing": "one_based"})
+    assert one.points[0].address == 100
+    wire = RegisterMap.model_validate({**_map(), "addressing": "wire"})  # the device's own
+    assert wire.points[0].address == 40101
+
+
+@pytest.mark.parametrize(
+    ("written", "byte_order", "word_order"),
+    [
+        ("ABCD", "big", "big"),
+        ("CDAB", "big", "little"),
+        ("badc", "little", "big"),
+        ("DCBA", "little", "little"),
+    ],
+)
+def test_byte_layout_names_are_orders(written: str, byte_order: str, word_order: str) -> None:
+
+    both = RegisterMap.model_validate(
+        _map(address=100, byte_order=written, word_order=written)
+    ).points[0]
+    assert (both.byte_order.value, both.word_order.value) == (byte_order, word_order)
+
+
+def test_order_errors_name_the_point_and_hint_the_layouts() -> None:
+    text = (EXAMPLE.read_text()
+            .replace("address: 5, type: uint16, scale: 0.01",
+                     "address: 5, type: uint16, word_order: little, scale: 0.01"))  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        parse_site(text, file="estate.yaml")
+    issue = str(info.value.issues[0])
+    assert "points.3" in issue
+    assert "point 'vfd_frequency'" in issue
+    assert "word_order applies to values of two or more registers" in issue
+    bad = EXAMPLE.read_text().replace("word_order: little}", "word_order: swapped}", 1)
+    with pytest.raises(ConfigError) as info:
+        parse_site(bad, file="estate.yaml")
+    assert "CDAB is the common word-swapped float" in str(info.value)
