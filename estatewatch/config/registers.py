@@ -191,7 +191,10 @@ class RegisterMap(StrictModel):
         points = []
         for point in data["points"]:
             if isinstance(point, dict) and isinstance(point.get("address"), int):
+                written = point["address"]
                 point = {**point, "address": _wire_address(point, mode)}
+                if mode == Addressing.MODICON and "table" not in point:
+                    point["table"] = _MODICON_TABLE[_modicon_split(written)[0]]
             points.append(point)
         return {**data, "points": points}
 
@@ -232,6 +235,12 @@ class RegisterMap(StrictModel):
         raise KeyError(name)
 
 
+def _modicon_split(address: int) -> tuple[int, int]:
+    """A 5- or 6-digit Modicon reference → (table digit, 1-based register)."""
+    digits = 6 if address >= 100000 else 5
+    return divmod(address, int(10 ** (digits - 1)))
+
+
 def _wire_address(point: dict[str, Any], mode: Any) -> int:
     address = int(point["address"])
     table = point.get("table")
@@ -241,8 +250,7 @@ def _wire_address(point: dict[str, Any], mode: Any) -> int:
             raise ValueError(f"point {name!r}: a one_based address starts at 1, not {address}")
         return address - 1
     if mode == Addressing.MODICON:
-        digits = 6 if address >= 100000 else 5
-        prefix, offset = divmod(address, int(10 ** (digits - 1)))
+        prefix, offset = _modicon_split(address)
         modicon_table = _MODICON_TABLE.get(prefix)
         if modicon_table is None or offset < 1:
             raise ValueError(

@@ -188,6 +188,9 @@ def test_modicon_addresses_are_understood_or_refused_with_the_address_to_write()
     assert six.points[0].address == 0
     with pytest.raises(ValueError, match="Modicon holding reference but table says input"):
         RegisterMap.model_validate({**_map(table="input"), "addressing": "modicon"})
+    untabled = {"name": "on", "address": 10003, "type": "bool"}
+    coil = RegisterMap.model_validate({"points": [untabled], "addressing": "modicon"}).points[0]
+    assert (coil.table.value, coil.address) == ("discrete_input", 2)
     one = RegisterMap.model_validate({**_map(address=101), "addressing": "one_based"})
     assert one.points[0].address == 100
     wire = RegisterMap.model_validate({**_map(), "addressing": "wire"})  # the device's own
