@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from api.schemas.common import Moment
+from api.schemas.common import Moment, Patch
 from api.schemas.workorder import Name
 from estatewatch.config.base import Identifier, PointName
 from estatewatch.contracts.payloads import LongText, ShortText, Trade
@@ -74,8 +74,11 @@ class PlanCreate(PlanBase):
         return self
 
 
-class PlanUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PlanUpdate(Patch):
+    """Clearing `interval_days` (with `next_due_at`) leaves a usage-only plan; the result must
+    still have a schedule."""
+
+    nullable = frozenset({"interval_days", "next_due_at", "counter_interval"})
 
     title: Name | None = None
     description: LongText | None = None

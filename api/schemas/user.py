@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.domain.permissions import Role
+from api.schemas.common import Patch
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import Trade
 
@@ -47,8 +48,8 @@ class UserCreate(UserBase):
     password: Password
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserUpdate(Patch):
+    nullable = frozenset({"guard_id", "trade"})
 
     full_name: Annotated[str, StringConstraints(max_length=256)] | None = None
     role: Role | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.domain.transitions import Action
-from api.schemas.common import Moment
+from api.schemas.common import Moment, Patch
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import (
     LongText,
@@ -66,7 +66,9 @@ class WorkOrderCreate(WorkOrderBase):
     reported_at: Moment | None = Field(default=None, description="None: now")
 
 
-class WorkOrderUpdate(_In):
+class WorkOrderUpdate(Patch):
+    nullable = frozenset({"building", "device", "requester_name", "requester_contact"})
+
     title: Name | None = None
     description: LongText | None = None
     trade: Trade | None = None

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from api.domain.errors import InvalidInput
 from api.domain.policy import department_of
 from api.domain.usage import usage_step
 from api.models import MaintenancePlan
@@ -43,7 +44,23 @@ def create(session: Session, *, data: PlanCreate, by: str, now: datetime) -> Mai
 
 
 def update(session: Session, *, plan: MaintenancePlan, data: PlanUpdate) -> MaintenancePlan:
-    for key, value in data.model_dump(exclude_unset=True).items():
+    """Apply the changes, or refuse them (nothing changed) when the plan would be left
+    without a schedule, as creating it would."""
+    changes = data.model_dump(exclude_unset=True)
+    after = {
+        key: changes.get(key, getattr(plan, key))
+        for key in ("interval_days", "next_due_at", "counter_interval")
+    }
+    if (after["interval_days"] is None) != (after["next_due_at"] is None):
+        raise InvalidInput("interval_days and next_due_at go together", field="interval_days")
+    if after["interval_days"] is None and (
+        plan.counter_point is None or after["counter_interval"] is None
+    ):
+        raise InvalidInput(
+            "the plan would have no schedule: keep interval_days, or a usage counter",
+            field="interval_days" if "interval_days" in changes else "counter_interval",
+        )
+    for key, value in changes.items():
         setattr(plan, key, value)
     session.flush()
     return plan

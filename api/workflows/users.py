@@ -40,10 +40,9 @@ def create(session: Session, *, data: UserCreate, cost: int, now: datetime) -> U
 
 def update(session: Session, *, user: User, data: UserUpdate, cost: int) -> User:
     changes = data.model_dump(exclude_unset=True)
-    columns = User.__table__.c
-    for key in [k for k, v in changes.items() if v is None and k in columns]:
-        if not columns[key].nullable:  # an explicit null of what must have a value: unchanged
-            del changes[key]
+    demoted = changes.get("role", user.role) != Role.ADMIN or changes.get("active") is False
+    if user.role == Role.ADMIN and user.active and demoted:
+        _keep_an_admin(session, user)
     password = changes.pop("password", None)
     for key, value in changes.items():
         setattr(user, key, value)
@@ -52,6 +51,20 @@ def update(session: Session, *, user: User, data: UserUpdate, cost: int) -> User
         user.password_hash = hash_password(password, cost=cost)
     session.flush()
     return user
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """The estate must keep an active admin: otherwise nobody could manage users again."""
+    others = [
+        u
+        for u in user_store.list_users(session, role=Role.ADMIN)
+        if u.active and u.username != user.username
+    ]
+    if not others:
+        raise Conflict(
+            f"{user.username!r} is the last active admin: make another user admin first",
+            field="role",
+        )
 
 
 def technicians(

@@ -85,11 +85,53 @@ def test_a_report_time_outside_2000_to_2100_is_refused_with_its_field(api: Api, 
     assert response.json()["field"] == "reported_at"
 
 
-def test_an_explicit_null_leaves_a_required_user_field_unchanged(api: Api) -> None:
-    before = api.get("/users", user="ada").json()
-    response = api.patch("/users/tina", {"contact": None, "role": None, "active": None})
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/users/tina", {"contact": None}, "contact"),
+        ("/users/tina", {"role": None}, "role"),
+        ("/users/tina", {"active": None}, "active"),
+        ("/workorders/{order}", {"urgency": None}, "urgency"),
+        ("/workorders/{order}", {"title": None}, "title"),
+        ("/workorders/{order}", {"location": None}, "location"),
+        ("/workorders/{order}", {"description": None}, "description"),
+    ],
+)
+def test_an_explicit_null_of_a_required_field_is_a_422_naming_it(
+    api: Api, path: str, body: dict[str, Any], field: str
+) -> None:
+    # A null once reached a NOT NULL column: a 500 (issue #18).
+    api.ingest(alarm_event("alarm-1"))
+    order = api.get("/workorders", user="dina").json()[0]["id"]
+    response = api.patch(path.format(order=order), body, user="ada")
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+
+
+def test_a_nullable_field_may_be_cleared(api: Api) -> None:
+    api.ingest(alarm_event("alarm-1"))
+    order = api.get("/workorders", user="dina").json()[0]["id"]
+    response = api.patch(f"/workorders/{order}", {"device": None}, user="ada")
     assert response.status_code == 200
-    assert response.json()["role"] == next(u for u in before if u["username"] == "tina")["role"]
+    assert response.json()["device"] is None
+
+
+def test_the_schema_says_which_fields_may_be_null(api: Api) -> None:
+    schemas = api.app.openapi()["components"]["schemas"]
+    update = schemas["WorkOrderUpdate"]["properties"]
+    assert "anyOf" not in update["title"]
+    assert {"type": "null"} in update["device"]["anyOf"]
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(api: Api) -> None:
+    admins = [u for u in api.get("/users", user="ada").json() if u["role"] == "admin"]
+    assert [u["username"] for u in admins] == ["ada"]
+    for body in ({"role": "duty_engineer"}, {"active": False}):
+        response = api.patch("/users/ada", body, user="ada")
+        assert response.status_code == 409
+        assert "last active admin" in response.json()["detail"]
+    assert api.patch("/users/tina", {"role": "admin"}, user="ada").status_code == 200
+    assert api.patch("/users/ada", {"role": "duty_engineer"}, user="ada").status_code == 200
 
 
 def test_a_patrol_window_before_year_one_is_refused(api: Api) -> None:

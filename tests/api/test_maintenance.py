@@ -64,3 +64,20 @@ def test_plans_are_validated(api: Api) -> None:
     bad = api.post("/maintenance/plans", {**PLAN, "interval_days": 0}, user="sam")
     assert bad.status_code == 422
     assert bad.json()["field"] == "interval_days"
+
+
+def test_a_patch_never_leaves_a_plan_without_a_schedule(api: Api) -> None:
+    # `interval_days: null` once left a plan no POST would accept (issue #18).
+    plan_id = api.post("/maintenance/plans", PLAN, user="sam").json()["id"]
+    url = f"/maintenance/plans/{plan_id}"
+    for body, field in (
+        ({"interval_days": None, "next_due_at": None}, "interval_days"),
+        ({"interval_days": None}, "interval_days"),
+        ({"title": None}, "title"),
+        ({"active": None}, "active"),
+    ):
+        response = api.patch(url, body, user="sam")
+        assert response.status_code == 422, body
+        assert response.json()["field"] == field
+    [plan] = api.get("/maintenance/plans", params={"site": SITE}, user="dina").json()
+    assert (plan["interval_days"], plan["active"]) == (15, True)
