@@ -22,6 +22,7 @@ from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
 from api.notify.dispatcher import Notifier
+from api.openapi import AllowHeaders, document_responses
 from api.readings import store_for
 from api.routes import (
     alarms,
@@ -186,4 +187,6 @@ def create_app(
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    document_responses(app)
+    app.add_middleware(AllowHeaders, document=app.openapi)
     return app

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    WithJsonSchema,
+    field_validator,
+)
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -19,7 +26,19 @@ def _plausible(value: datetime) -> datetime:
 
 # A time a person or a handheld sends: aware, and within the range the payloads on the bus
 # (epoch milliseconds, never negative) and the SLA arithmetic can carry.
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_plausible),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "formatMinimum": "2000-01-01T00:00:00Z",
+            "formatExclusiveMaximum": "2100-01-01T00:00:00Z",
+            "description": "an ISO 8601 time with its offset, from 2000 to 2100",
+        }
+    ),
+]
 
 
 def _plausible_day(value: date) -> date:
@@ -28,7 +47,19 @@ def _plausible_day(value: date) -> date:
     return value
 
 
-Day = Annotated[date, AfterValidator(_plausible_day)]
+Day = Annotated[
+    date,
+    AfterValidator(_plausible_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "formatMinimum": "2000-01-01",
+            "formatExclusiveMaximum": "2100-01-01",
+            "description": "a date from 2000 to 2100",
+        }
+    ),
+]
 
 
 class Patch(BaseModel):
