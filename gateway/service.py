@@ -24,7 +24,7 @@ from estatewatch.contracts.payloads import GatewayState
 from estatewatch.mqtt import MqttClient, MqttSettings, Will
 from gateway.devices import DeviceTracker
 from gateway.forwarder import Forwarder
-from gateway.handhelds import ScanMemory, load_keys, load_tag_keys
+from gateway.handhelds import load_keys, load_tag_keys
 from gateway.health import Figures, online, registry_for
 from gateway.http import HttpServer, gateway_app
 from gateway.messages import Outgoing, Stream, stream_topic
@@ -32,6 +32,7 @@ from gateway.modbus import hub_key
 from gateway.patrol import PatrolIntake
 from gateway.pipeline import Pipeline
 from gateway.polling import DevicePoller, ModbusSource, PollGroup, poll_groups
+from gateway.scan_memory import ScanRecords
 from gateway.scans import ScanValidator
 from gateway.schedule import PollStats, every
 from gateway.site_mqtt import SiteSource
@@ -156,10 +157,8 @@ class Gateway:
         await stack.enter_async_context(self.central)
         self._spawn(self._tasks, self.forwarder.run(), "forwarder")
         self._spawn(self._tasks, self.pipeline.run(), "pipeline")
-        memory = ScanMemory.from_rows(
-            await self.store.query("SELECT scan_id, at_ms FROM scans_seen"),
-            await self.store.query("SELECT handheld, counter FROM scan_counters"),
-        )
+        self.scan_records = ScanRecords(self.store)
+        memory = await self.scan_records.load()
         validator = ScanValidator(
             site, self.keys, memory, gateway=self.gateway_id, tag_keys=self.tag_keys
         )
@@ -349,7 +348,7 @@ class Gateway:
                     self.status(tracker)
             if self.clock.monotonic() - last_prune >= PRUNE_INTERVAL:
                 last_prune = self.clock.monotonic()
-                await self.store.execute(self.patrol.validator.memory.prune(now))
+                await self.scan_records.prune(self.patrol.validator.memory, now)
 
         await every(self.clock, interval, tick, phase=self.clock.monotonic() + interval)
 
