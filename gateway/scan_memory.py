@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from estatewatch.clock import Clock, to_epoch_ms
+from gateway.schedule import every
 from gateway.store import Statement, Store
 
 COUNTER_WINDOW = 1024
@@ -23,6 +25,7 @@ COUNTER_WINDOW = 1024
 MEMORY_MS = 30 * 86_400_000
 """How long a scan id is remembered (a handheld syncs within hours; 30 days is ample)."""
 REJECTED_MEMORY = 10_000
+PRUNE_INTERVAL_S = 3600.0
 
 
 @dataclass
@@ -108,3 +111,30 @@ class ScanRecords:
     async def prune(self, memory: ScanMemory, now_ms: int) -> None:
         """Forget scan ids older than `MEMORY_MS` and counters below each one's window."""
         await self.store.execute(memory.prune(now_ms))
+
+
+class ScanMemoryPruner:
+    """Prunes the scan memory every `interval` seconds, the first time `first` seconds after
+    it starts."""
+
+    def __init__(
+        self,
+        records: ScanRecords,
+        memory: ScanMemory,
+        clock: Clock,
+        *,
+        interval: float = PRUNE_INTERVAL_S,
+        first: float = 0.0,
+    ) -> None:
+        self.records = records
+        self.memory = memory
+        self.clock = clock
+        self.interval = interval
+        self.first = first
+
+    async def prune(self) -> None:
+        await self.records.prune(self.memory, to_epoch_ms(self.clock.now()))
+
+    async def run(self) -> None:
+        start = self.clock.monotonic() + self.first
+        await every(self.clock, self.interval, self.prune, phase=start)
