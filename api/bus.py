@@ -26,13 +26,13 @@ from api.live import Pulse, wait
 from api.settings import Settings
 from api.sites import Sites
 from api.store import feed
-from api.tasks import MAX_BACKOFF_S, supervise
 from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.codec import decode
 from estatewatch.contracts.payloads import DeadLetter, Payload
 from estatewatch.errors import PayloadError
 from estatewatch.mqtt import Message, MqttClient, MqttSettings
+from estatewatch.supervise import MAX_BACKOFF_S, supervise
 
 log = logging.getLogger(__name__)
 

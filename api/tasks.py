@@ -1,13 +1,14 @@
-"""Background work the API owns: a supervisor, and the periodic jobs (each its own service
-with its own figures): the SLA checker, the preventive-maintenance generator and the feed
-pruner. Each is constructed with only what it needs; the app's lifespan starts them."""
+"""Background work the API owns: the periodic jobs (each its own service with its own
+figures, run by the shared supervisor, `estatewatch.supervise`): the SLA checker, the
+preventive-maintenance generator and the feed pruner. Each is constructed with only what it
+needs; the app's lifespan starts them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Self
@@ -21,26 +22,18 @@ from estatewatch.clock import Clock
 from estatewatch.config.site import DeviceKind
 from estatewatch.contracts.payloads import Quality
 from estatewatch.readings import ReadingStore
+from estatewatch.supervise import MAX_BACKOFF_S, supervise
+
+__all__ = [
+    "MAX_BACKOFF_S",  # re-exported: the supervisor lives in estatewatch.supervise
+    "FeedPruner",
+    "MaintenanceGenerator",
+    "Periodic",
+    "SlaChecker",
+    "supervise",
+]
 
 log = logging.getLogger(__name__)
-
-MAX_BACKOFF_S = 60.0
-
-
-async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:
-    """Run `body` for ever: when it fails, log it with context and start it again after a
-    growing pause (1 s, 2 s, ... 60 s). Cancellation stops it."""
-    backoff = 1.0
-    while True:
-        try:
-            await body()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the supervisor: log with context, restart with backoff
-            log.exception("%s failed; restarting in %.0f s", name, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
 class Periodic:

@@ -1,23 +1,13 @@
-"""What the gateway knows about handhelds: their HMAC keys (from the environment) and the
-memory of their scans — ids seen, counters used — that makes duplicates and replays
-detectable across restarts."""
+"""What the gateway knows about handhelds and NTAG 424 DNA checkpoints: their keys, from the
+environment. (The memory of their scans is `gateway.scan_memory`.)"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from estatewatch.config import SiteConfig
-from gateway.store import Statement
-
-COUNTER_WINDOW = 1024
-"""Counters remembered per handheld; a scan synced late may be this far behind."""
-MEMORY_MS = 30 * 86_400_000
-"""How long a scan id is remembered (a handheld syncs within hours; 30 days is ample)."""
-REJECTED_MEMORY = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,54 +55,3 @@ def tag_counter_key(tag_uid: str) -> str:
     """Where a tag's SUN read counters are kept among the handhelds' counters (the colon
     cannot occur in a handheld id, so the two never meet)."""
     return f"tag:{tag_uid}"
-
-
-@dataclass
-class Counters:
-    high: int = -1
-    recent: set[int] = field(default_factory=set)
-
-
-@dataclass
-class ScanMemory:
-    """Scan ids seen (with when) and counters used, per handheld."""
-
-    seen: dict[str, int] = field(default_factory=dict)
-    counters: dict[str, Counters] = field(default_factory=dict)
-    rejected: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
-
-    def remember_rejected(self, raw: bytes) -> bool:
-        """Whether these exact bytes were rejected before (and remember them if not)."""
-        digest = hashlib.sha256(raw).digest()
-        if digest in self.rejected:
-            return True
-        self.rejected[digest] = None
-        while len(self.rejected) > REJECTED_MEMORY:
-            self.rejected.popitem(last=False)
-        return False
-
-    @classmethod
-    def from_rows(
-        cls, seen: Iterable[Sequence[object]], counters: Iterable[Sequence[object]]
-    ) -> ScanMemory:
-        """The memory as the store holds it: (scan_id, at_ms) and (handheld, counter) rows."""
-        memory = cls(seen={str(scan_id): int(str(at)) for scan_id, at in seen})
-        for handheld, value in counters:
-            counter = int(str(value))
-            entry = memory.counters.setdefault(str(handheld), Counters())
-            entry.recent.add(counter)
-            entry.high = max(entry.high, counter)
-        return memory
-
-    def prune(self, now_ms: int) -> list[Statement]:
-        """Forget what is too old; the statements do the same in the store."""
-        cutoff = now_ms - MEMORY_MS
-        self.seen = {k: at for k, at in self.seen.items() if at >= cutoff}
-        statements: list[Statement] = [("DELETE FROM scans_seen WHERE at_ms < ?", (cutoff,))]
-        for handheld, counters in self.counters.items():
-            floor = counters.high - COUNTER_WINDOW
-            counters.recent = {c for c in counters.recent if c > floor}
-            statements.append(
-                ("DELETE FROM scan_counters WHERE handheld = ? AND counter <= ?", (handheld, floor))
-            )
-        return statements

@@ -1,17 +1,23 @@
 """How the gateway is doing: the periodic `GatewayHealth` message, `/health` and
-`/metrics` all read the same numbers."""
+`/metrics` all read the same numbers (`Vitals.figures()`); the `Heartbeat` sends the health
+message and, for the broker's retained freshness, every device's status again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.contracts.payloads import DeviceState, GatewayHealth
+from gateway.devices import DeviceTracker
+from gateway.messages import Outgoing, Stream, stream_topic
+from gateway.schedule import PollStats, every
+from gateway.store import QueueStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +135,96 @@ def registry_for(figures: Callable[[], Figures]) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(FiguresCollector(figures))
     return registry
+
+
+class Queue(Protocol):
+    """What the health figures read of the outbox, and the way the heartbeat sends."""
+
+    @property
+    def stats(self) -> QueueStats: ...
+
+    @property
+    def dropped_in_memory(self) -> int: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def backlog(self) -> bool: ...
+
+    def add(self, message: Outgoing) -> None: ...
+
+    def status(self, tracker: DeviceTracker) -> None: ...
+
+
+class Vitals:
+    """Gathers the figures from the parts that keep them."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        trackers: Mapping[str, DeviceTracker],
+        stats: PollStats,
+        queue: Queue,
+        scans: Callable[[], Mapping[str, int]],
+    ) -> None:
+        self.clock = clock
+        self.trackers = trackers
+        self.stats = stats
+        self.queue = queue
+        self.scans = scans
+        self.started = clock.monotonic()
+
+    def figures(self) -> Figures:
+        store = self.queue.stats
+        return Figures(
+            uptime_s=max(0.0, self.clock.monotonic() - self.started),
+            devices_total=len(self.trackers),
+            devices_online=online([t.state for t in self.trackers.values()]),
+            poll_latency_p50_ms=self.stats.duration.percentile(50) * 1000,
+            poll_latency_p99_ms=self.stats.duration.percentile(99) * 1000,
+            poll_lateness_p99_ms=self.stats.lateness.percentile(99) * 1000,
+            polls_total=self.stats.polls,
+            polls_skipped_total=self.stats.skipped,
+            queue_depth=store.depth,
+            queue_bytes=store.bytes,
+            queue_oldest_ms=store.oldest_ms,
+            dropped_total=store.dropped_total + self.queue.dropped_in_memory,
+            published_total=store.published_total,
+            broker_connected=self.queue.connected,
+            scans=dict(self.scans()),
+        )
+
+
+class Heartbeat:
+    """Every `interval`: the `GatewayHealth` message, then every device's status again
+    (retained freshness) unless it would only pile up unsent (no broker, or a backlog)."""
+
+    def __init__(
+        self,
+        vitals: Vitals,
+        queue: Queue,
+        *,
+        site: str,
+        gateway: str,
+        interval: float,
+    ) -> None:
+        self.vitals = vitals
+        self.queue = queue
+        self.site = site
+        self.gateway = gateway
+        self.interval = interval
+        self.topic = stream_topic(Stream.GATEWAY_HEALTH, site, gateway)
+
+    async def beat(self) -> None:
+        now = to_epoch_ms(self.vitals.clock.now())
+        health = self.vitals.figures().message(site=self.site, gateway=self.gateway, ts=now)
+        self.queue.add(Outgoing(Stream.GATEWAY_HEALTH, self.topic, False, message=health))
+        if self.queue.connected and not self.queue.backlog:
+            for tracker in self.vitals.trackers.values():
+                self.queue.status(tracker)
+
+    async def run(self) -> None:
+        clock = self.vitals.clock
+        await every(clock, self.interval, self.beat, phase=clock.monotonic() + self.interval)

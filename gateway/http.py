@@ -25,11 +25,14 @@ from starlette.routing import Route
 from estatewatch.ops import Health, ops_app
 from gateway.errors import GatewayError
 from gateway.patrol import MAX_SYNC_SCANS, PatrolIntake
+from gateway.sink import Sink
 
 MAX_BODY = 4 * 1024 * 1024
 
 
-def gateway_app(patrol: PatrolIntake, registry: CollectorRegistry, health: Health) -> Starlette:
+def gateway_app(
+    patrol: PatrolIntake, sink: Sink, registry: CollectorRegistry, health: Health
+) -> Starlette:
     async def scans(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -37,16 +40,16 @@ def gateway_app(patrol: PatrolIntake, registry: CollectorRegistry, health: Healt
         try:
             items = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            await patrol.unreadable(body, f"sync body is not JSON: {exc}")
+            await patrol.unreadable(body, f"sync body is not JSON: {exc}", sink)
             return JSONResponse({"error": f"not JSON: {exc}"}, status_code=400)
         if not isinstance(items, list):
-            await patrol.unreadable(body, "sync body is not a JSON array of scans")
+            await patrol.unreadable(body, "sync body is not a JSON array of scans", sink)
             return JSONResponse({"error": "expected a JSON array of scans"}, status_code=400)
         if len(items) > MAX_SYNC_SCANS:
             return JSONResponse(
                 {"error": f"at most {MAX_SYNC_SCANS} scans per request"}, status_code=413
             )
-        results = await patrol.sync(items)
+        results = await patrol.sync(items, sink)
         return JSONResponse({"results": results})
 
     ops = ops_app(registry, health)

@@ -17,34 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from estatewatch.clock import Clock, to_epoch_ms
-from estatewatch.config import ModbusRtu, ModbusTcp, RegisterMap, RegisterPoint
+from estatewatch.config import ModbusRtu, ModbusTcp, RegisterMap, RegisterPoint, SiteConfig
 from estatewatch.contracts.payloads import DeviceError, DeviceErrorKind
 from gateway.decoding import BlockDecoder
 from gateway.devices import DeviceTracker, PollResult
 from gateway.errors import ReadFailure
 from gateway.messages import ReadingEncoder
-from gateway.modbus import ModbusHub
+from gateway.modbus import ModbusHub, hub_key
 from gateway.plan import ReadRequest, plan_reads
 from gateway.schedule import PollStats, Ticker, follow
+from gateway.sink import Sink
+from gateway.topology import build_hubs
 
 log = logging.getLogger(__name__)
 
 RETRY_BACKOFF = 0.1
 MAX_PROBE_INTERVAL = 60.0
 ILLEGAL_DATA_ADDRESS = 2
-
-
-class Sink(Protocol):
-    """Where a source's output goes (the gateway's pipeline)."""
-
-    def reading(self, fragment: bytes, *, urgent: bool = False) -> None: ...
-
-    def status(self, tracker: DeviceTracker) -> None: ...
 
 
 @dataclass
@@ -75,7 +68,7 @@ def poll_groups(
 
 
 class DevicePoller:
-    """Polls one Modbus device through its hub and reports to the sink."""
+    """Polls one Modbus device through its hub and reports to the sink it polls for."""
 
     def __init__(
         self,
@@ -83,7 +76,6 @@ class DevicePoller:
         connection: ModbusTcp | ModbusRtu,
         groups: list[PollGroup],
         hub: ModbusHub,
-        sink: Sink,
         clock: Clock,
     ) -> None:
         self.tracker = tracker
@@ -92,7 +84,6 @@ class DevicePoller:
         self.retries = 1 if isinstance(connection, ModbusRtu) else 0
         self.groups = groups
         self.hub = hub
-        self.sink = sink
         self.clock = clock
         self.encoder = ReadingEncoder(self.device)
         self._next_probe = 0.0
@@ -102,8 +93,9 @@ class DevicePoller:
     def requests_per_poll(self) -> int:
         return sum(len(g.reads) for g in self.groups)
 
-    async def poll(self, group: PollGroup) -> None:
-        """One poll of `group`; never raises for a device's failure."""
+    async def poll(self, group: PollGroup, sink: Sink) -> None:
+        """One poll of `group`, its reading and status changes to `sink`; never raises for
+        a device's failure."""
         tracker = self.tracker
         probing = tracker.offline
         if probing and self.clock.monotonic() < self._next_probe:
@@ -130,9 +122,9 @@ class DevicePoller:
                 result.failed[name] = DeviceError(kind=DeviceErrorKind.DECODE, message=message)
         reading, changed = tracker.observe(result, to_epoch_ms(self.clock.now()))
         if reading is not None:
-            self.sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
+            sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
         if changed:
-            self.sink.status(tracker)
+            sink.status(tracker)
         self._schedule_probe(group.interval)
 
     async def _read(self, read: BlockDecoder, group: PollGroup, retries: int) -> list[int]:
@@ -192,7 +184,7 @@ def _refuses_gap(failure: ReadFailure, request: ReadRequest) -> bool:
 
 
 class ModbusSource:
-    """Every Modbus device of a site, polled until cancelled."""
+    """Every Modbus device of a site, polled until cancelled: the `modbus` source."""
 
     name = "modbus"
 
@@ -201,7 +193,40 @@ class ModbusSource:
         self.clock = clock
         self.stats = stats
 
-    async def run(self) -> None:
+    @classmethod
+    def from_site(
+        cls,
+        site: SiteConfig,
+        trackers: Mapping[str, DeviceTracker],
+        stats: PollStats,
+        clock: Clock,
+    ) -> ModbusSource:
+        """A poller for each Modbus device with a register map; one hub per address."""
+        hubs = build_hubs(site, clock)
+        max_gap = site.gateway.max_gap_registers
+        plans: dict[tuple[str, float], list[PollGroup]] = {}  # one plan per device model
+        pollers: list[DevicePoller] = []
+        for device in site.devices:
+            conn = device.connection
+            if not isinstance(conn, ModbusTcp | ModbusRtu) or device.register_map is None:
+                continue
+            interval = device.poll_interval.total_seconds()
+            plan = plans.get((device.register_map, interval))
+            if plan is None:
+                register_map = site.register_maps[device.register_map]
+                plan = plans[(device.register_map, interval)] = poll_groups(
+                    register_map, interval, max_gap
+                )
+            groups = [PollGroup(g.interval, list(g.reads)) for g in plan]
+            hub = hubs[hub_key(conn)]
+            pollers.append(DevicePoller(trackers[device.id], conn, groups, hub, clock))
+        return cls(pollers, clock, stats)
+
+    @property
+    def requests_per_round(self) -> int:
+        return sum(p.requests_per_poll for p in self.pollers)
+
+    async def run(self, sink: Sink) -> None:
         tickers: dict[tuple[float, float], Ticker] = {}
         seen: dict[float, int] = {}
         async with asyncio.TaskGroup() as tasks:
@@ -213,10 +238,15 @@ class ModbusSource:
                     if ticker is None:
                         ticker = tickers[key] = Ticker(self.clock, *key)
                         tasks.create_task(ticker.run(), name=f"tick-{key[0]:g}s@{key[1]:g}")
-                    job = _Job(poller, group)
+                    job = _Job(poller, group, sink)
                     tasks.create_task(
                         follow(ticker, job, self.stats), name=f"poll-{poller.device.id}"
                     )
+
+    async def close(self) -> None:
+        """Close the devices' connections."""
+        for poller in self.pollers:
+            await poller.hub.close()
 
 
 SLOT = 0.02
@@ -237,16 +267,17 @@ def phase(index: int, interval: float) -> float:
 class _Job:
     """A poll that logs an unexpected error with its device and lets the schedule go on."""
 
-    __slots__ = ("failures", "group", "poller")
+    __slots__ = ("failures", "group", "poller", "sink")
 
-    def __init__(self, poller: DevicePoller, group: PollGroup) -> None:
+    def __init__(self, poller: DevicePoller, group: PollGroup, sink: Sink) -> None:
         self.poller = poller
         self.group = group
+        self.sink = sink
         self.failures = 0
 
     async def __call__(self) -> None:
         try:
-            await self.poller.poll(self.group)
+            await self.poller.poll(self.group, self.sink)
         except Exception:  # a supervisor: one device's bug must not stop the others
             self.failures += 1
             if self.failures == 1:

@@ -43,13 +43,8 @@ from estatewatch.contracts.payloads import (
 )
 from estatewatch.ntag424 import SunError, SunReading
 from estatewatch.ntag424 import verify as verify_sun
-from gateway.handhelds import (
-    COUNTER_WINDOW,
-    Counters,
-    HandheldKey,
-    ScanMemory,
-    tag_counter_key,
-)
+from gateway.handhelds import HandheldKey, tag_counter_key
+from gateway.scan_memory import COUNTER_WINDOW, ScanMemory
 from gateway.store import Statement
 
 LATE_SYNC_MS = 120_000
@@ -226,7 +221,7 @@ class ScanValidator:
                 )
                 return ScanDecision(ScanOutcome.EXCEPTION, message, statements, scan_id)
             tag_key = tag_counter_key(reading.uid)
-            statements += (_counter_statement(tag_key, reading.counter, received_at),)
+            statements += (self.memory.counter_used(tag_key, reading.counter, received_at),)
             replay = self._replay_problem(tag_key, reading.counter, scan.offline)
             self._count(tag_key, reading.counter)
             if replay is not None:
@@ -288,17 +283,12 @@ class ScanValidator:
     def _count(self, who: str, counter: int | None) -> None:
         if counter is None:
             return
-        counters = self.memory.counters.setdefault(who, Counters())
-        counters.recent.add(counter)
-        counters.high = max(counters.high, counter)
+        self.memory.count(who, counter)
 
     def _remember(self, scan: HandheldScan, at: int) -> tuple[Statement, ...]:
-        self.memory.seen[scan.scan_id] = at
-        statements: list[Statement] = [
-            ("INSERT OR REPLACE INTO scans_seen (scan_id, at_ms) VALUES (?, ?)", (scan.scan_id, at))
-        ]
+        statements = [self.memory.remember(scan.scan_id, at)]
         if scan.counter is not None:
-            statements.append(_counter_statement(scan.handheld, scan.counter, at))
+            statements.append(self.memory.counter_used(scan.handheld, scan.counter, at))
         return tuple(statements)
 
     def _reject(
@@ -344,13 +334,6 @@ class ScanValidator:
             scanned_at=scan.scanned_at if scan else None,
             raw=raw[:2048],
         )
-
-
-def _counter_statement(who: str, counter: int, at: int) -> Statement:
-    return (
-        "INSERT OR IGNORE INTO scan_counters (handheld, counter, at_ms) VALUES (?, ?, ?)",
-        (who, counter, at),
-    )
 
 
 def _signature_problem(scan: HandheldScan, key: bytes | None) -> str | None:

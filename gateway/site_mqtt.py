@@ -1,101 +1,173 @@
 """The site broker: MQTT sensors and patrol scans come in here.
 
-The gateway holds a persistent session on the site broker and acknowledges each message
-only once what it caused is committed to the outbox, so a gateway that dies in between gets
-the message again: a reading or a scan it accepted is never lost.
+The sources that listen to it (`mqtt-sensors`, `handheld-scans`) share one `SiteBroker`: one
+persistent session, each message routed to the first source whose route takes its topic (in
+the order the sources were built) and acknowledged only once what it caused is committed to
+the outbox, so a gateway that dies in between gets the message again: a reading or a scan it
+accepted is never lost. A message no source takes is acknowledged at once (it causes
+nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
+from types import TracebackType
 
 from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.config import Device, MqttSensor, SiteConfig
-from estatewatch.contracts import topics
-from estatewatch.mqtt import Message, MqttClient
+from estatewatch.mqtt import Message, MqttClient, MqttSettings
 from gateway.devices import DeviceTracker
 from gateway.messages import ReadingEncoder
-from gateway.patrol import PatrolIntake
-from gateway.pipeline import Pipeline
-from gateway.polling import Sink
 from gateway.sensors import SensorRouter, map_payload
+from gateway.sink import Sink
 
 log = logging.getLogger(__name__)
 
+SESSION_EXPIRY_S = 7 * 86400
+"""Scans sent while the gateway restarts wait for it on the site broker."""
 
-class SiteSource:
-    """Consumes the site broker: sensors to readings, handheld messages to scans."""
 
-    name = "site-mqtt"
+def site_broker_settings(url: str, client_id: str) -> MqttSettings:
+    return MqttSettings(
+        url=url,
+        client_id=client_id,
+        clean_start=False,
+        session_expiry=SESSION_EXPIRY_S,
+        manual_ack=True,
+        connect_timeout=None,
+    )
 
-    def __init__(
-        self,
-        site: SiteConfig,
-        client: MqttClient,
-        trackers: dict[str, DeviceTracker],
-        sink: Sink,
-        pipeline: Pipeline,
-        patrol: PatrolIntake,
-        clock: Clock,
-    ) -> None:
-        self.site = site
-        self.client = client
-        self.trackers = trackers
-        self.sink = sink
-        self.pipeline = pipeline
-        self.patrol = patrol
-        self.clock = clock
-        self.router = SensorRouter(site.devices)
-        self.encoders = {d.id: ReadingEncoder(d) for d in site.devices if self._is_sensor(d)}
-        self.scan_filter = topics.handheld_filter(site.site.id)
-        self.received = 0
+
+@dataclass
+class Route:
+    """The messages one source takes: subscribed `filters`, and the topics it `accepts`."""
+
+    name: str
+    accepts: Callable[[str], bool]
+    queue: asyncio.Queue[Message | Exception] = field(default_factory=asyncio.Queue)
+
+
+class SiteBroker:
+    """`async with SiteBroker(settings) as broker:`; sources `route()` at build time (before
+    any message is read, so a persistent session's first messages find their source) and
+    then read their `messages()`."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.client = MqttClient(settings)
+        self.routes: list[Route] = []
         self.unmatched = 0
-        self.failed = 0
-        self._notes: set[str] = set()
+        self._reader: asyncio.Task[None] | None = None
 
-    @staticmethod
-    def _is_sensor(device: Device) -> bool:
-        return isinstance(device.connection, MqttSensor)
+    async def __aenter__(self) -> SiteBroker:
+        await self.client.__aenter__()
+        return self
 
-    @property
-    def filters(self) -> list[str]:
-        return [self.scan_filter, *self.router.filters]
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        await self.client.__aexit__(exc_type, exc, tb)
 
-    async def subscribe(self) -> None:
-        for topic_filter in self.filters:
+    async def route(
+        self, name: str, filters: Sequence[str], accepts: Callable[[str], bool]
+    ) -> Route:
+        route = Route(name, accepts)
+        self.routes.append(route)
+        for topic_filter in filters:
             await self.client.subscribe(topic_filter, qos=1)
+        return route
 
-    async def run(self) -> None:
-        async for message in self.client.messages():
-            self.received += 1
-            try:
-                committed = self.handle(message)
-            except Exception:  # a supervisor: one message our code cannot take must not
-                # stop the others, nor come back for ever (it is acknowledged all the same)
-                self.failed += 1
-                log.exception("cannot take the message on %s; skipped", message.topic)
-                committed = self.pipeline.committed()
-            committed.add_done_callback(partial(self._ack, message))
+    async def messages(self, route: Route) -> AsyncIterator[Message]:
+        """The route's messages, for ever; raises what stopped the connection's reader."""
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(), name="gateway-site-mqtt")
+        while True:
+            item = await route.queue.get()
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def ack_when(self, message: Message, committed: asyncio.Future[None]) -> None:
+        """Acknowledge `message` once `committed` resolves."""
+        committed.add_done_callback(partial(self._ack, message))
 
     def _ack(self, message: Message, _: asyncio.Future[None]) -> None:
         self.client.ack(message)
 
-    def handle(self, message: Message) -> asyncio.Future[None]:
-        """Take one message; the future resolves when its effects are committed."""
-        parts = topics.parse(message.topic)
-        if parts is not None and parts.kind == "handheld_scan" and parts.site == self.site.site.id:
-            return self.patrol.from_mqtt(message.topic, message.payload)
+    async def _read(self) -> None:
+        try:
+            async for message in self.client.messages():
+                for route in self.routes:
+                    if route.accepts(message.topic):
+                        route.queue.put_nowait(message)
+                        break
+                else:
+                    self.unmatched += 1
+                    log.debug("no sensor or handheld for topic %s: ignored", message.topic)
+                    self.client.ack(message)
+        except Exception as exc:  # handed to the sources, whose supervisors restart them
+            for route in self.routes:
+                route.queue.put_nowait(exc)
+
+
+class SensorSource:
+    """MQTT sensors on the site broker, their JSON fields mapped to readings: the
+    `mqtt-sensors` source."""
+
+    name = "mqtt-sensors"
+
+    def __init__(
+        self, site: SiteConfig, trackers: Mapping[str, DeviceTracker], clock: Clock
+    ) -> None:
+        self.site = site
+        self.trackers = trackers
+        self.clock = clock
+        self.router = SensorRouter(site.devices)
+        self.encoders = {d.id: ReadingEncoder(d) for d in site.devices if _is_sensor(d)}
+        self.received = 0
+        self.failed = 0
+        self._notes: set[str] = set()
+        self._listening: tuple[SiteBroker, Route] | None = None
+
+    async def listen(self, broker: SiteBroker) -> None:
+        """Subscribe to the sensors' topics."""
+        self._listening = (
+            broker,
+            await broker.route(
+                self.name, self.router.filters, lambda topic: self.router.find(topic) is not None
+            ),
+        )
+
+    async def run(self, sink: Sink) -> None:
+        if self._listening is None:
+            raise RuntimeError(f"{self.name}: listen() before run()")
+        broker, route = self._listening
+        async for message in broker.messages(route):
+            self.received += 1
+            try:
+                self.handle(message, sink)
+            except Exception:  # a supervisor: one message our code cannot take must not
+                # stop the others, nor come back for ever (it is acknowledged all the same)
+                self.failed += 1
+                log.exception("cannot take the message on %s; skipped", message.topic)
+            broker.ack_when(message, sink.committed())
+
+    def handle(self, message: Message, sink: Sink) -> None:
         device = self.router.find(message.topic)
         if device is None:
-            self.unmatched += 1
-            log.debug("no sensor or handheld for topic %s: ignored", message.topic)
-            return self.pipeline.committed()
-        self._sensor(device, message)
-        return self.pipeline.committed()
-
-    def _sensor(self, device: Device, message: Message) -> None:
+            log.debug("no sensor for topic %s: ignored", message.topic)
+            return
         conn = device.connection
         assert isinstance(conn, MqttSensor)
         received = to_epoch_ms(self.clock.now())
@@ -107,6 +179,10 @@ class SiteSource:
         reading, changed = tracker.observe(result, ts)
         if reading is not None:
             encoder = self.encoders[device.id]
-            self.sink.reading(encoder.encode(reading), urgent=encoder.urgent)
+            sink.reading(encoder.encode(reading), urgent=encoder.urgent)
         if changed:
-            self.sink.status(tracker)
+            sink.status(tracker)
+
+
+def _is_sensor(device: Device) -> bool:
+    return isinstance(device.connection, MqttSensor)

@@ -31,10 +31,10 @@ from api.notify.planner import plan_pass
 from api.notify.templates import render
 from api.sites import Sites
 from api.store import feed
-from api.tasks import supervise
 from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import NotificationEvent
+from estatewatch.supervise import supervise
 
 log = logging.getLogger(__name__)
 

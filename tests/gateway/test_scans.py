@@ -20,7 +20,8 @@ from estatewatch.contracts.payloads import (
     ScanSource,
     ScanVerification,
 )
-from gateway.handhelds import COUNTER_WINDOW, HandheldKey, ScanMemory, load_keys
+from gateway.handhelds import HandheldKey, load_keys
+from gateway.scan_memory import COUNTER_WINDOW, ScanMemory
 from gateway.scans import ScanOutcome, ScanValidator
 
 KEY = bytes.fromhex("00112233445566778899aabbccddeeff")

@@ -17,7 +17,8 @@ from estatewatch.contracts.payloads import (
     SunMessage,
 )
 from estatewatch.ntag424 import make_sun
-from gateway.handhelds import HandheldKey, ScanMemory, load_tag_keys
+from gateway.handhelds import HandheldKey, load_tag_keys
+from gateway.scan_memory import ScanMemory
 from gateway.scans import ScanOutcome, ScanValidator
 from tests.gateway.test_scans import KEY, check, scan
 
