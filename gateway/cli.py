@@ -4,9 +4,10 @@
                         [--http-host H] [--buffer PATH] [--sync full|normal]
                         [--drain-rate N] [--window N]
 
-The central broker comes from `--mqtt` (else `$EW_MQTT_URL`), the site broker (sensors and
-handhelds) from `--site-mqtt` (else `$EW_SITE_MQTT_URL`, else the central one). Handheld
-HMAC keys come from the environment variables the site config's `handhelds[].key_ref` name.
+Every flag is also an `EW_*` variable or a key of `--settings FILE` (`gateway.settings`): the
+central broker `--mqtt` / `$EW_MQTT_URL`, the site broker (sensors and handhelds)
+`--site-mqtt` / `$EW_SITE_MQTT_URL` (default: the central one). Handheld HMAC keys come from
+the environment variables the site config's `handhelds[].key_ref` name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
 import signal
 import sys
 
@@ -31,58 +31,34 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", required=True, metavar="SITE.yaml", help="the site file")
-    parser.add_argument(
-        "--mqtt", default=os.environ.get("EW_MQTT_URL", "mqtt://127.0.0.1:1883"),
-        metavar="URL", help="the central broker (default: $EW_MQTT_URL or localhost)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--site-mqtt", default=os.environ.get("EW_SITE_MQTT_URL"), metavar="URL",
-        help="the site broker of sensors and handhelds (default: the central broker)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--http-port", type=int, default=8090, metavar="P",
-        help="POST /scans, /health and /metrics on this port (0: none; default 8090)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--http-host", default="127.0.0.1", metavar="H",
-        help="address to serve HTTP on; 0.0.0.0 lets handhelds on the site network sync",
-    )  # fmt: skip
-    parser.add_argument(
-        "--buffer", metavar="PATH", help="the SQLite queue (default: gateway.buffer_path)"
-    )
-    parser.add_argument(
-        "--sync", choices=["full", "normal"], default="full",
-        help="SQLite synchronous mode: full survives power loss (default), normal only"
-        " a crash of the gateway",
-    )  # fmt: skip
-    parser.add_argument(
-        "--drain-rate", type=float, default=200.0, metavar="N",
-        help="messages per second a backlog drains at, beside live data (default 200)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--window", type=int, default=100, metavar="N",
-        help="messages published and not yet acknowledged, at most (default 100)",
-    )  # fmt: skip
+    from estatewatch.settings import add_flags
+    from gateway.settings import GatewaySettings
+
+    add_flags(parser, GatewaySettings, skip=("ops_host", "ops_port"))
     parser.set_defaults(run=_run)
 
 
 async def _serve(args: argparse.Namespace) -> int:
     from estatewatch.config import load_site
+    from estatewatch.settings import from_args
     from gateway.service import Gateway, GatewayOptions
+    from gateway.settings import GatewaySettings
     from gateway.topology import check_topology
 
-    site = load_site(args.config)
-    check_topology(site, str(args.config))  # name the file in what it says
+    settings = from_args(GatewaySettings, args)
+    if settings.config is None:
+        raise SystemExit("estatewatch gateway: give --config SITE.yaml (or EW_CONFIG)")
+    site = load_site(settings.config)
+    check_topology(site, str(settings.config))  # name the file in what it says
     options = GatewayOptions(
-        central_url=args.mqtt,
-        site_url=args.site_mqtt,
-        http_host=args.http_host,
-        http_port=args.http_port or None,
-        buffer_path=args.buffer,
-        sync=args.sync,
-        window=args.window,
-        drain_rate=args.drain_rate,
+        central_url=settings.mqtt_url,
+        site_url=settings.site_mqtt_url,
+        http_host=settings.http_host,
+        http_port=settings.http_port or None,
+        buffer_path=str(settings.buffer) if settings.buffer else None,
+        sync=settings.sync,
+        window=settings.window,
+        drain_rate=settings.drain_rate,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,5 +1,7 @@
 """The gateway's retained `GatewayState` on the central broker: `online` on each connection,
-`offline` as the connection's last will and on a clean stop."""
+`offline` on a clean stop and as the last will. The will is fixed at the start of the run and
+no broker stamps it when it fires, so every state of a run carries the run's `since` and the
+will says `last_will`: consumers order by `since`, never by a will's `ts` (docs/contracts.md)."""
 
 from __future__ import annotations
 
@@ -22,19 +24,22 @@ class Presence:
         self.gateway = gateway
         self.clock = clock
         self.topic = topics.gateway_state(site, gateway)
+        self.since = to_epoch_ms(clock.now())
 
-    def state(self, online: bool) -> GatewayState:
+    def state(self, online: bool, *, last_will: bool = False) -> GatewayState:
         return GatewayState(
             site=self.site,
             gateway=self.gateway,
             state="online" if online else "offline",
-            ts=to_epoch_ms(self.clock.now()),
+            ts=self.since if last_will else to_epoch_ms(self.clock.now()),
             version=f"{__version__} on {socket.gethostname()}"[:256],
+            since=self.since,
+            last_will=last_will,
         )
 
     def will(self) -> Will:
         """What the broker publishes for us when the connection drops."""
-        return Will(self.topic, self.state(False).to_bytes())
+        return Will(self.topic, self.state(False, last_will=True).to_bytes())
 
     def online(self, client: MqttClient) -> None:
         """On each connection (a failed publish is left to the next connection)."""

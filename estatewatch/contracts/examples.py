@@ -75,7 +75,7 @@ EXAMPLES: dict[str, Payload] = {
         }
     ),
     "gateway_state": GatewayState(
-        site=SITE, gateway=GATEWAY, state="online", ts=T0, version="0.1.0"
+        site=SITE, gateway=GATEWAY, state="online", ts=T0, version="0.1.0", since=T0 - 60_000
     ),
     "gateway_health": GatewayHealth(
         site=SITE,

@@ -83,14 +83,23 @@ class DeviceStatus(GatewayMessage):
 
 
 class GatewayState(Payload):
-    """Retained. Published `online` on connect; the broker publishes the `offline` last will
-    when the gateway vanishes, so `ts` of an `offline` will is the time of that connect."""
+    """Retained. Published `online` on each connection and `offline` on a clean stop; when the
+    gateway vanishes the broker publishes its `offline` last will, fixed when the gateway
+    started — no broker stamps the time of the drop. So order a gateway's states by
+    (`since`, then `offline` after `online`), not by `ts`: an online and the last will of one
+    run share `since`, and a later run has a later one."""
 
     site: Identifier
     gateway: Identifier
     state: Literal["online", "offline"]
     ts: EpochMs
+    """When the gateway said it; for a last will, its run's start (`since`)."""
     version: ShortText = ""
+    since: EpochMs | None = None
+    """When this gateway run started (None from gateways before this field)."""
+    last_will: bool = False
+    """Published by the broker for a gateway that vanished: the time it vanished is unknown
+    (the message arrived about a keep-alive and a half after it)."""
 
 
 class GatewayHealth(GatewayMessage):
