@@ -8,8 +8,7 @@ import { $, fill, h, toast } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
 import { countdownBadge, refreshCountdowns } from '../lib/orders.js';
 import { duration, hhmm, ms, now } from '../lib/time.js';
-import { needsAttention } from './alert.js';
-import { on, putAlarm, store } from './store.js';
+import { needsAttention, on, putAlarm, store } from './store.js';
 
 const SEVERITIES = ['critical', 'major', 'minor', 'warning'];
 const PATROL_TARGETS = new Set(['checkpoint', 'route', 'guard', 'handheld']);

@@ -7,7 +7,7 @@ import { $ } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
 import { duration, ms, now } from '../lib/time.js';
 import { acknowledge } from './alarms.js';
-import { on, store } from './store.js';
+import { needsAttention, on, store } from './store.js';
 
 const BEEP_EVERY_MS = 2000;
 const MUTE_KEY = 'ew.muted';
@@ -18,10 +18,6 @@ let lastBeep = 0;
 let beeps = 0;
 
 /** Critical, active, and nobody has acknowledged it (or asked to). */
-export function needsAttention(alarm) {
-  return alarm.severity === 'critical' && alarm.state === 'active' && !alarm.ack_requested_by;
-}
-
 function ensureAudio() {
   // Before anyone clicked the page the browser would refuse (and complain): wait for it.
   const activated = navigator.userActivation?.hasBeenActive ?? true;

@@ -96,3 +96,8 @@ export async function loadBoard() {
   emit('orders');
   emit('devices');
 }
+
+/** A critical alarm still active that nobody has been asked to acknowledge: it sounds. */
+export function needsAttention(alarm) {
+  return alarm.severity === 'critical' && alarm.state === 'active' && !alarm.ack_requested_by;
+}
