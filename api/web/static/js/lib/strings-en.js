@@ -322,6 +322,7 @@ export const EN = {
   'scan.accepted': 'Received',
   'scan.duplicate': 'Received (repeat)',
   'scan.exception': 'Exception: {reason}',
+  'scan.early': 'Too early: the round opens at {time}. Scan again then',
   'scan.rejected': 'Refused: {reason}',
   'scan.order': 'Work order created',
   'scan.offline': 'offline',

@@ -322,6 +322,7 @@ export const ZH = {
   'scan.accepted': '已接收',
   'scan.duplicate': '已接收（重复）',
   'scan.exception': '异常：{reason}',
+  'scan.early': '过早：本轮巡逻 {time} 开始，届时请重新扫描',
   'scan.rejected': '被拒绝：{reason}',
   'scan.order': '已生成工单',
   'scan.offline': '离线',
