@@ -4,7 +4,7 @@ overrides applied and its levels worked out from its attributes."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from estatewatch.config.site import Device, DeviceKind, SiteConfig
 from estatewatch.contracts.payloads import Severity, TargetKind
@@ -36,6 +36,9 @@ class CompiledRule:
     threshold: float | None
     reads_points: bool = True
     """Reads device values (not only status and deadman): held while data is untrusted."""
+    explicit: tuple[int, ...] = ()
+    """Latches of the device's own fault report: while one holds, `at_once_timing` applies."""
+    at_once_timing: Timing = field(default_factory=Timing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,8 @@ def _compile_rule(
             value_point=rule.value_point or compiled.point,
             threshold=compiled.threshold,
             reads_points=any(point_of(leaf) for _, leaf in leaves(rule.when)),
+            explicit=compiled.explicit,
+            at_once_timing=replace(timing, for_ms=0),
         ),
         env,
     )
