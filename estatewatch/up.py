@@ -16,7 +16,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -407,13 +407,66 @@ async def _up(args: argparse.Namespace, site: SiteConfig, data_dir: Path) -> int
     return status
 
 
+LOCK_FILE = "up.lock"
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold `data_dir` for this `up` alone (an advisory lock the kernel drops when the
+    process dies, so a crash leaves nothing stale). Another `up` on it raises `UpError`
+    naming the holder, and touches nothing of the running instance's state."""
+    import fcntl
+
+    path = data_dir / LOCK_FILE
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise UpError(
+                f"{data_dir} is in use by a running `estatewatch up` ({holder}); stop it,"
+                " or give another --data-dir"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _run(args: argparse.Namespace) -> int:
     from estatewatch.config import load_site
 
     site = load_site(args.config)
     data_dir = Path(args.data_dir)
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_up(args, site, data_dir))
+    try:
+        with data_dir_lock(data_dir):
+            if not _port_free(args.port):
+                raise UpError(
+                    f"port {args.port} (the API and dashboard) is held by another process;"
+                    " free it or give --port"
+                )
+            return asyncio.run(_up(args, site, data_dir))
+    except UpError as exc:
+        print(f"  ✗ {exc}", file=sys.stderr, flush=True)
+        return 1
 
 
 def _demo_fault(args: argparse.Namespace) -> int:

@@ -62,6 +62,8 @@ class Alarm:
     raised_at: int
     ts: int
     revision: int = 0
+    onset_at: int | None = None
+    """When the fault began (its condition first held); before `raised_at` by the `for`."""
     active: bool = True
     acknowledged: bool = False
     acknowledged_by: str | None = None
@@ -112,7 +114,14 @@ class AlarmBook:
     # --- conditions --------------------------------------------------------------------
 
     def fire(
-        self, key: Key, target: Target, what: Raise, now: int, *, momentary: bool = False
+        self,
+        key: Key,
+        target: Target,
+        what: Raise,
+        now: int,
+        *,
+        momentary: bool = False,
+        onset: int | None = None,
     ) -> list[AlarmEvent]:
         """The rule's condition became true for `target`. A `momentary` condition (a scan
         exception) may happen again while its alarm is active: each time is counted."""
@@ -136,6 +145,7 @@ class AlarmBook:
                 message=what.message,
                 raised_at=now,
                 ts=now,
+                onset_at=min(onset, now) if onset is not None else now,
                 value=what.value,
                 details=dict(what.details),
                 flapping=flapping,
@@ -260,6 +270,7 @@ class AlarmBook:
             title=alarm.title,
             message=alarm.message,
             raised_at=alarm.raised_at,
+            onset_at=alarm.onset_at if alarm.onset_at is not None else alarm.raised_at,
             ts=now,
             active=alarm.active,
             acknowledged=alarm.acknowledged,

@@ -86,12 +86,16 @@ class Compiled:
     """Depends on time as well as values (deadman, rate): evaluate on every tick."""
     threshold: float | None
     point: str | None
+    explicit: tuple[int, ...] = ()
+    """Latch indices of `explicit` state leaves (the device's own fault report)."""
 
 
 def compile_condition(cond: Condition, env: Mapping[str, float]) -> Compiled:
     """Compile `cond` with levels worked out from `env` (attributes and $params)."""
     counter = [0]
     info: dict[str, object] = {"timed": False, "threshold": None, "point": None}
+    explicit: list[int] = []
+    info["explicit"] = explicit
     fn = _compile(cond, env, counter, info)
     threshold = info["threshold"]
     point = info["point"]
@@ -101,6 +105,7 @@ def compile_condition(cond: Condition, env: Mapping[str, float]) -> Compiled:
         bool(info["timed"]),
         threshold if isinstance(threshold, float) else None,
         point if isinstance(point, str) else None,
+        tuple(explicit),
     )
 
 
@@ -126,6 +131,10 @@ def _compile(
     if cond.threshold is not None:
         return _threshold(cond, env, index, info)
     if cond.state is not None:
+        if cond.state.explicit:
+            explicit = info["explicit"]
+            assert isinstance(explicit, list)
+            explicit.append(index)
         return _state(cond, index, info)
     if cond.rate is not None:
         return _rate(cond, env, index, info)
@@ -270,6 +279,12 @@ class Timing:
     count: int = 0
     """0: no count condition; else fire on `count` rising edges within `count_ms`."""
     count_ms: int = 0
+
+
+def at_once(s: RuleState, explicit: tuple[int, ...]) -> bool:
+    """Whether a rule that holds holds through the device's own fault report (an explicit
+    leaf is true): it raises without waiting for `for`."""
+    return any(s.latch[i] for i in explicit)
 
 
 def step(s: RuleState, raw: bool, now: int, t: Timing) -> int:

@@ -13,7 +13,7 @@ from estatewatch.contracts.payloads import (
 )
 from rules import levels
 from rules.alarms import Raise
-from rules.conditions import CLEAR, FIRE, DeviceRuntime, RuleState, pending, step
+from rules.conditions import CLEAR, FIRE, DeviceRuntime, RuleState, at_once, pending, step
 from rules.plan import CompiledRule, DevicePlan, GroupPlan
 from rules.state import SiteState
 
@@ -141,10 +141,13 @@ def evaluate_device(
                         break
         if raw is s.raw and raw is s.firing and not s.edges:
             continue  # steady: nothing is timing (the common case, kept cheap)
-        change = step(s, raw, now, rule.timing)
+        explicit = raw and rule.explicit and at_once(s, rule.explicit) and _known(rule, plan, dev)
+        timing = rule.at_once_timing if explicit else rule.timing
+        change = step(s, raw, now, timing)
         if change == FIRE:
+            what = _raise(rule, plan, dev)
             events += site.book.fire(
-                (rule.id, plan.target.id), plan.target, _raise(rule, plan, dev), now
+                (rule.id, plan.target.id), plan.target, what, now, onset=s.since
             )
         elif change == CLEAR:
             events += site.book.clear((rule.id, plan.target.id), now)
@@ -162,6 +165,17 @@ def _figure(rule: CompiledRule, expr: levels.Expr, values: dict[str, Scalar]) ->
     except (KeyError, ZeroDivisionError):
         return "—"
     return f"{figure:.1f}" if abs(figure) < 100 else f"{figure:.0f}"
+
+
+def _known(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> bool:
+    """The device's fault code is one its register map knows: a code read from garbage is
+    no report of the device's, and waits for `for` like an inferred condition."""
+    point = rule.value_point
+    codes = plan.enums.get(point) if point else None
+    if codes is None:
+        return True
+    value = dev.values.get(point) if point else None
+    return isinstance(value, int | float) and float(value).is_integer() and int(value) in codes
 
 
 def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:

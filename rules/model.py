@@ -87,6 +87,11 @@ class State(RuleModel):
     equals: Scalar | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in", min_length=1)
     not_in: list[Scalar] | None = Field(default=None, min_length=1)
+    explicit: bool = Field(
+        default=False,
+        description="the device's own fault report (a fault code): when the rule holds through"
+        " this test it raises at once; `for` holds only inferred conditions",
+    )
 
     @model_validator(mode="after")
     def _one_test(self) -> Self:

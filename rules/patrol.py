@@ -17,6 +17,7 @@ from estatewatch.contracts.payloads import (
     TargetKind,
     stable_id,
 )
+from estatewatch.patrol import Placement, place
 from rules.alarms import Raise, Target
 from rules.conditions import CLEAR, FIRE, RuleState, Timing, step
 from rules.model import PatrolRule
@@ -34,7 +35,6 @@ _EXCEPTION_RULES = {
     PatrolExceptionKind.MALFORMED: "bad_scan",
 }
 _TITLES = {
-    "missed_checkpoint": "Checkpoint {target} missed on {route}",
     "late_scan": "Checkpoint {target} scanned late on {route}",
     "out_of_order": "Route {target} patrolled out of order",
     "silent_guard": "Guard {target} has not scanned for over {minutes} min",
@@ -46,7 +46,7 @@ _TITLES = {
     "bad_scan": "Unusable scan from {target}",
 }
 _KINDS = {
-    "missed_checkpoint": TargetKind.CHECKPOINT,
+    "missed_checkpoint": TargetKind.ROUTE,
     "late_scan": TargetKind.CHECKPOINT,
     "out_of_order": TargetKind.ROUTE,
     "silent_guard": TargetKind.GUARD,
@@ -128,7 +128,7 @@ def on_scan(site: SiteState, scan: PatrolScan, now: int) -> list[AlarmEvent]:
     p.guards[scan.guard] = max(t, p.guards.get(scan.guard, t))
     if cp in p.missed and t >= p.missed[cp]:
         del p.missed[cp]
-        events += _condition(site, "missed_checkpoint", cp, False, now, {})
+        events += _found(site, cp, now)
     for route in _routes_of(site, cp):
         events += _in_window(site, route, scan, now)
     events += _transit(site, scan, now)
@@ -146,6 +146,9 @@ def _in_window(site: SiteState, route: PatrolRoute, scan: PatrolScan, now: int) 
         late_ms = t - occ.end
         if cp in scans or late_ms > _ms(site.plan.patrol.late_grace.total_seconds()):
             return []
+        where = place(route, site.plan.local.tz, to_utc(t), grace=site.plan.patrol.late_grace)
+        if where.placement is not Placement.LATE:
+            return []  # nearer the next round than this one: early for it, not late for this
         details: dict[str, Scalar | None] = {
             "route": route.id,
             "window": _local(site, occ.start),
@@ -246,6 +249,8 @@ def on_tick(site: SiteState, now: int) -> list[AlarmEvent]:
 
 
 def _missed(site: SiteState, now: int) -> list[AlarmEvent]:
+    """At the end of each round (+ missed_grace): ONE alarm for the round, on the route,
+    naming every checkpoint it missed; it clears once each of them is scanned again."""
     p = site.patrol
     until = now - _ms(site.plan.patrol.missed_grace.total_seconds())
     since = p.checked_until if p.checked_until is not None else until
@@ -253,23 +258,63 @@ def _missed(site: SiteState, now: int) -> list[AlarmEvent]:
     events: list[AlarmEvent] = []
     if until <= since:
         return events
+    config = _config(site, "missed_checkpoint")
     for route in site.plan.config.routes:
         for occ in route_windows(route, site.plan.local, since, until):
-            for cp in route.checkpoints:
-                if p.last_scan.get(cp, -1) >= occ.start:
-                    continue
+            missed = [cp for cp in route.checkpoints if p.last_scan.get(cp, -1) < occ.start]
+            if not missed:
+                continue
+            for cp in missed:
                 p.missed[cp] = max(occ.start, p.missed.get(cp, occ.start))
-                details: dict[str, Scalar | None] = {
-                    "route": route.id,
-                    "window": _local(site, occ.start),
-                    "window_end": _local(site, occ.end),
-                }
-                key, where, what = _alarm(site, "missed_checkpoint", cp, now, details)
-                state = p.states.setdefault(f"{key[0]}\x1f{cp}", RuleState())
-                if _config(site, "missed_checkpoint").enabled:
-                    state.raw = state.firing = True
-                    events += site.book.fire(key, where, what, now, momentary=True)
+            p.missed_rounds[route.id] = missed
+            if not config.enabled:
+                continue
+            names = [_checkpoint_name(site, cp) for cp in missed]
+            details: dict[str, Scalar | None] = {
+                "route": route.id,
+                "route_name": route.name,
+                "window": _local(site, occ.start),
+                "window_end": _local(site, occ.end),
+                "checkpoints": ", ".join(missed)[:1024],
+                "checkpoint_names": "; ".join(names)[:1024],
+                "missed": len(missed),
+                "expected": len(route.checkpoints),
+            }
+            title = (
+                f"{route.name} {details['window']}: {len(missed)} of {len(route.checkpoints)} "
+                f"checkpoints missed — {'; '.join(names)}"
+            )
+            rule = "patrol.missed_checkpoint"
+            what = Raise(rule, "missed_checkpoint", config.severity, title[:256], "", None, details)
+            key = (rule, route.id)
+            state = p.states.setdefault(f"{rule}\x1f{route.id}", RuleState())
+            state.raw = state.firing = True
+            where = Target(TargetKind.ROUTE, route.id)
+            events += site.book.fire(key, where, what, now, momentary=True)
     return events
+
+
+def _found(site: SiteState, checkpoint: str, now: int) -> list[AlarmEvent]:
+    """A checkpoint missed in a round was scanned again: the round's alarm clears once
+    none of its checkpoints is still missing."""
+    events: list[AlarmEvent] = []
+    for route_id, missed in list(site.patrol.missed_rounds.items()):
+        if checkpoint not in missed:
+            continue
+        missed.remove(checkpoint)
+        if missed:
+            continue
+        del site.patrol.missed_rounds[route_id]
+        rule = "patrol.missed_checkpoint"
+        state = site.patrol.states.setdefault(f"{rule}\x1f{route_id}", RuleState())
+        state.raw = state.firing = False
+        events += site.book.clear((rule, route_id), now)
+    return events
+
+
+def _checkpoint_name(site: SiteState, checkpoint: str) -> str:
+    found = next((c for c in site.plan.config.checkpoints if c.id == checkpoint), None)
+    return found.name if found is not None else checkpoint
 
 
 def _silent(site: SiteState, now: int) -> list[AlarmEvent]:

@@ -4,7 +4,7 @@ overrides applied and its levels worked out from its attributes."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from estatewatch.config.site import Device, DeviceKind, SiteConfig
 from estatewatch.contracts.payloads import Severity, TargetKind
@@ -40,6 +40,9 @@ class CompiledRule:
     """Named figures for the texts, over `env` and the device's values at raise time."""
     env: tuple[tuple[str, float], ...] = ()
     """The device's attributes and the rule's $params, for the figures."""
+    explicit: tuple[int, ...] = ()
+    """Latches of the device's own fault report: while one holds, `at_once_timing` applies."""
+    at_once_timing: Timing = field(default_factory=Timing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,8 @@ def _compile_rule(
             reads_points=any(point_of(leaf) for _, leaf in leaves(rule.when)),
             figures=tuple((name, levels.parse(text)) for name, text in rule.figures.items()),
             env=tuple(env.items()) if rule.figures else (),
+            explicit=compiled.explicit,
+            at_once_timing=replace(timing, for_ms=0),
         ),
         env,
     )

@@ -1,4 +1,5 @@
-"""Local time for rules: active schedules, patrol windows and shifts, in the site's timezone.
+"""Local time for rules: active schedules, and patrol windows and shifts (from
+`estatewatch.patrol`) in epoch ms, in the site's timezone.
 
 Everything here takes and returns epoch milliseconds (UTC), and converts to the site's wall
 clock only to compare with times written in the config ("21:00" means 21:00 in Shanghai).
@@ -6,12 +7,15 @@ clock only to compare with times written in the config ("21:00" means 21:00 in S
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from estatewatch import patrol
+from estatewatch.clock import to_epoch_ms
 from estatewatch.config.site import PatrolRoute, Shift
+from estatewatch.patrol import Round
 from rules.model import ActiveWindow
 
 DAY_MS = 86_400_000
@@ -77,49 +81,26 @@ class Schedule:
         return False
 
 
+def _occurrence(r: Round) -> Occurrence:
+    return Occurrence(to_epoch_ms(r.start), to_epoch_ms(r.end), r.index)
+
+
 def route_windows(route: PatrolRoute, clock: LocalTime, lo: int, hi: int) -> list[Occurrence]:
     """Windows of `route` that end in (lo, hi], in order of their end."""
-    longest = max(w.duration for s in route.schedule for w in s.windows)
-    found = [
-        occ
-        for occ in _occurrences(route, clock, lo - int(longest.total_seconds() * 1000), hi)
-        if lo < occ.end <= hi
-    ]
-    return sorted(found, key=lambda o: (o.end, o.start))
+    found = patrol.rounds_ending(route, clock.tz, to_utc(lo), to_utc(hi))
+    return [_occurrence(r) for r in found]
 
 
 def window_at(route: PatrolRoute, clock: LocalTime, ms: int) -> Occurrence | None:
     """The latest window of `route` that started at or before `ms` (within two days)."""
-    best: Occurrence | None = None
-    for occ in _occurrences(route, clock, ms - 2 * DAY_MS, ms):
-        if occ.start <= ms and (best is None or occ.start > best.start):
-            best = occ
-    return best
-
-
-def _occurrences(route: PatrolRoute, clock: LocalTime, lo: int, hi: int) -> Iterator[Occurrence]:
-    day = clock.date_of(lo) - timedelta(days=1)
-    last = clock.date_of(hi) + timedelta(days=1)
-    while day <= last:
-        index = 0
-        for sched in route.schedule:
-            for window in sched.windows:
-                start = clock.at(day, window.start)
-                yield Occurrence(start, start + int(window.duration.total_seconds() * 1000), index)
-                index += 1
-        day += timedelta(days=1)
+    found = patrol.round_at(route, clock.tz, to_utc(ms))
+    return None if found is None else _occurrence(found)
 
 
 def shift_at(shift: Shift, clock: LocalTime, ms: int) -> Occurrence | None:
     """The occurrence of `shift` that contains `ms`, if any."""
-    today = clock.date_of(ms)
-    for day in (today - timedelta(days=1), today):
-        start = clock.at(day, shift.start)
-        end_day = day if shift.end > shift.start else day + timedelta(days=1)
-        end = clock.at(end_day, shift.end)
-        if start <= ms < end:
-            return Occurrence(start, end)
-    return None
+    found = patrol.shift_occurrence(shift, clock.tz, to_utc(ms))
+    return None if found is None else Occurrence(to_epoch_ms(found[1]), to_epoch_ms(found[2]))
 
 
 def to_utc(ms: int) -> datetime:

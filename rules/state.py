@@ -30,6 +30,8 @@ class PatrolState:
     """Handheld -> its recent scans [scanned_at, checkpoint], in time order."""
     missed: dict[str, int] = field(default_factory=dict)
     """Checkpoint -> start of the window it was missed in (until it is scanned)."""
+    missed_rounds: dict[str, list[str]] = field(default_factory=dict)
+    """Route -> the checkpoints its last missed round still misses (its one alarm)."""
     seen: list[str] = field(default_factory=list)
     """Recent scan ids, so a redelivered scan is not counted twice."""
     states: dict[str, RuleState] = field(default_factory=dict)
@@ -54,6 +56,7 @@ class PatrolState:
             "guards": self.guards,
             "handhelds": self.handhelds,
             "missed": self.missed,
+            "missed_rounds": self.missed_rounds,
             "seen": self.seen,
             "states": {k: v.to_json() for k, v in self.states.items()},
         }

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from estatewatch import patrol
 from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts import topics
@@ -109,34 +110,15 @@ async def deliver(
 def next_rounds(site: SiteConfig, after: datetime) -> list[tuple[datetime, str]]:
     """The next start of every window of every route after `after`, earliest first."""
     tz = ZoneInfo(site.site.timezone)
-    local = after.astimezone(tz)
-    starts: list[tuple[datetime, str]] = []
-    for route in site.routes:
-        for sched in route.schedule:
-            for window in sched.windows:
-                moment = datetime.combine(local.date(), window.start, tzinfo=tz)
-                if moment <= local:
-                    moment = datetime.combine(
-                        local.date() + timedelta(days=1), window.start, tzinfo=tz
-                    )
-                starts.append((moment, route.id))
-    return sorted(starts)
+    return [(r.start, r.route.id) for r in patrol.next_rounds(site.routes, tz, after)]
 
 
 def open_rounds(site: SiteConfig, now: datetime) -> list[tuple[datetime, str]]:
     """The windows open at `now` (started before it, not yet over), as (now, route): a
     round walked late, from now on."""
     tz = ZoneInfo(site.site.timezone)
-    local = now.astimezone(tz)
-    found: list[tuple[datetime, str]] = []
-    for route in site.routes:
-        for sched in route.schedule:
-            for window in sched.windows:
-                for day in (local.date() - timedelta(days=1), local.date()):
-                    opened = datetime.combine(day, window.start, tzinfo=tz)
-                    if opened < local < opened + window.duration:
-                        found.append((now, route.id))
-    return sorted(set(found))
+    found = {(now, r.route.id) for r in patrol.open_rounds(site.routes, tz, now) if r.start < now}
+    return sorted(found)
 
 
 async def run_patrols(

@@ -57,6 +57,11 @@ class IllegalTransition(Conflict):
     pass
 
 
+class FaultStillActive(Conflict):
+    """Completing or closing an order whose alarm's fault is still active, without an
+    override reason."""
+
+
 class Expired(DomainError):
     pass
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
-from estatewatch.config import PatrolRoute, Shift, SiteConfig
+from estatewatch import patrol
+from estatewatch.config import Shift, SiteConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,47 +55,21 @@ class RoundResult:
         return not self.missed
 
 
-def _on(day: date, at: time, tz: tzinfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=tz)
-
-
-def shift_bounds(shift: Shift, day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    """The shift that starts on `day` (local); one that crosses midnight ends the next day."""
-    start = _on(day, shift.start, tz)
-    end_day = day + timedelta(days=1) if shift.end <= shift.start else day
-    return start, _on(end_day, shift.end, tz)
+shift_bounds = patrol.shift_bounds
 
 
 def shift_of(site: SiteConfig, moment: datetime, tz: tzinfo) -> tuple[Shift, date] | None:
     """The shift running at `moment`, with the local date it started on."""
-    local = moment.astimezone(tz)
-    for shift in site.shifts:
-        for day in (local.date(), local.date() - timedelta(days=1)):
-            start, end = shift_bounds(shift, day, tz)
-            if start <= moment < end:
-                return shift, day
-    return None
+    return patrol.shift_at(site, tz, moment)
 
 
 def rounds_of_shift(site: SiteConfig, shift: Shift, day: date, tz: tzinfo) -> list[Round]:
-    """Every round scheduled in the shift that starts on `day`. A window earlier in the day
-    than the start of a shift crossing midnight belongs to the next morning."""
-    shift_start, _ = shift_bounds(shift, day, tz)
-    rounds = []
-    for route in site.routes:
-        for schedule in route.schedule:
-            if schedule.shift != shift.id:
-                continue
-            for window in schedule.windows:
-                start = _on(day, window.start, tz)
-                if start < shift_start:
-                    start = _on(day + timedelta(days=1), window.start, tz)
-                rounds.append(_round(route, start, start + window.duration))
-    return sorted(rounds, key=lambda r: (r.start, r.route))
-
-
-def _round(route: PatrolRoute, start: datetime, end: datetime) -> Round:
-    return Round(route.id, route.name, tuple(route.checkpoints), route.ordered, start, end)
+    """Every round scheduled in the shift that starts on `day` (see
+    `estatewatch.patrol.rounds_of_shift`)."""
+    return [
+        Round(r.route.id, r.route.name, tuple(r.route.checkpoints), r.route.ordered, r.start, r.end)
+        for r in patrol.rounds_of_shift(site, shift, day, tz)
+    ]
 
 
 def completion(rounds: Iterable[Round], scans: Iterable[ScanFact]) -> list[RoundResult]:

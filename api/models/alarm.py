@@ -33,6 +33,9 @@ class Alarm(Base):
     last_event: Mapped[str] = mapped_column(String(16))
     revision: Mapped[int]
     raised_at: Mapped[datetime]
+    onset_at: Mapped[datetime | None] = mapped_column(
+        doc="when the fault began (before the rule's `for`); durations and SLA clocks run from it"
+    )
     last_event_at: Mapped[datetime]
     active: Mapped[bool]
     acknowledged: Mapped[bool] = mapped_column(default=False)

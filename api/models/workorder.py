@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from api.models.alarm import Alarm
 from api.models.base import Base, BigId
 
 
@@ -61,6 +62,8 @@ class WorkOrder(Base):
     cancelled_at: Mapped[datetime | None]
     requester_answered_at: Mapped[datetime | None]
 
+    alarm: Mapped[Alarm | None] = relationship(lazy="selectin", viewonly=True)
+    """The alarm this order was opened for: whether its fault is still active."""
     breaches: Mapped[list[SlaBreach]] = relationship(
         lazy="selectin", order_by="SlaBreach.clock", cascade="all, delete-orphan"
     )

@@ -28,8 +28,8 @@ from api.domain.permissions import Principal, can_see_order, may_take, sees_only
 from api.domain.transitions import Action
 from api.models import WorkOrder
 from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
-from api.schemas.workorder import CommentIn as OrderCommentIn
 from api.schemas.workorder import (
+    CloseIn,
     CompleteIn,
     DispatchIn,
     NoteIn,
@@ -42,6 +42,7 @@ from api.schemas.workorder import (
     WorkOrderPublic,
     WorkOrderUpdate,
 )
+from api.schemas.workorder import CommentIn as OrderCommentIn
 from api.sites import Sites
 from api.store import workorders
 from api.workflows import lifecycle
@@ -241,6 +242,7 @@ def complete(
         result=body.result,
         parts=tuple(body.parts),
         photo_refs=tuple(body.photo_refs),
+        override_reason=body.override_reason,
     )
     return _act(user, order_id, Action.COMPLETE, change, session, sites, clock)
 
@@ -263,12 +265,14 @@ def verify(
 def close(
     user: CurrentUser,
     order_id: str,
-    body: NoteIn,
+    body: CloseIn,
     session: SessionDep,
     sites: SitesDep,
     clock: ClockDep,
 ) -> WorkOrderDetail:
-    return _act(user, order_id, Action.CLOSE, Change(note=body.note), session, sites, clock)
+    """Close; while the order's alarm is still active only with an `override_reason`."""
+    change = Change(note=body.note, override_reason=body.override_reason)
+    return _act(user, order_id, Action.CLOSE, change, session, sites, clock)
 
 
 @router.post("/{order_id}/cancel")

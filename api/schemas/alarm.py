@@ -30,6 +30,8 @@ class AlarmPublic(BaseModel):
     last_event: AlarmEventType
     revision: int
     raised_at: datetime
+    onset_at: datetime | None = None
+    """When the fault began: the alarm's duration runs from here."""
     last_event_at: datetime
     active: bool
     acknowledged: bool

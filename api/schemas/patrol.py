@@ -64,6 +64,7 @@ class ScanStatus(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     EXCEPTION = "exception"  # recorded for the duty room, e.g. an unknown tag
+    EARLY = "early"  # made before its round opened: refused, scan again at `opens_at`
 
 
 class ScanResult(BaseModel):
@@ -72,6 +73,7 @@ class ScanResult(BaseModel):
     checkpoint: str | None = None
     work_order_id: str | None = None
     reason: str | None = None
+    opens_at: Moment | None = None
 
 
 class ScanPublic(BaseModel):

@@ -127,6 +127,11 @@ class WorkOrderPublic(BaseModel):
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)
+    alarm_active: bool = Field(
+        default=False,
+        description="the fault of the order's alarm is still active: completing or closing"
+        " needs an `override_reason`",
+    )
 
 
 class WorkOrderLogPublic(BaseModel):
@@ -192,6 +197,15 @@ class CompleteIn(NoteIn):
     result: Text1
     parts: list[ShortText] = Field(default_factory=list, max_length=100)
     photo_refs: list[ShortText] = Field(default_factory=list, max_length=20)
+    override_reason: LongText | None = Field(
+        default=None, description="why complete while the order's alarm is still active"
+    )
+
+
+class CloseIn(NoteIn):
+    override_reason: LongText | None = Field(
+        default=None, description="why close while the order's alarm is still active"
+    )
 
 
 class VerifyIn(NoteIn):

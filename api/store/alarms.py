@@ -46,6 +46,8 @@ def _show(alarm: Alarm, event: AlarmEvent, now: datetime) -> None:
     alarm.last_event = event.event
     alarm.revision = event.revision
     alarm.raised_at = from_epoch_ms(event.raised_at)
+    onset = event.onset_at if event.onset_at is not None else event.raised_at
+    alarm.onset_at = from_epoch_ms(onset)
     alarm.last_event_at = from_epoch_ms(event.ts)
     alarm.active = event.active
     alarm.acknowledged = event.acknowledged

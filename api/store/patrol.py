@@ -12,6 +12,10 @@ from api.models import PatrolExceptionRecord, PatrolScanRecord
 from estatewatch.clock import from_epoch_ms
 from estatewatch.contracts.payloads import PatrolException, PatrolScan, stable_id
 
+HTTP_GATEWAY = "http"
+"""The gateway id of scans the API took over HTTP (the guard's phone, a handheld's sync):
+published on `patrol/scan/http` and `patrol/exception/http` like a gateway's."""
+
 
 def add_scan(session: Session, scan: PatrolScan) -> PatrolScanRecord | None:
     """Keep a scan once (by `scan_id`); None if it was kept before."""
@@ -41,8 +45,13 @@ def add_scan(session: Session, scan: PatrolScan) -> PatrolScanRecord | None:
 
 
 def apply_exception(session: Session, exc: PatrolException, *, now: datetime) -> str:
-    """Keep a scan the gateway refused, once (by gateway and seq)."""
-    exception_id = stable_id(exc.site, exc.gateway, "patrol_exception", exc.seq)
+    """Keep a scan the gateway refused, once (by gateway and seq); one the API took over
+    HTTP (gateway `http`, seq 0), once by the scan it was (handheld, tag, time)."""
+    if exc.gateway == HTTP_GATEWAY:
+        scan_id = stable_id(exc.handheld, exc.tag_uid, exc.scanned_at)
+        exception_id = stable_id(exc.site, "http", scan_id)
+    else:
+        exception_id = stable_id(exc.site, exc.gateway, "patrol_exception", exc.seq)
     return add_exception(
         session,
         exception_id,

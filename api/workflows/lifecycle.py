@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.domain.errors import InvalidInput
+from api.domain.errors import FaultStillActive, InvalidInput
 from api.domain.permissions import Role
 from api.domain.transitions import EVENT_OF, Action, next_state
 from api.models import WorkOrder
@@ -34,12 +34,31 @@ class Change:
     parts: tuple[str, ...] = ()
     photo_refs: tuple[str, ...] = ()
     callback_note: str | None = None
+    override_reason: str | None = None
+    """Complete or close although the order's alarm is still active: why (audited)."""
 
 
 def _check_technician(session: Session, username: str) -> None:
     user = users.get(session, username=username)
     if user is None or not user.active or user.role != Role.TECHNICIAN:
         raise InvalidInput(f"{username!r} is not an active technician", field="assignee")
+
+
+def _check_fault_cleared(order: WorkOrder, action: Action, change: Change) -> bool:
+    """An order whose alarm is still active is not done: completing or closing it needs an
+    explicit override with a reason. Returns whether this move is such an override."""
+    if action not in (Action.COMPLETE, Action.CLOSE):
+        return False
+    if order.alarm is None or not order.alarm.active:
+        return False
+    if not (change.override_reason or "").strip():
+        raise FaultStillActive(
+            f"the fault of alarm {order.alarm_id} is still active: give an override_reason"
+            f" to {action} the order anyway",
+            field="override_reason",
+            alarm_id=order.alarm_id,
+        )
+    return True
 
 
 def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
@@ -81,6 +100,7 @@ def transition(
     it, publish it, and flag any SLA clock it reveals as missed."""
     source = S(order.state)
     target = next_state(source, action)
+    overridden = _check_fault_cleared(order, action, change)
     if action in (Action.DISPATCH, Action.REOPEN):
         assignee = change.assignee or order.assignee
         if assignee is None:
@@ -101,9 +121,12 @@ def transition(
             ("eta", change.eta),
             ("result", change.result),
             ("callback_note", change.callback_note),
+            ("override_reason", change.override_reason if overridden else None),
         )
         if v is not None
     }
+    if overridden:
+        data["alarm_active"] = True
     record(
         session,
         order,

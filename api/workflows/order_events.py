@@ -103,4 +103,5 @@ def to_public(order: WorkOrder, sites: Sites, role: Role | None = None) -> WorkO
     public.breached = order.breached
     allowed = allowed_actions(WorkOrderState(order.state))
     public.allowed_actions = [a for a in allowed if role is None or may_take(role, a)]
+    public.alarm_active = order.alarm is not None and order.alarm.active
     return public

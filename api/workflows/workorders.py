@@ -60,7 +60,7 @@ def open_for_alarm(
         building=alarm.building,
         device=alarm.target if alarm.target_kind == "device" else None,
         location=alarm.room or "",
-        reported_at=alarm.raised_at,
+        reported_at=alarm.onset_at or alarm.raised_at,  # the SLA clock runs from the onset
         created_at=now,
         created_by=SYSTEM,
     )

@@ -6,7 +6,7 @@ from datetime import time, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from estatewatch.config.base import Identifier, PointName, StrictModel
 from estatewatch.config.emergency import EmergencyPlan
@@ -290,10 +290,24 @@ class GatewayConfig(StrictModel):
     )
 
 
+def _time_zone(name: str) -> str:
+    """An IANA time zone this machine knows: the rules engine, the API and the simulators
+    all convert to it, and would otherwise refuse it only when they start."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)"
+        ) from None
+    return name
+
+
 class SiteInfo(StrictModel):
     id: Identifier
     name: str
-    timezone: str = "Asia/Shanghai"
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "Asia/Shanghai"
 
 
 class SiteConfig(StrictModel):

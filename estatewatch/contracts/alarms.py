@@ -59,6 +59,11 @@ class AlarmEvent(Payload):
     title: ShortText
     message: LongText = ""
     raised_at: EpochMs
+    onset_at: EpochMs | None = Field(
+        default=None,
+        description="when the fault began (its condition first held; the device's own report"
+        " raises at once): alarm durations and SLA clocks run from here; None: `raised_at`",
+    )
     ts: EpochMs
     active: bool
     acknowledged: bool = False

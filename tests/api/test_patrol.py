@@ -3,11 +3,15 @@ scans and exceptions from the gateway over MQTT."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from api import inbound
 from api.domain import patrol as rounds
+from api.models import OutboxMessage
 from api.store.workorders import order_id_for_scan
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
@@ -203,3 +207,56 @@ def test_gateway_scans_and_exceptions_over_mqtt_are_kept_once(api: Api) -> None:
     assert order["deadlines"]["fix"] == (T0 + timedelta(days=3)).isoformat().replace("+00:00", "Z")
     found = api.get("/patrol/exceptions", params={"site": SITE}).json()
     assert [e["kind"] for e in found] == ["bad_signature"]
+
+
+def _outbox(api: Api) -> list[tuple[str, dict[str, object]]]:
+    with api.runtime.db.read() as session:
+        found = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return [(m.topic, json.loads(m.payload)) for m in found if "/patrol/" in m.topic]
+
+
+def test_phone_scans_are_published_once_for_the_rules_engine(api: Api) -> None:
+    """What the API keeps it publishes on the gateway's topics, in the same transaction; a
+    batch synced again (or an MQTT redelivery of its own message) publishes nothing more."""
+    api.clock.set(ROUND_START + timedelta(hours=2))
+    batch = _batch()
+    api.post("/patrol/scans", batch, user="gary")
+    api.post("/patrol/scans", batch, user="gary")
+    published = _outbox(api)
+    assert [t for t, _ in published] == [f"ew/v1/{SITE}/patrol/scan/http"] * 7
+    first = PatrolScan.model_validate(published[0][1])
+    assert (first.checkpoint, first.guard, first.synced_late) == ("pump-room", "guard-zhang", True)
+    with api.runtime.db.write() as session:  # its own message, consumed back from the broker
+        assert inbound.apply(session, first, now=T0, sites=api.runtime.sites) == "duplicate"
+
+
+def test_a_phone_unknown_tag_is_published_as_a_patrol_exception(api: Api) -> None:
+    batch = {
+        "site": SITE,
+        "scans": [{"handheld": "hh-01", "tag_uid": "DEADBEEF00", "scanned_at": T0.isoformat()}],
+    }
+    api.post("/patrol/scans", batch, user="gary")
+    api.post("/patrol/scans", batch, user="gary")
+    [(topic, body)] = _outbox(api)
+    assert topic == f"ew/v1/{SITE}/patrol/exception/http"
+    exc = PatrolException.model_validate(body)
+    assert (exc.kind, exc.tag_uid, exc.guard) == ("unknown_tag", "DEADBEEF00", "guard-zhang")
+    with api.runtime.db.write() as session:
+        assert inbound.apply(session, exc, now=T0, sites=api.runtime.sites) == "duplicate"
+    assert len(api.get("/patrol/exceptions", params={"site": SITE}, user="dina").json()) == 1
+
+
+def test_an_early_scan_is_refused_saying_when_the_round_opens(api: Api) -> None:
+    early = ROUND_START - timedelta(minutes=10)  # the equipment round opens at 16:30
+    api.clock.set(early)
+    tag = EQUIPMENT_ROUND[0][1]
+    batch = {
+        "site": SITE,
+        "scans": [{"handheld": "hh-01", "tag_uid": tag, "scanned_at": early.isoformat()}],
+    }
+    [result] = api.post("/patrol/scans", batch, user="gary").json()
+    assert result["status"] == "early"
+    assert result["opens_at"] == ROUND_START.isoformat().replace("+00:00", "Z")
+    assert "16:30" in result["reason"]
+    assert _outbox(api) == []
+    assert api.get("/patrol/scans", params={"site": SITE}, user="dina").json() == []

@@ -57,7 +57,9 @@ def test_lifecycle_with_escalation(db: Database, sites: Sites) -> None:
     _act(db, sites, order_id, Action.DISPATCH, 5 * M, assignee="tom", contact="1", eta=T0 + 20 * M)
     _act(db, sites, order_id, Action.ACCEPT, 6 * M)
     _act(db, sites, order_id, Action.ARRIVE, 25 * M)
-    _act(db, sites, order_id, Action.COMPLETE, 40 * M, result="reset")
+    _act(
+        db, sites, order_id, Action.COMPLETE, 40 * M, result="reset", override_reason="reset"
+    )  # the alarm is still active: an override
     order = _act(db, sites, order_id, Action.REOPEN, 60 * M, note="stuck again")
     assert (order.state, order.escalation_level, order.revision) == ("dispatched", 1, 7)
     with db.read() as session:

@@ -50,6 +50,7 @@ def test_full_lifecycle_is_audited_and_published(api: Api) -> None:
     _step(api, order_id, "dispatch", DISPATCH, "dina", 3)
     _step(api, order_id, "accept", {"note": "on my way"}, "tom", 5)
     _step(api, order_id, "arrive", {}, "tom", 18)
+    api.ingest(alarm_event("alarm-1", 2, "cleared", active=False))  # the fault is gone
     _step(
         api,
         order_id,
@@ -145,6 +146,11 @@ def test_reopen_redispatches_and_escalates(api: Api) -> None:
     _step(api, order_id, "dispatch", DISPATCH, "dina", 1)
     _step(api, order_id, "accept", {}, "tom", 2)
     _step(api, order_id, "arrive", {}, "tom", 30)
+    api.ingest(
+        alarm_event(
+            "alarm-1", 2, "cleared", active=False, category="pressure_loss", severity="major"
+        )
+    )
     _step(api, order_id, "complete", {"result": "replaced pressure sensor"}, "tom", 60)
     body = _step(
         api,
@@ -262,3 +268,39 @@ def test_one_order_per_alarm_across_redelivery_and_restart(tmp_path: Path, sites
         after = api.get("/workorders").json()
         assert len(_events(api, order_id_for_alarm("restart-1"))) == 1
     assert [o["id"] for o in first] == [o["id"] for o in after] == [order_id_for_alarm("restart-1")]
+
+
+def test_an_order_whose_fault_is_still_active_closes_only_with_an_audited_override(
+    api: Api,
+) -> None:
+    order_id = _order_from_alarm(api)
+    _step(api, order_id, "dispatch", DISPATCH, "dina", 3)
+    _step(api, order_id, "accept", {}, "tom", 5)
+    body = _step(api, order_id, "arrive", {}, "tom", 18)
+    assert body["alarm_active"] is True  # the order card says the fault is still active
+    refused = api.post(f"/workorders/{order_id}/complete", {"result": "reset"}, user="tom")
+    assert refused.status_code == 409
+    assert refused.json()["field"] == "override_reason"
+    assert refused.json()["alarm_id"] == "alarm-1"
+    reason = "controller reports 31 from a stuck sensor; maintainer booked"
+    body = _step(
+        api, order_id, "complete", {"result": "reset", "override_reason": reason}, "tom", 40
+    )
+    assert body["state"] == "completed"
+    entry = body["log"][-1]
+    assert entry["data"]["override_reason"] == reason
+    assert entry["data"]["alarm_active"] is True
+    _step(api, order_id, "verify", {"callback_note": "ok"}, "cara", 60)
+    assert api.post(f"/workorders/{order_id}/close", {}, user="cara").status_code == 409
+    api.ingest(alarm_event("alarm-1", 2, "cleared", active=False))
+    body = _step(api, order_id, "close", {}, "cara", 70)  # cleared: no override needed
+    assert (body["state"], body["alarm_active"]) == ("closed", False)
+
+
+def test_an_orders_sla_clock_runs_from_the_faults_onset(api: Api) -> None:
+    onset = T0 - timedelta(seconds=30)  # the rule held the condition 30 s before raising
+    order_id = _order_from_alarm(api, onset_at=int(onset.timestamp() * 1000))
+    body = api.get(f"/workorders/{order_id}").json()
+    assert body["reported_at"] == onset.isoformat().replace("+00:00", "Z")
+    alarm = api.get("/alarms/alarm-1").json()
+    assert alarm["onset_at"] == onset.isoformat().replace("+00:00", "Z")

@@ -64,9 +64,40 @@ def test_skipped_checkpoint_is_missed_at_the_end_of_its_window(d: Driver) -> Non
     until(d, 89.9)
     assert d.events == []
     until(d, 90.5)
-    assert [(e.rule, e.target) for e in d.events] == [("patrol.missed_checkpoint", "power-room-1")]
+    assert [(e.rule, e.target) for e in d.events] == [
+        ("patrol.missed_checkpoint", "equipment-round")
+    ]
     assert d.events[0].details["route"] == "equipment-round"
     assert d.events[0].details["window"] == f"{iso(0)} 08:30"
+    assert d.events[0].details["checkpoints"] == "power-room-1"
+    assert "Power room 1 door" in d.events[0].title
+
+
+def test_a_round_not_walked_is_one_alarm_naming_every_checkpoint(d: Driver) -> None:
+    until(d, 91)
+    [missed] = d.events
+    assert (missed.rule, missed.target_kind.value, missed.target) == (
+        "patrol.missed_checkpoint",
+        "route",
+        "equipment-round",
+    )
+    assert missed.details["checkpoints"] == ", ".join(ROUND)
+    assert (missed.details["missed"], missed.details["expected"]) == (7, 7)
+    assert "7 of 7" in missed.title
+    assert "Domestic pump room door" in missed.title
+    for n, cp in enumerate(ROUND):  # walked late: the alarm clears with the last of them
+        d.at(at(95 + n)).scan(cp)
+    assert [e.event.value for e in d.events if e.rule == "patrol.missed_checkpoint"] == [
+        "raised",
+        "cleared",
+    ]
+
+
+def test_an_early_scan_is_not_late_for_the_round_before(d: Driver) -> None:
+    walk(d, list(range(7)))
+    until(d, 95)
+    d.at(at(8 * 60 + 15)).scan("pump-room")  # 16:15, the next round opens at 16:30
+    assert "patrol.late_scan" not in d.raised()
 
 
 def test_late_scan_clears_missed_and_is_itself_an_alarm(d: Driver) -> None:
@@ -166,4 +197,7 @@ def test_patrol_state_survives_a_restart(d: Driver) -> None:
     d.restart()
     walk(d, [4, 5, 6], start_min=45)
     until(d, 91)
-    assert [(e.rule, e.target) for e in d.events] == [("patrol.missed_checkpoint", "power-room-1")]
+    assert [(e.rule, e.target) for e in d.events] == [
+        ("patrol.missed_checkpoint", "equipment-round")
+    ]
+    assert d.events[0].details["checkpoints"] == "power-room-1"

@@ -64,7 +64,9 @@ def test_a_clean_round_raises_nothing(example_site: SiteConfig) -> None:
 
 def test_skipped_checkpoint(example_site: SiteConfig) -> None:
     d = patrol(example_site, round_of(example_site, skip=["power-room-2"]))
-    assert raised(d) == [("patrol.missed_checkpoint", "power-room-2")]
+    assert raised(d) == [("patrol.missed_checkpoint", ROUTE)]  # one alarm for the round
+    [missed] = [e for e in d.events if e.rule == "patrol.missed_checkpoint"]
+    assert missed.details["checkpoints"] == "power-room-2"
 
 
 def test_late_checkpoint(example_site: SiteConfig) -> None:

@@ -226,8 +226,11 @@ def test_the_technician_accepts_arrives_and_completes_with_a_photo(
         card.get_by_role("button", name=action).click()
         page.locator("dialog[open]").get_by_role("button", name=action).click()
         page.wait_for_selector(f'.order-card[data-state="{state}"]')
+    assert "故障仍在" in card.inner_text()  # the entrapment is still active
     card.get_by_role("button", name="完工").click()
     dialog = page.locator("dialog[open]")
+    # Completing while the fault is active is an override, with its reason (audited).
+    dialog.get_by_label("故障仍在，为何仍要完成或关闭").fill("乘客已放出，控制器故障码待维保复位")
     dialog.get_by_label("处理结果").fill("安全回路复位，轿厢平层开门，乘客已安全离开")
     dialog.get_by_label("现场照片").set_input_files(str(png(tmp_path / "repair.png")))
     dialog.get_by_role("button", name="完工").click()
@@ -238,6 +241,7 @@ def test_the_technician_accepts_arrives_and_completes_with_a_photo(
     order_id = wall.locator('.order-card:has-text("电梯困人")').first.get_attribute("data-id")
     order = api_get(live, f"/workorders/{order_id}")
     assert order["state"] == "completed"
+    assert order["log"][-1]["data"]["override_reason"].startswith("乘客已放出")
     assert re.fullmatch(r"ph_[0-9a-f]{16}", order["photo_refs"][0])
     # The photo itself went up from the phone under that reference.
     uploaded = eventually(lambda: api_bytes(live, f"/photos/{order['photo_refs'][0]}"))

@@ -21,6 +21,14 @@ export function kindOf(alarm) {
   return PATROL_TARGETS.has(alarm.target_kind) ? 'patrol' : 'other';
 }
 
+/** How long the fault lasted: from its onset (before the rule's hold), to now while it is
+ * active, to its clearing once cleared (then it stops counting). */
+function ageValue(alarm) {
+  const onset = alarm.onset_at ?? alarm.raised_at;
+  if (alarm.cleared_at && !alarm.active) return h('span', { class: 'age-value' }, duration(ms(alarm.cleared_at) - ms(onset)));
+  return h('span', { class: 'age-value', dataset: { since: onset } }, duration(now() - ms(onset)));
+}
+
 function order(a, b) {
   return (
     SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
@@ -102,7 +110,7 @@ function card(alarm) {
       'div',
       { class: 'age' },
       h('span', { class: 'label' }, t('alarm.for')),
-      h('span', { class: 'age-value', dataset: { since: alarm.raised_at } }, duration(now() - ms(alarm.raised_at))),
+      ageValue(alarm),
       h('span', { class: 'raised' }, t('alarm.raisedAt', { time: hhmm(alarm.raised_at) })),
     ),
     h(
@@ -191,7 +199,7 @@ function paintCounts(open) {
 
 function tick() {
   const list = $('#alarm-list');
-  for (const el of list.querySelectorAll('.age-value')) el.textContent = duration(now() - ms(el.dataset.since));
+  for (const el of list.querySelectorAll('.age-value[data-since]')) el.textContent = duration(now() - ms(el.dataset.since));
   refreshCountdowns(list, store.orders);
 }
 

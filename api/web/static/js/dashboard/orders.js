@@ -6,7 +6,7 @@
 import { api } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
-import { countdownBadge, pendingClocks, refreshCountdowns, runAction } from '../lib/orders.js';
+import { countdownBadge, faultBadge, pendingClocks, refreshCountdowns, runAction } from '../lib/orders.js';
 import { dayTime, hhmm } from '../lib/time.js';
 import { on, putOrder, store } from './store.js';
 
@@ -90,6 +90,7 @@ function card(order) {
     h('h3', { id: headingId }, title(order)),
     h('p', { class: 'where' }, store.index.where(order) || order.location),
     countdownBadge(order),
+    faultBadge(order),
     order.breached?.length ? h('p', { class: 'breach' }, t('order.breached', { clocks: order.breached.map((c) => tr('clock', c)).join(t('common.listSep')) })) : null,
     order.assignee ? h('p', { class: 'assignee' }, t('order.assignee', { who: order.assignee }), order.assignee_contact ? ` · ${order.assignee_contact}` : '', order.eta ? ` · ${t('order.eta', { time: dayTime(order.eta) })}` : '') : null,
     clocks(order),

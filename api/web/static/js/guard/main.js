@@ -71,6 +71,7 @@ function statusText(scan) {
   const result = scan.result ?? {};
   if (scan.status === 'exception') return t('scan.exception', { reason: result.reason ?? '' });
   if (scan.status === 'rejected') return t('scan.rejected', { reason: result.reason ?? '' });
+  if (scan.status === 'early') return t('scan.early', { time: result.opens_at ? hhmm(result.opens_at) : '' });
   return tr('scan', scan.status);
 }
 

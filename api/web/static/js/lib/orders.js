@@ -98,15 +98,26 @@ const FORMS = {
 };
 const NOTE_ONLY = { fields: [NOTE], body: (v) => ({ note: v.note }) };
 
-/** Ask for the action's fields, then POST it; resolves to the updated order or null. */
+const OVERRIDABLE = new Set(['complete', 'close']);
+
+/** A badge on the order's card while the fault of its alarm is still active, or null. */
+export function faultBadge(order) {
+  if (!order.alarm_active) return null;
+  return h('span', { class: 'badge fault-active', role: 'status' }, t('order.faultActive'));
+}
+
+/** Ask for the action's fields, then POST it; resolves to the updated order or null. An
+ * order whose fault is still active completes or closes only with an override reason. */
 export async function runAction(order, action, { defaults = {}, extra = null, onInput = null } = {}) {
   const form = FORMS[action] ?? NOTE_ONLY;
+  const override = order.alarm_active && OVERRIDABLE.has(action);
+  const fields = override ? [{ name: 'override_reason', required: true, type: 'textarea' }, ...form.fields] : form.fields;
   const values = await formDialog({
     title: `${tr('action', action)} · ${order.title}`,
     submit: tr('action', action),
-    extra,
+    extra: override ? h('p', { class: 'warning' }, t('order.faultActiveOverride')) : extra,
     onInput,
-    fields: form.fields.map((f) => ({
+    fields: fields.map((f) => ({
       ...f,
       label: t(`field.${f.name}`),
       value: defaults[f.name] ?? f.value,
@@ -114,5 +125,6 @@ export async function runAction(order, action, { defaults = {}, extra = null, on
   });
   if (!values) return null;
   const body = await form.body(values);
+  if (override) body.override_reason = values.override_reason;
   return api(`/workorders/${encodeURIComponent(order.id)}/${action}`, { method: 'POST', body });
 }

@@ -7,7 +7,7 @@ import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
 import { SiteIndex } from '../lib/names.js';
-import { countdownBadge, refreshCountdowns, runAction } from '../lib/orders.js';
+import { countdownBadge, faultBadge, refreshCountdowns, runAction } from '../lib/orders.js';
 import { dayTime, setTimeZone, syncServerTime } from '../lib/time.js';
 
 const POLL_MS = 20_000;
@@ -42,6 +42,7 @@ function card(order) {
     h('p', {}, where(order)),
     order.description ? h('p', { class: 'muted' }, order.description) : null,
     countdownBadge(order),
+    faultBadge(order),
     order.eta ? h('p', { class: 'muted' }, t('order.eta', { time: dayTime(order.eta) })) : null,
     order.result ? h('p', {}, t('order.result', { text: order.result })) : null,
     actions.length ? h('div', { class: 'actions' }, actions.map((a) =>
