@@ -41,6 +41,9 @@ class AlarmPublic(BaseModel):
     ack_requested_by: str | None
     ack_requested_at: datetime | None
     work_order_id: str | None = None
+    parent_alarm_id: str | None = None
+    """The root alarm that explains this one while it is active (a power room's outage):
+    this one is its child, shown under it (`GET /alarms/{root}/children`)."""
 
 
 class AlarmEventPublic(BaseModel):
