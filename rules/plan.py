@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from estatewatch.config.site import Device, DeviceKind, SiteConfig
 from estatewatch.contracts.payloads import Severity, TargetKind
-from rules import levels
+from rules import inhibit, levels
 from rules.alarms import FlapPolicy, Target
 from rules.check import leaves, point_of
 from rules.conditions import Cond, Timing, compile_condition
@@ -70,6 +70,8 @@ class SitePlan:
     patrol: PatrolRules
     flap: FlapPolicy
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    fed_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Target id → the power rooms that feed it (`rules.inhibit.topology`)."""
 
     @property
     def site(self) -> str:
@@ -215,6 +217,7 @@ def compile_site(site: SiteConfig, rules: RuleSet) -> SitePlan:
             plan.devices[member] = DevicePlan(
                 dev.target, dev.name, dev.rules, dev.enums, (*dev.groups, group)
             )
+    plan.fed_by = inhibit.topology(plan)
     for device_id, rule_id, reason in plan.skipped:
         log.info(
             "site %s: rule %s does not apply to %s: %s", site.site.id, rule_id, device_id, reason

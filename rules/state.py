@@ -3,11 +3,13 @@ records and the open alarms. Snapshots to JSON and back, so a restart loses noth
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from estatewatch.contracts.payloads import AlarmEvent, Scalar
+from rules import inhibit
 from rules.alarms import Alarm, AlarmBook
 from rules.conditions import DeviceRuntime, RuleState
 from rules.plan import SitePlan
@@ -94,7 +96,9 @@ def new_state(plans: Sequence[SitePlan], now: int) -> EngineState:
 
 def _new_site(plan: SitePlan, now: int) -> SiteState:
     devices = {d: DeviceRuntime(watch_from=now) for d in plan.devices}
-    return SiteState(plan, AlarmBook(plan.site, plan.flap), devices)
+    site = SiteState(plan, AlarmBook(plan.site, plan.flap), devices)
+    site.book.explain = functools.partial(inhibit.explain, site)
+    return site
 
 
 def replan(state: EngineState, plans: Sequence[SitePlan], now: int) -> list[AlarmEvent]:

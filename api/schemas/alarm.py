@@ -70,6 +70,9 @@ class AlarmActionPublic(BaseModel):
 class AlarmDetail(AlarmPublic):
     history: list[AlarmEventPublic]
     actions: list[AlarmActionPublic]
+    children: list[AlarmPublic] = []
+    """The alarms this root alarm explains (a power room's outage: the pumps, lifts and
+    controllers it stopped), each with its own state."""
 
 
 class AcknowledgeIn(BaseModel):

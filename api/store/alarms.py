@@ -36,6 +36,7 @@ def board(
     offset: int = 0,
     cursor: str | None = None,
     fields: frozenset[str],
+    children: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The alarm board: open alarms (or those in `states`), most severe first, then the
     longest waiting, as rows of the columns named in `fields` and `work_order_id`. Returns a
@@ -51,6 +52,8 @@ def board(
         # Lets the database use the partial index of open alarms (ix_alarms_open_board).
         query = query.where(Alarm.state != AlarmState.CLOSED)
     query = query.where(Alarm.state.in_(wanted))
+    if not children:  # a root alarm's children are shown under it, not beside it
+        query = query.where(Alarm.parent_alarm_id.is_(None))
     if sites:
         query = query.where(Alarm.site.in_(sites))
     if buildings:
@@ -74,6 +77,12 @@ def get(session: Session, *, alarm_id: str, for_update: bool = False) -> Alarm:
     if alarm is None:
         raise NotFound(f"no alarm {alarm_id!r}", field="alarm_id")
     return alarm
+
+
+def children_of(session: Session, *, alarm_id: str) -> list[Alarm]:
+    """The alarms a root alarm explains (or explained), the first raised first."""
+    query = select(Alarm).where(Alarm.parent_alarm_id == alarm_id)
+    return list(session.scalars(query.order_by(Alarm.raised_at, Alarm.alarm_id)))
 
 
 def work_order_of(session: Session, *, alarm_id: str) -> str | None:

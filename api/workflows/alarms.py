@@ -277,6 +277,7 @@ def board(
     limit: int = 500,
     offset: int = 0,
     cursor: str | None = None,
+    children: bool = False,
 ) -> tuple[list[AlarmPublic], str | None]:
     """The alarm board (`store.alarms.board`), validated in one call: the board is the
     API's hottest read."""
@@ -290,5 +291,6 @@ def board(
         offset=offset,
         cursor=cursor,
         fields=BOARD_FIELDS,
+        children=children,
     )
     return BOARD_PAGE.validate_python(rows), following
