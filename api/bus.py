@@ -166,7 +166,7 @@ class Bus:
     def _apply(self, payloads: list[Payload]) -> list[str]:
         with self.db.write() as session:
             now = self.clock.now()
-            return [inbound.apply(session, p, now=now, sites=self.sites) for p in payloads]
+            return inbound.apply_batch(session, payloads, now=now, sites=self.sites)
 
     async def _dead_letter(self, message: Message, reason: str) -> None:
         parts = topics.parse(message.topic)

@@ -4,6 +4,7 @@ workflow each consumed message goes to (called inside a transaction). Not the to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,20 @@ from estatewatch.contracts.payloads import (
 
 MODELS = topics.models("alarm", "device_status", "patrol_scan", "patrol_exception")
 """Topic kind (see `topics.parse`) → the payload model the API consumes there."""
+
+
+def apply_batch(
+    session: Session, payloads: Sequence[Payload], *, now: datetime, sites: Sites
+) -> list[str]:
+    """Store consumed messages idempotently in one transaction: the AlarmEvents among them
+    as one batch (`workflows.alarms.on_alarm_events`: a storm costs a statement per table,
+    not an ORM unit of work per alarm), the rest one by one. Returns what happened to each."""
+    events = [p for p in payloads if isinstance(p, AlarmEvent)]
+    outcomes = iter(alarms.on_alarm_events(session, events, now=now, sites=sites))
+    return [
+        next(outcomes) if isinstance(p, AlarmEvent) else apply(session, p, now=now, sites=sites)
+        for p in payloads
+    ]
 
 
 def apply(session: Session, payload: Payload, *, now: datetime, sites: Sites) -> str:

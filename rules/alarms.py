@@ -5,6 +5,7 @@ to publish, each with the alarm's stable id and the next revision."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from estatewatch.contracts.payloads import (
     TargetKind,
     stable_id,
 )
+from rules.inhibit import HOLD_MS, PENDING, ROOT_RULES
 
 Key = tuple[str, str]
 """(rule id, target)."""
@@ -74,6 +76,10 @@ class Alarm:
     flapping: bool = False
     clear_pending: int | None = None
     """A flapping alarm's condition went away at this time; it clears after a quiet spell."""
+    parent_alarm_id: str | None = None
+    """The root alarm that explains this one (`rules.inhibit`), while it does."""
+    held: bool = False
+    """Raised while its root was about to be: not published until the root is."""
 
     @property
     def key(self) -> Key:
@@ -110,6 +116,9 @@ class AlarmBook:
         self.raises: dict[Key, list[int]] = {}
         """Recent raise times per key, kept across alarms: what tells flapping."""
         self.commands: deque[str] = deque(maxlen=2000)
+        self.explain: Callable[[str, str, int | None], str | None] | None = None
+        """(target, rule, the fault's onset) → the root alarm explaining it, `PENDING` or None
+        (`rules.inhibit`)."""
 
     # --- conditions --------------------------------------------------------------------
 
@@ -130,6 +139,8 @@ class AlarmBook:
             return []  # already in alarm (the state was restored from an older snapshot)
         flapping = self._count_raise(key, now)
         if alarm is None:
+            begun = min(onset, now) if onset is not None else now
+            parent = self.explain(target.id, what.rule, begun) if self.explain else None
             alarm = Alarm(
                 alarm_id=stable_id(self.site, what.rule, target.id, now),
                 site=self.site,
@@ -149,13 +160,19 @@ class AlarmBook:
                 value=what.value,
                 details=dict(what.details),
                 flapping=flapping,
+                parent_alarm_id=None if parent == PENDING else parent,
+                held=parent == PENDING,
             )
             self.open[key] = alarm
             self.by_id[alarm.alarm_id] = alarm
-            return [self._event(alarm, AlarmEventType.RAISED, now)]
+            if alarm.held:
+                return []
+            return [self._event(alarm, AlarmEventType.RAISED, now), *self._adopt(alarm, now)]
         alarm.occurrences += 1
         alarm.value = what.value
         alarm.details.update(what.details)
+        if alarm.held:
+            return []
         if alarm.clear_pending is not None:  # flapping and held active: count it, quietly
             alarm.clear_pending = None
             return []
@@ -170,6 +187,9 @@ class AlarmBook:
         alarm = self.open.get(key)
         if alarm is None or not alarm.active or alarm.clear_pending is not None:
             return []
+        if alarm.held:  # gone before anyone heard of it
+            del self.open[key], self.by_id[alarm.alarm_id]
+            return []
         if self._flapping(key, now):
             alarm.clear_pending = now
             if not alarm.flapping:
@@ -183,6 +203,8 @@ class AlarmBook:
         """Clear flapping alarms that have been quiet for the flap policy's quiet spell."""
         events: list[AlarmEvent] = []
         for alarm in list(self.open.values()):
+            if alarm.held:
+                events += self._unhold(alarm, now)
             pending = alarm.clear_pending
             if pending is not None and now - pending >= self.flap.quiet_ms:
                 alarm.clear_pending, alarm.flapping = None, False
@@ -203,13 +225,48 @@ class AlarmBook:
         if command.note:
             alarm.details["note"] = command.note[:256]
         if command.action == "close":
-            return [self._close(alarm, now)]
+            return [self._close(alarm, now), *self._release(alarm, now)]
         if alarm.acknowledged:
             return []
         alarm.acknowledged, alarm.acknowledged_by = True, command.by
         events = [self._event(alarm, AlarmEventType.ACKNOWLEDGED, now)]
         if not alarm.active and alarm.clear_pending is None:
             events.append(self._close(alarm, now))
+        return events
+
+    # --- inhibition (rules.inhibit) ----------------------------------------------------
+
+    def _adopt(self, root: Alarm, now: int) -> list[AlarmEvent]:
+        """A root was raised: the alarms held for it are published as its children."""
+        if root.rule not in ROOT_RULES or self.explain is None:
+            return []
+        events: list[AlarmEvent] = []
+        for alarm in list(self.open.values()):
+            if alarm.held and self.explain(alarm.target, alarm.rule, None) == root.alarm_id:
+                alarm.held, alarm.parent_alarm_id = False, root.alarm_id
+                events.append(self._event(alarm, AlarmEventType.RAISED, now))
+        return events
+
+    def _unhold(self, alarm: Alarm, now: int) -> list[AlarmEvent]:
+        """A held alarm whose root did not come (its condition went away, or too late)."""
+        parent = self.explain(alarm.target, alarm.rule, alarm.onset_at) if self.explain else None
+        if parent == PENDING and now - alarm.raised_at < HOLD_MS:
+            return []
+        alarm.held = False
+        alarm.parent_alarm_id = None if parent == PENDING else parent
+        return [self._event(alarm, AlarmEventType.RAISED, now)]
+
+    def _release(self, root: Alarm, now: int) -> list[AlarmEvent]:
+        """A root cleared or closed: its children still active become alarms of their own
+        (an `updated` event without the parent: the API opens their orders and pages)."""
+        if root.rule not in ROOT_RULES:
+            return []
+        events: list[AlarmEvent] = []
+        for alarm in list(self.open.values()):
+            if alarm.parent_alarm_id == root.alarm_id and alarm.active:
+                alarm.parent_alarm_id = None
+                alarm.details["released_from"] = root.alarm_id
+                events.append(self._event(alarm, AlarmEventType.UPDATED, now))
         return events
 
     # --- internals ---------------------------------------------------------------------
@@ -242,7 +299,7 @@ class AlarmBook:
         events = [self._event(alarm, AlarmEventType.CLEARED, now)]
         if alarm.acknowledged:
             events.append(self._close(alarm, now))
-        return events
+        return [*events, *self._release(alarm, now)]
 
     def _close(self, alarm: Alarm, now: int) -> AlarmEvent:
         self.open.pop(alarm.key, None)
@@ -279,6 +336,7 @@ class AlarmBook:
             occurrences=alarm.occurrences,
             value=alarm.value,
             details=dict(alarm.details),
+            parent_alarm_id=alarm.parent_alarm_id,
         )
 
     # --- persistence -------------------------------------------------------------------

@@ -73,6 +73,8 @@ class SitePlan:
     patrol: PatrolRules
     flap: FlapPolicy
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    fed_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Target id → the power rooms that feed it (`rules.plan.topology`)."""
 
     @property
     def site(self) -> str:
@@ -220,6 +222,7 @@ def compile_site(site: SiteConfig, rules: RuleSet) -> SitePlan:
             plan.devices[member] = DevicePlan(
                 dev.target, dev.name, dev.rules, dev.enums, (*dev.groups, group)
             )
+    plan.fed_by = topology(plan)
     for device_id, rule_id, reason in plan.skipped:
         log.info(
             "site %s: rule %s does not apply to %s: %s", site.site.id, rule_id, device_id, reason
@@ -265,3 +268,16 @@ def _groups(site: SiteConfig, rule: GroupRule, rules: RuleSet, local: LocalTime)
         target = Target(TargetKind.DEVICE_GROUP, key, devices[0].kind, building, room)
         found.append(GroupPlan(base, target, tuple(members), need, dict(members)))
     return found
+
+
+def topology(plan: SitePlan) -> dict[str, tuple[str, ...]]:
+    """Target id → the power rooms that feed it (`rules.inhibit`): a device by the site
+    file's `feeds`, a group of devices by the rooms that feed every member."""
+    site = plan.config
+    fed = {device.id: tuple(site.fed_by(device.id)) for device in site.devices}
+    for group in plan.groups:
+        rooms = [set(fed.get(member, ())) for member, _ in group.members]
+        common = set.intersection(*rooms) if rooms else set()
+        if common:
+            fed[group.target.id] = tuple(sorted(common))
+    return {target: rooms for target, rooms in fed.items() if rooms}

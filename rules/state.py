@@ -3,6 +3,7 @@ records and the open alarms. Snapshots to JSON and back, so a restart loses noth
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from estatewatch.contracts.payloads import AlarmEvent, Scalar
 from rules.alarms import Alarm, AlarmBook
 from rules.conditions import DeviceRuntime, RuleState
+from rules.inhibit import PENDING, ROOT_RULES
 from rules.plan import SitePlan
 
 SNAPSHOT_VERSION = 1
@@ -97,7 +99,9 @@ def new_state(plans: Sequence[SitePlan], now: int) -> EngineState:
 
 def _new_site(plan: SitePlan, now: int) -> SiteState:
     devices = {d: DeviceRuntime(watch_from=now) for d in plan.devices}
-    return SiteState(plan, AlarmBook(plan.site, plan.flap), devices)
+    site = SiteState(plan, AlarmBook(plan.site, plan.flap), devices)
+    site.book.explain = functools.partial(explain, site)
+    return site
 
 
 def replan(state: EngineState, plans: Sequence[SitePlan], now: int) -> list[AlarmEvent]:
@@ -209,3 +213,30 @@ def _reconcile(site: SiteState, now: int) -> None:
             s.raw = s.firing = True
             s.since = s.since or alarm.raised_at
             s.false_since = None
+
+
+UNSEEN_MS = 5_000
+"""A feeding power room that reported this recently, but not since a fault began, is still
+to be heard from: its reading of the same moment may be a poll behind."""
+
+
+def explain(site: SiteState, target: str, rule: str, since: int | None = None) -> str | None:
+    """The id of the active root alarm that explains an alarm of `rule` on `target`
+    (`rules.inhibit`), `PENDING` while such a root is about to be raised — or, for a fault
+    that began at `since`, while a feeding room has not reported since — or None."""
+    if rule in ROOT_RULES:
+        return None
+    pending = False
+    for room in site.plan.fed_by.get(target, ()):
+        runtime = site.devices.get(room)
+        for root_rule in ROOT_RULES:
+            root = site.book.open.get((root_rule, room))
+            if root is not None and root.active and not root.held:
+                return root.alarm_id
+            state = runtime.states.get(root_rule) if runtime is not None else None
+            if state is not None and state.raw and not state.firing:
+                pending = True
+        seen = runtime.last_seen if runtime is not None else None
+        if since is not None and seen is not None and 0 < since - seen <= UNSEEN_MS:
+            pending = True  # an explicit fault code raises at once: wait for the room's word
+    return PENDING if pending else None

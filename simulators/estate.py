@@ -13,7 +13,7 @@ from random import Random
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from estatewatch.clock import Clock
-from estatewatch.config import DeviceKind, SiteConfig
+from estatewatch.config import DeviceKind, Generator, SiteConfig
 from estatewatch.contracts.payloads import Scalar
 from simulators.device import DeviceSim
 from simulators.errors import SimulatorError, UnknownDevice
@@ -21,6 +21,8 @@ from simulators.faults import Fault, accepted_faults
 from simulators.modbus_server import ModbusServers
 from simulators.mqtt_sensors import SensorPublisher
 from simulators.physics import make_model
+from simulators.physics.elevator import ElevatorModel
+from simulators.physics.pump import PumpSetModel
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,14 @@ class SimulatedEstate:
             register_map = site.register_maps.get(device.register_map or "")
             model = make_model(device, rng, self.now, tz, register_map)
             self.sims[device.id] = DeviceSim(device, register_map, model, rng)
+        self.feeds = {
+            room.id: [d.id for d in site.devices if room.id in site.fed_by(d.id)]
+            for room in site.devices
+            if room.kind is DeviceKind.POWER_ROOM
+        }
+        """Power room → the devices it feeds (the site file's `feeds`)."""
+        self._unpowered: dict[str, set[Fault]] = {}
+        """Device → the faults a loss of supply gave it (cleared when the supply is back)."""
         self._frozen = False
         self.failed_steps = 0
         self._listeners: list[Callable[[], None]] = []
@@ -76,6 +86,7 @@ class SimulatedEstate:
         """Give a device a fault; `exception_code` is the answer of `modbus_exception`."""
         injected = self.sim(device_id).inject(fault, exception_code=exception_code)
         log.info("fault %s injected on %s", injected.value, device_id)
+        self._supply(device_id)
         self._notify()
         return injected
 
@@ -83,7 +94,57 @@ class SimulatedEstate:
         """Clear one fault of a device, or all of them; the physics recovers from there."""
         self.sim(device_id).clear(fault)
         log.info("fault %s cleared on %s", fault or "(all)", device_id)
+        self._supply(device_id)
         self._notify()
+
+    # --- what a power room feeds ----------------------------------------------------------------
+
+    def _supply(self, room_id: str) -> None:
+        """Stop, or start again, what a power room feeds as its supply went or came back."""
+        if room_id not in self.feeds:
+            return
+        lost = Fault.OUTAGE in self.sim(room_id).faults
+        for device_id in self.feeds[room_id]:
+            if lost and device_id not in self._unpowered:
+                self._unpowered[device_id] = self._power_off(self.sim(device_id))
+            elif not lost and device_id in self._unpowered:
+                self._power_on(self.sim(device_id), self._unpowered.pop(device_id))
+        for sim in self.sims.values():
+            device = sim.device
+            if isinstance(device, Generator) and room_id in device.backs:
+                # its AMF controller senses the room's mains: it starts and takes the load
+                if lost:
+                    sim.inject(Fault.MAINS_LOSS)
+                else:
+                    sim.clear(Fault.MAINS_LOSS)
+
+    @staticmethod
+    def _power_off(sim: DeviceSim) -> set[Fault]:
+        """How a device stops when its supply goes: pump sets stop and the pressure falls; a
+        moving car halts between floors (with people inside: an entrapment) and a standing
+        one stays where it is, out of service; a controller without a UPS stops answering."""
+        given: set[Fault] = set()
+        model = sim.model
+        if isinstance(model, PumpSetModel):
+            model.set_supply(False)
+        elif isinstance(model, ElevatorModel):
+            fault = Fault.ENTRAPMENT if model.moving_with_people else Fault.POWER_FAILURE
+            if fault not in sim.faults:
+                sim.inject(fault)
+                given.add(fault)
+        if not sim.device.ups and Fault.OFFLINE not in sim.faults:
+            sim.inject(Fault.OFFLINE)
+            given.add(Fault.OFFLINE)
+        return given
+
+    @staticmethod
+    def _power_on(sim: DeviceSim, given: set[Fault]) -> None:
+        """The supply is back: what stopped starts again. An entrapment stays until someone
+        frees the people (`clear`): the car does not move by itself."""
+        if isinstance(sim.model, PumpSetModel):
+            sim.model.set_supply(True)
+        for fault in given - {Fault.ENTRAPMENT}:
+            sim.clear(fault)
 
     def faults(self, device_id: str) -> frozenset[Fault]:
         return frozenset(self.sim(device_id).faults)

@@ -39,8 +39,9 @@ def work_order_for(
 ) -> Classification | None:
     """The work order the alarm `event` (its newest revision) should open now, or None:
     none once it has one, none for an alarm only seen cleared or closed, none when the
-    site's dispatch policy says so."""
-    if has_order:
+    site's dispatch policy says so, none while a root alarm explains it (`parent_alarm_id`:
+    the root's order covers it; released, it gets its own)."""
+    if has_order or event.parent_alarm_id is not None:
         return None
     if event.event is not AlarmEventType.RAISED and not event.active:
         return None

@@ -47,6 +47,9 @@ class Alarm(Base):
     ack_requested_by: Mapped[str | None] = mapped_column(String(64))
     ack_requested_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    parent_alarm_id: Mapped[str | None] = mapped_column(
+        String(256), index=True, doc="the root alarm that explains this one (inhibited)"
+    )
 
     __table_args__ = (
         Index("ix_alarms_board", "site", "state", "severity_rank", "raised_at"),

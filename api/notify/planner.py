@@ -90,7 +90,10 @@ def _on_alarm(
             escalation.stopped_at = now
             escalation.stopped_reason = "acknowledged" if acked else "closed"
         return
-    if payload.get("last_event") != "raised":
+    if payload.get("parent_alarm_id"):
+        return  # a root alarm explains it: the root's message covers it (issue #23)
+    released = bool((payload.get("details") or {}).get("released_from"))
+    if payload.get("last_event") != "raised" and not released:
         return
     incidents.on_alarm(session, site, subject, payload, now=now, sites=sites)
     if routing.silenced(config, subject, now):

@@ -38,6 +38,9 @@ def board(
     limit: Annotated[int, Query(ge=1, le=1000, description="a screenful by default")] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cursor: Annotated[str | None, Query(max_length=2000, description=CURSOR_HELP)] = None,
+    children: Annotated[
+        bool, Query(description="also the alarms a root alarm explains (shown under it)")
+    ] = False,
 ) -> Response:
     """Open alarms, most severe first, then the longest waiting. A full page carries the
     next page's cursor in the `X-Next-Cursor` header."""
@@ -50,6 +53,7 @@ def board(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        children=children,
     )
     # Built from the rows and serialised once: the wall screen asks for this all day.
     headers = {NEXT_CURSOR: following} if following is not None else None
@@ -67,12 +71,28 @@ def _detail(session: Session, alarm_id: str) -> AlarmDetail:
         actions=[
             AlarmActionPublic.model_validate(a) for a in alarms.actions(session, alarm_id=alarm_id)
         ],
+        children=_children(session, alarm_id),
     )
+
+
+def _children(session: Session, alarm_id: str) -> list[AlarmPublic]:
+    return [
+        alarm_flows.to_public(child, alarms.work_order_of(session, alarm_id=child.alarm_id))
+        for child in alarms.children_of(session, alarm_id=alarm_id)
+    ]
 
 
 @router.get("/{alarm_id}")
 def detail(_: AlarmReader, alarm_id: str, session: ReaderDep) -> AlarmDetail:
     return _detail(session, alarm_id)
+
+
+@router.get("/{alarm_id}/children")
+def children(_: AlarmReader, alarm_id: str, session: ReaderDep) -> list[AlarmPublic]:
+    """The alarms a root alarm explains: stored, with their own state, but no work order or
+    notification of their own while the root is active (docs/rules.md, "Root cause")."""
+    alarms.get(session, alarm_id=alarm_id)
+    return _children(session, alarm_id)
 
 
 @router.post("/{alarm_id}/acknowledge", status_code=status.HTTP_202_ACCEPTED)

@@ -43,6 +43,9 @@ class AlarmPublic(BaseModel):
     ack_requested_by: str | None
     ack_requested_at: datetime | None
     work_order_id: str | None = None
+    parent_alarm_id: str | None = None
+    """The root alarm that explains this one while it is active (a power room's outage):
+    this one is its child, shown under it (`GET /alarms/{root}/children`)."""
 
 
 class AlarmEventPublic(BaseModel):
@@ -69,6 +72,9 @@ class AlarmActionPublic(BaseModel):
 class AlarmDetail(AlarmPublic):
     history: list[AlarmEventPublic]
     actions: list[AlarmActionPublic]
+    children: list[AlarmPublic] = []
+    """The alarms this root alarm explains (a power room's outage: the pumps, lifts and
+    controllers it stopped), each with its own state."""
 
 
 class AcknowledgeIn(BaseModel):

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from api.domain.errors import Conflict
 from api.domain.policy import Classification, department_of
 from api.domain.transitions import OPEN_STATES
-from api.models import Alarm, WorkOrder, WorkOrderLog
+from api.models import WorkOrder, WorkOrderLog
 from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
 from api.sites import Sites
 from api.store import workorders as order_store
 from api.store.workorders import Created, new_order, order_id_for_alarm, order_id_for_scan
 from api.workflows.order_events import record
-from estatewatch.contracts.payloads import WorkOrderEventType, WorkOrderSource
+from estatewatch.clock import from_epoch_ms
+from estatewatch.contracts.payloads import AlarmEvent, WorkOrderEventType, WorkOrderSource
 
 SYSTEM = "system"
 
@@ -42,29 +43,44 @@ def open_once(session: Session, order: WorkOrder, *, sites: Sites) -> Created:
     return result
 
 
-def open_for_alarm(
-    session: Session, *, alarm: Alarm, kind: Classification, now: datetime, sites: Sites
-) -> Created:
-    """The one order of this alarm, opened if it does not exist yet."""
-    order = new_order(
-        id=order_id_for_alarm(alarm.alarm_id),
-        site=alarm.site,
+def order_for_alarm_event(event: AlarmEvent, *, kind: Classification, now: datetime) -> WorkOrder:
+    """The (transient) order an alarm opens, showing `event`; `store.batch` inserts it."""
+    return new_order(
+        id=order_id_for_alarm(event.alarm_id),
+        site=event.site,
         source=WorkOrderSource.ALARM,
-        alarm_id=alarm.alarm_id,
-        category=alarm.category,
-        title=alarm.title,
-        description=alarm.message,
+        alarm_id=event.alarm_id,
+        category=event.category,
+        title=event.title,
+        description=event.message,
         trade=kind.trade,
         department=kind.department,
         urgency=kind.urgency,
-        building=alarm.building,
-        device=alarm.target if alarm.target_kind == "device" else None,
-        location=alarm.room or "",
-        reported_at=alarm.onset_at or alarm.raised_at,  # the SLA clock runs from the onset
+        building=event.building,
+        device=event.target if event.target_kind == "device" else None,
+        location=event.room or "",
+        # The SLA clock runs from the fault's onset, not from the raise after its hold.
+        reported_at=from_epoch_ms(
+            event.onset_at if event.onset_at is not None else event.raised_at
+        ),
         created_at=now,
         created_by=SYSTEM,
     )
-    return open_once(session, order, sites=sites)
+
+
+def creation_log(order: WorkOrder) -> dict[str, Any]:
+    """The log row of an order's creation (as `order_events.record` writes it)."""
+    return {
+        "order_id": order.id,
+        "revision": order.revision,
+        "action": "create",
+        "from_state": None,
+        "to_state": order.state,
+        "by": order.created_by,
+        "at": order.created_at,
+        "note": "",
+        "data": {},
+    }
 
 
 def open_for_finding(

@@ -89,6 +89,10 @@ class DeviceBase(StrictModel):
     offline_after: int = Field(
         default=3, ge=1, description="consecutive failed polls before the device is offline"
     )
+    ups: bool = Field(
+        default=False,
+        description="the controller is on a UPS: it keeps answering through a power outage",
+    )
 
     @model_validator(mode="after")
     def _map_matches_protocol(self) -> Self:
@@ -125,10 +129,25 @@ class Elevator(DeviceBase):
         return self
 
 
+class RoomRef(StrictModel):
+    building: Identifier
+    room: Identifier
+
+
+class PowerFeeds(StrictModel):
+    """What a power room supplies: whole buildings, rooms, single devices. An outage there
+    stops what it feeds, and explains the alarms they raise (issue #23: one root alarm)."""
+
+    buildings: list[Identifier] = Field(default_factory=list)
+    rooms: list[RoomRef] = Field(default_factory=list)
+    devices: list[Identifier] = Field(default_factory=list)
+
+
 class PowerRoom(DeviceBase):
     kind: Literal[DeviceKind.POWER_ROOM]
     nominal_voltage_v: float = Field(default=230.0, gt=0, description="phase-to-neutral")
     transformer_kva: float = Field(default=1250.0, gt=0)
+    feeds: PowerFeeds = Field(default_factory=PowerFeeds)
 
 
 class Generator(DeviceBase):
@@ -142,6 +161,10 @@ class Generator(DeviceBase):
     start_time: Duration = Field(
         default=timedelta(seconds=10),
         description="mains loss to running on load (GB 50016 / JGJ 16: within 30 s)",
+    )
+    backs: list[Identifier] = Field(
+        default_factory=list,
+        description="power rooms whose loss of mains starts this generator (its AMF sensing)",
     )
 
 
@@ -359,6 +382,7 @@ class SiteConfig(StrictModel):
         unique("routes", [r.id for r in self.routes])
         handhelds = unique("handhelds", [h.id for h in self.handhelds])
         problems += self._place_problems()
+        problems += self._feed_problems()
         problems += self._route_problems(cps, shifts)
         for i, entry in enumerate(self.notifications.oncall):
             if entry.shift not in shifts:
@@ -401,6 +425,39 @@ class SiteConfig(StrictModel):
                 )
         return problems
 
+    def _feed_problems(self) -> list[Problem]:
+        """Power rooms feeding, and generators backing, what the site does not have."""
+        problems: list[Problem] = []
+        rooms = {(b.id, r.id) for b in self.buildings for r in b.rooms}
+        buildings = {b.id for b in self.buildings}
+        devices = {d.id: d for d in self.devices}
+        for i, device in enumerate(self.devices):
+            if isinstance(device, PowerRoom):
+                feeds = device.feeds
+                for j, b in enumerate(feeds.buildings):
+                    if b not in buildings:
+                        problems.append(
+                            (("devices", i, "feeds", "buildings", j), f"unknown building {b!r}")
+                        )
+                for j, ref in enumerate(feeds.rooms):
+                    if (ref.building, ref.room) not in rooms:
+                        problems.append(
+                            (
+                                ("devices", i, "feeds", "rooms", j),
+                                f"unknown room {ref.building}/{ref.room}",
+                            )
+                        )
+                for j, d in enumerate(feeds.devices):
+                    if d not in devices:
+                        problems.append(
+                            (("devices", i, "feeds", "devices", j), f"unknown device {d!r}")
+                        )
+            if isinstance(device, Generator):
+                for j, d in enumerate(device.backs):
+                    if not isinstance(devices.get(d), PowerRoom):
+                        problems.append((("devices", i, "backs", j), f"no power room {d!r}"))
+        return problems
+
     def _route_problems(self, cps: set[str], shifts: set[str]) -> list[Problem]:
         """Routes through unknown checkpoints or shifts, and checkpoints on no route."""
         problems: list[Problem] = []
@@ -433,6 +490,24 @@ class SiteConfig(StrictModel):
             if device.id == device_id:
                 return device
         raise KeyError(device_id)
+
+    def fed_by(self, device_id: str) -> list[str]:
+        """The power rooms that feed a device (by building, room or name), itself excluded."""
+        device = self.device(device_id)
+        # A generator's controller runs off its starter battery, a sensor off its own
+        # battery: they are fed only where a power room names them.
+        by_place = not isinstance(device, Generator | Sensor | PowerRoom)
+        found = []
+        for room in self.devices:
+            if not isinstance(room, PowerRoom) or room.id == device_id:
+                continue
+            feeds = room.feeds
+            in_place = device.building in feeds.buildings or any(
+                r.building == device.building and r.room == device.room for r in feeds.rooms
+            )
+            if device_id in feeds.devices or (by_place and in_place):
+                found.append(room.id)
+        return found
 
     def register_map_of(self, device_id: str) -> RegisterMap:
         name = self.device(device_id).register_map

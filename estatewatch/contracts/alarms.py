@@ -72,6 +72,12 @@ class AlarmEvent(Payload):
     occurrences: int = Field(default=1, ge=1)
     value: Scalar | None = None
     details: dict[ShortText, Scalar | None] = Field(default_factory=dict)
+    parent_alarm_id: ShortText | None = Field(
+        default=None,
+        description="set while a root alarm (a power room's outage, a gateway's uplink) "
+        "explains this one: it is that root's child, kept and shown under it, and raises no "
+        "work order or notification of its own; None once released",
+    )
 
 
 class AlarmCommand(Payload):

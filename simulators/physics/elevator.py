@@ -182,6 +182,11 @@ class ElevatorModel:
         self.persons, self.load = 0, 0  # the doors are not locked: people step out
 
     @property
+    def moving_with_people(self) -> bool:
+        """Travelling (or about to) with somebody inside: a stop now traps them."""
+        return self.persons > 0 and (self.speed > 0.0 or self.target is not None)
+
+    @property
     def parked(self) -> bool:
         """Out of service at a landing: no new calls; a stopped car stands open."""
         return bool(self.faults & {*STOP_FAULTS, *DOOR_FAULTS, Fault.OUT_OF_SERVICE})

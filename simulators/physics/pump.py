@@ -53,6 +53,7 @@ class PumpSetModel:
         self.design_flow = (self.pumps if self.fire else max(1, self.pumps - 1) * 0.9) * RATED_FLOW
         self.faults: set[Fault] = set()
         self.fault_code = 0
+        self.supply = True  # the power room feeding the set has its supply
         self.running = 0 if self.fire else 1
         self.frequency = 0.0 if self.fire else 42.0
         self.integral = self.frequency
@@ -90,6 +91,17 @@ class PumpSetModel:
         elif fault is Fault.TANK_OVERFLOW and active:
             self.tank = max(self.tank, 98.5)  # found at the brim, running over
         elif fault is Fault.DRY_RUN and active and self.running == 0 and not self.tripped:
+            self._start_pump()
+
+    def set_supply(self, on: bool) -> None:
+        """The feeding power room lost (or got back) its supply: the VFD and pumps stop with
+        no fault code, and the pressure falls to the inlet's; back on, they start again."""
+        if on == self.supply:
+            return
+        self.supply = on
+        if not on:
+            self._stop_all()
+        elif not self.tripped and not self.fire:
             self._start_pump()
 
     def write(self, name: str, value: Scalar) -> bool:
@@ -142,7 +154,8 @@ class PumpSetModel:
 
     @property
     def tripped(self) -> bool:
-        return bool(self.faults & {Fault.PUMP_TRIP, Fault.DRY_RUN_TRIP})
+        """Stopped and unable to start: a trip, or no supply."""
+        return bool(self.faults & {Fault.PUMP_TRIP, Fault.DRY_RUN_TRIP}) or not self.supply
 
     @property
     def dry(self) -> bool:

@@ -170,15 +170,15 @@ async def test_a_burst_is_stored_in_batches_and_a_poison_message_alone_is_dead_l
 ) -> None:
     from api import inbound
 
-    real_apply = inbound.apply
+    real_apply = inbound.apply_batch
 
-    def apply(session: object, payload: object, **kw: object) -> str:
+    def apply_batch(session: object, payloads: list[object], **kw: object) -> list[str]:
         # A message that passes the contract but breaks the store (a bug, a constraint).
-        if getattr(payload, "alarm_id", None) == "poison":
+        if any(getattr(p, "alarm_id", None) == "poison" for p in payloads):
             raise ValueError("the store cannot take this one")
-        return real_apply(session, payload, **kw)  # type: ignore[arg-type]
+        return real_apply(session, payloads, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(inbound, "apply", apply)
+    monkeypatch.setattr(inbound, "apply_batch", apply_batch)
     database = tmp_path / "burst.db"
     burst = [alarm_event(f"storm-{i}", severity="major", category="phase_loss") for i in range(150)]
     burst.insert(75, alarm_event("poison"))

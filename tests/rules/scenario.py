@@ -55,7 +55,21 @@ class Scenario:
         return waited
 
     def raised(self) -> list[tuple[str, str]]:
-        return [(e.rule, e.target) for e in self.events if e.event is AlarmEventType.RAISED]
+        """The alarms raised in their own right: not those a root alarm explains (a power
+        room's outage raises one alarm; what it stopped are its children, issue #23)."""
+        return [
+            (e.rule, e.target)
+            for e in self.events
+            if e.event is AlarmEventType.RAISED and e.parent_alarm_id is None
+        ]
+
+    def children(self) -> list[tuple[str, str]]:
+        """The alarms raised as some root alarm's children."""
+        return [
+            (e.rule, e.target)
+            for e in self.events
+            if e.event is AlarmEventType.RAISED and e.parent_alarm_id is not None
+        ]
 
     def active(self) -> set[tuple[str, str]]:
         return {
