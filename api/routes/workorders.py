@@ -139,9 +139,7 @@ def update(
     clock: ClockDep,
 ) -> WorkOrderDetail:
     order = _visible(session, order_id, user, lock=True)
-    order_flows.update(
-        session, order=order, data=data, by=user.username, now=clock.now(), sites=sites
-    )
+    order_flows.update(session, order=order, data=data, user=user, now=clock.now(), sites=sites)
     return _detail(session, order, sites, user)
 
 
@@ -157,7 +155,7 @@ def comment(
     entry = order_flows.comment(
         session,
         order=order,
-        by=user.username,
+        user=user,
         at=clock.now(),
         text=body.text,
         to_requester=body.to_requester,
