@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.deps import (
     ClockDep,
     CurrentUser,
+    OrderAnswerer,
     OrderCommenter,
     OrderCreator,
     OrderReader,
@@ -28,11 +29,12 @@ from api.domain.permissions import Principal, can_see_order, may_take, sees_only
 from api.domain.transitions import Action
 from api.models import WorkOrder
 from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
-from api.schemas.workorder import CommentIn as OrderCommentIn
 from api.schemas.workorder import (
+    AcceptIn,
     CompleteIn,
     DispatchIn,
     NoteIn,
+    ProgressIn,
     ReasonIn,
     ReopenIn,
     VerifyIn,
@@ -42,6 +44,7 @@ from api.schemas.workorder import (
     WorkOrderPublic,
     WorkOrderUpdate,
 )
+from api.schemas.workorder import CommentIn as OrderCommentIn
 from api.sites import Sites
 from api.store import workorders
 from api.workflows import lifecycle
@@ -205,12 +208,38 @@ def dispatch(
 def accept(
     user: CurrentUser,
     order_id: str,
-    body: NoteIn,
+    body: AcceptIn,
     session: SessionDep,
     sites: SitesDep,
     clock: ClockDep,
 ) -> WorkOrderDetail:
-    return _act(user, order_id, Action.ACCEPT, Change(note=body.note), session, sites, clock)
+    """Accept, with the expected completion (`done_by`): the clock until done starts."""
+    change = Change(note=body.note, done_by=body.done_by)
+    return _act(user, order_id, Action.ACCEPT, change, session, sites, clock)
+
+
+@router.post("/{order_id}/progress")
+def progress(
+    user: OrderAnswerer,
+    order_id: str,
+    body: ProgressIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    """Tell the requester why the order is still open and by when it will be done (owed
+    every 24 h while a general order is open); restarts the progress clock."""
+    order = _visible(session, order_id, user, lock=True)
+    order_flows.answer_progress(
+        session,
+        order=order,
+        user=user,
+        why_open=body.why_open,
+        done_by=body.done_by,
+        now=clock.now(),
+        sites=sites,
+    )
+    return _detail(session, order, sites, user)
 
 
 @router.post("/{order_id}/arrive")

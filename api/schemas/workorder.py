@@ -139,6 +139,8 @@ class WorkOrderPublic(BaseModel):
     closed_at: datetime | None
     cancelled_at: datetime | None
     requester_answered_at: datetime | None
+    expected_done_at: datetime | None
+    progress_at: datetime | None
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)
@@ -188,6 +190,36 @@ class DispatchIn(NoteIn):
     assignee: Identifier = Field(description="username of a technician")
     contact: Name
     eta: Moment
+
+
+class AcceptIn(NoteIn):
+    """Accepting sets the clock until done: when the technician expects to finish."""
+
+    done_by: Moment | None = Field(
+        default=None,
+        description="expected completion, in the future; None: the site's default "
+        "(sla.urgent_completion 4 h, sla.general_completion 72 h)",
+    )
+
+
+class ProgressIn(_In):
+    """A structured progress answer to the requester (every 24 h while a general order is
+    open): why it is still open, and by when it will be done."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "why_open": "The pump seal is on order, arriving Thursday",
+                    "done_by": "2026-11-06T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+    why_open: Text1
+    done_by: Moment
 
 
 class CompleteIn(NoteIn):

@@ -17,7 +17,7 @@ from api.sites import Sites
 from api.store import users
 from api.workflows.order_events import record
 from api.workflows.sla import flag_breaches
-from estatewatch.contracts.payloads import WorkOrderEventType, WorkOrderState
+from estatewatch.contracts.payloads import Urgency, WorkOrderEventType, WorkOrderState
 
 S = WorkOrderState
 
@@ -34,12 +34,30 @@ class Change:
     parts: tuple[str, ...] = ()
     photo_refs: tuple[str, ...] = ()
     callback_note: str | None = None
+    done_by: datetime | None = None
+    """Accept: when the technician expects to be done (None: the site's default)."""
 
 
 def _check_technician(session: Session, username: str) -> None:
     user = users.get(session, username=username)
     if user is None or not user.active or user.role != Role.TECHNICIAN:
         raise InvalidInput(f"{username!r} is not an active technician", field="assignee")
+
+
+def _expected_done(order: WorkOrder, change: Change, now: datetime, sites: Sites) -> datetime:
+    """When an accepted order should be done: the technician's word, or the site's default
+    for its urgency; never in the past."""
+    if change.done_by is not None:
+        if change.done_by <= now:
+            raise InvalidInput(
+                "done_by must lie in the future",
+                field="done_by",
+                detail_zh="预计完成时间须晚于当前时间",
+            )
+        return change.done_by
+    policy = sites.sla(order.site)
+    urgent = order.urgency == Urgency.URGENT
+    return now + (policy.urgent_completion if urgent else policy.general_completion)
 
 
 def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
@@ -86,6 +104,8 @@ def transition(
         if assignee is None:
             raise InvalidInput("a re-dispatch needs an assignee", field="assignee")
         _check_technician(session, assignee)
+    if action is Action.ACCEPT:
+        order.expected_done_at = _expected_done(order, change, now, sites)
     if action is Action.REOPEN:
         # Not fixed: the callback clock restarts at the next completion; escalate.
         order.completed_at = None
@@ -101,6 +121,7 @@ def transition(
             ("eta", change.eta),
             ("result", change.result),
             ("callback_note", change.callback_note),
+            ("done_by", order.expected_done_at if action is Action.ACCEPT else None),
         )
         if v is not None
     }

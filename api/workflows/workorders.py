@@ -26,6 +26,7 @@ from api.sites import Sites
 from api.store import workorders as order_store
 from api.store.workorders import Created, new_order, order_id_for_alarm, order_id_for_scan
 from api.workflows.order_events import record
+from api.workflows.sla import flag_breaches
 from estatewatch.contracts.payloads import Trade, Urgency, WorkOrderEventType, WorkOrderSource
 
 SYSTEM = "system"
@@ -289,6 +290,55 @@ def comment(
     return order_store.add_note(
         session, order=order, by=by, at=at, text=text, to_requester=to_requester
     )
+
+
+PROGRESS_STATES = frozenset({"new", "dispatched", "accepted", "on_site"})
+"""Where a progress answer makes sense: not yet done."""
+
+
+def answer_progress(
+    session: Session,
+    *,
+    order: WorkOrder,
+    user: Principal,
+    why_open: str,
+    done_by: datetime,
+    now: datetime,
+    sites: Sites,
+) -> WorkOrder:
+    """The structured progress answer to the requester: why the order is still open and
+    by when it will be done. It restarts the 24-hour progress clock and moves the expected
+    completion; a clock it answers late stays breached (flagged first)."""
+    if order.state not in PROGRESS_STATES:
+        raise Conflict(
+            f"work order {order.id!r} is {order.state}: no progress answer is owed",
+            detail_zh="该工单已完成或已关闭，无需进度反馈",
+        )
+    if done_by <= now:
+        raise InvalidInput(
+            "done_by must lie in the future",
+            field="done_by",
+            detail_zh="预计完成时间须晚于当前时间",
+        )
+    flag_breaches(session, order=order, now=now, sites=sites)
+    order.progress_at = now
+    order.progress_count += 1
+    order.expected_done_at = done_by
+    if order.requester_answered_at is None:
+        order.requester_answered_at = now
+    record(
+        session,
+        order,
+        event=WorkOrderEventType.UPDATED,
+        action="progress",
+        from_state=order.state,
+        by=user.username,
+        at=now,
+        sites=sites,
+        note=why_open,
+        data={"why_open": why_open, "done_by": done_by.isoformat()},
+    )
+    return order
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

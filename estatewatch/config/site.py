@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -259,6 +259,66 @@ class Handheld(StrictModel):
     key_ref: str | None = Field(default=None, description="secret name of its HMAC scan key")
 
 
+class CalendarYear(StrictModel):
+    """One year's public holidays as the State Council publishes them (国务院办公厅关于部分
+    节假日安排的通知, usually in November for the next year)."""
+
+    holidays: list[date] = Field(
+        default_factory=list, description="days off: the holidays and the days bridged to them"
+    )
+    workdays: list[date] = Field(
+        default_factory=list, description="make-up working days (调休上班), usually a weekend"
+    )
+
+
+class CalendarOverride(StrictModel):
+    """A site's own calendar: years the holiday library does not know yet (or corrects),
+    and the site's local days off. This is also the model of the per-site calendar file."""
+
+    years: dict[int, CalendarYear] = Field(default_factory=dict)
+    days_off: list[date] = Field(
+        default_factory=list, description="the site's own days off (a local holiday)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for year, schedule in self.years.items():
+            for day in [*schedule.holidays, *schedule.workdays]:
+                if day.year != year:
+                    raise ValueError(f"years.{year}: {day.isoformat()} is not in {year}")
+            both = set(schedule.holidays) & set(schedule.workdays)
+            if both:
+                raise ValueError(
+                    f"years.{year}: {min(both).isoformat()} is both a holiday and a workday"
+                )
+        return self
+
+
+class WorkCalendarConfig(CalendarOverride):
+    """Which days are working days (docs/configuration.md#working-days)."""
+
+    public_holidays: Literal["cn", "none"] = Field(
+        default="cn",
+        description="cn: mainland China's public holidays and make-up working days from the "
+        "chinese-calendar library; none: the weekly working_days only",
+    )
+    file: str | None = Field(
+        default=None,
+        description="a YAML calendar file (years, days_off), relative to the site file; "
+        "merged with the years and days_off given here",
+    )
+
+    def merged(self, other: CalendarOverride) -> WorkCalendarConfig:
+        """This config with `other`'s years and days off added (this config's own years
+        win over the file's for the same year)."""
+        return self.model_copy(
+            update={
+                "years": {**other.years, **self.years},
+                "days_off": sorted({*other.days_off, *self.days_off}),
+            }
+        )
+
+
 class SlaPolicy(StrictModel):
     """The service standards of domain.md; every figure is the industry default and may be
     set per site."""
@@ -268,8 +328,20 @@ class SlaPolicy(StrictModel):
     entrapment_on_site: Duration = timedelta(minutes=30)
     general_progress: Duration = timedelta(hours=24)
     callback: Duration = timedelta(hours=24)
-    requester_answer_working_days: int = Field(default=2, ge=1)
-    complaint_feedback_working_days: int = Field(default=3, ge=1)
+    urgent_completion: Duration = Field(
+        default=timedelta(hours=4),
+        description="an urgent order's expected completion when accepted without a done_by",
+    )
+    general_completion: Duration = Field(
+        default=timedelta(hours=72),
+        description="a general order's expected completion when accepted without a done_by",
+    )
+    requester_answer_working_days: int = Field(
+        default=2, ge=1, description="whatever happens, the requester hears back (every kind)"
+    )
+    complaint_feedback_working_days: int | None = Field(
+        default=None, ge=1, description="None: requester_answer_working_days"
+    )
     immediate_finding_fix: Duration = timedelta(hours=1)
     guard_report_interval: Duration = timedelta(hours=1)
     emergency_review: Duration = timedelta(hours=24)
@@ -277,6 +349,7 @@ class SlaPolicy(StrictModel):
     working_days: list[int] = Field(
         default=[0, 1, 2, 3, 4], description="ISO weekday numbers from 0 = Monday"
     )
+    calendar: WorkCalendarConfig = WorkCalendarConfig()
 
 
 class GatewayConfig(StrictModel):

@@ -126,3 +126,97 @@ def test_a_technicians_answer_to_the_requester_is_a_403(api: Api) -> None:
     answered = api.post(path, {"text": "done tomorrow", "to_requester": True}, user="cara")
     assert answered.status_code == 201
     assert api.get(f"/workorders/{order_id}").json()["requester_answered_at"] == _z(T0)
+
+
+# --- 3. a clock until done -----------------------------------------------------------------
+
+
+def _dispatched(api: Api, **fields: Any) -> str:
+    order_id = str(_order(api, **fields)["id"])
+    dispatch = {"assignee": "tom", "contact": "138", "eta": _z(T0 + 20 * M)}
+    assert api.post(f"/workorders/{order_id}/dispatch", dispatch, user="dina").status_code == 200
+    return order_id
+
+
+def _check(api: Api, at: Any) -> int:
+    api.clock.set(at)
+    response = api.post("/workorders/sla-check", user="sam")
+    assert response.status_code == 200
+    flagged: int = response.json()["flagged"]
+    return flagged
+
+
+def test_accepting_sets_the_expected_completion_and_overdue_is_a_breach(api: Api) -> None:
+    order_id = _dispatched(api, category="entrapment")
+    api.clock.set(T0 + 5 * M)
+    accepted = api.post(
+        f"/workorders/{order_id}/accept", {"done_by": _z(T0 + 2 * H)}, user="tom"
+    ).json()
+    assert accepted["expected_done_at"] == _z(T0 + 2 * H)
+    assert accepted["deadlines"]["completion"] == _z(T0 + 2 * H)
+    assert api.post(f"/workorders/{order_id}/arrive", {}, user="tom").status_code == 200
+    assert _check(api, T0 + 2 * H) == 0
+    assert _check(api, T0 + 2 * H + M) == 1
+    order = api.get(f"/workorders/{order_id}").json()
+    assert order["breached"] == ["completion"]
+    assert order["escalation_level"] == 1
+    actions = [e["action"] for e in order["log"]]
+    assert actions[-2:] == ["sla_breached", "escalate"]
+
+
+def test_accepting_without_done_by_takes_the_sites_default(api: Api) -> None:
+    order_id = _dispatched(api, trade="civil")
+    api.clock.set(T0 + H)
+    accepted = api.post(f"/workorders/{order_id}/accept", {}, user="tom").json()
+    assert accepted["expected_done_at"] == _z(T0 + H + 72 * H)
+
+
+def test_a_done_by_in_the_past_is_a_422(api: Api) -> None:
+    order_id = _dispatched(api, trade="civil")
+    api.clock.set(T0 + H)
+    refused = api.post(f"/workorders/{order_id}/accept", {"done_by": _z(T0)}, user="tom")
+    assert (refused.status_code, refused.json()["field"]) == (422, "done_by")
+
+
+def test_a_general_order_owes_a_progress_answer_every_24_hours(api: Api) -> None:
+    order_id = _dispatched(api, trade="civil")
+    api.clock.set(T0 + H)
+    assert api.post(f"/workorders/{order_id}/accept", {}, user="tom").status_code == 200
+    # Answered in time on day 1: the clock restarts from the answer.
+    api.clock.set(T0 + 20 * H)
+    body = {"why_open": "seal on order", "done_by": _z(T0 + 60 * H)}
+    answered = api.post(f"/workorders/{order_id}/progress", body, user="cara")
+    assert answered.status_code == 200, answered.json()
+    order = answered.json()
+    assert order["deadlines"]["progress"] == _z(T0 + 44 * H)
+    assert order["expected_done_at"] == _z(T0 + 60 * H)
+    assert order["requester_answered_at"] == _z(T0 + 20 * H)
+    entry = order["log"][-1]
+    assert (entry["action"], entry["note"]) == ("progress", "seal on order")
+    assert _check(api, T0 + 44 * H) == 0
+    # Silent on day 2: breached and escalated, under its own name.
+    assert _check(api, T0 + 44 * H + M) == 1
+    assert api.get(f"/workorders/{order_id}").json()["breached"] == ["progress_2"]
+
+
+def test_a_late_progress_answer_stays_breached(api: Api) -> None:
+    order_id = _dispatched(api, trade="civil")
+    api.clock.set(T0 + 30 * H)
+    body = {"why_open": "waiting for the owner", "done_by": _z(T0 + 50 * H)}
+    assert api.post(f"/workorders/{order_id}/progress", body, user="dina").status_code == 200
+    assert "progress" in api.get(f"/workorders/{order_id}").json()["breached"]
+
+
+def test_only_who_may_answer_gives_progress_and_not_once_done(api: Api) -> None:
+    order_id = _dispatched(api, trade="civil")
+    body = {"why_open": "x", "done_by": _z(T0 + 5 * H)}
+    assert api.post(f"/workorders/{order_id}/progress", body, user="tom").status_code == 403
+    api.clock.set(T0 + H)
+    assert api.post(f"/workorders/{order_id}/accept", {}, user="tom").status_code == 200
+    assert api.post(f"/workorders/{order_id}/arrive", {}, user="tom").status_code == 200
+    done = api.post(f"/workorders/{order_id}/complete", {"result": "fixed"}, user="tom")
+    assert done.status_code == 200
+    assert "progress" not in done.json()["breached"]
+    late = api.post(f"/workorders/{order_id}/progress", body, user="cara")
+    assert late.status_code == 409
+    assert late.json()["detail_zh"]
