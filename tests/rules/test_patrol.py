@@ -167,3 +167,20 @@ def test_patrol_state_survives_a_restart(d: Driver) -> None:
     walk(d, [4, 5, 6], start_min=45)
     until(d, 91)
     assert [(e.rule, e.target) for e in d.events] == [("patrol.missed_checkpoint", "power-room-1")]
+
+
+def test_one_tag_read_by_two_handhelds_too_close_in_time_is_a_cloned_tag(d: Driver) -> None:
+    d.at(at(35)).scan("pump-room", guard="guard-zhang", handheld="hh-01")
+    d.at(at(35) + 3_000).scan("pump-room", guard="guard-li", handheld="hh-02")  # 3 s < 30 s
+    events = [e for e in d.events if e.rule == "patrol.cloned_tag"]
+    assert [(e.target, e.details["other"], e.details["seconds"]) for e in events] == [
+        ("hh-02", "hh-01", 3.0)
+    ]
+    assert "hh-01" in events[0].title
+    assert "pump-room" in events[0].title
+
+
+def test_two_handhelds_at_one_tag_a_walk_apart_raise_nothing(d: Driver) -> None:
+    d.at(at(35)).scan("pump-room", handheld="hh-01")
+    d.at(at(36)).scan("pump-room", guard="guard-li", handheld="hh-02")  # 60 s >= 30 s
+    assert "patrol.cloned_tag" not in d.raised()
