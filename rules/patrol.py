@@ -302,18 +302,45 @@ def _missed(site: SiteState, now: int) -> list[AlarmEvent]:
     return events
 
 
+def _rostered_guards(site: SiteState, now: int) -> dict[str, int]:
+    """Guards the roster has on a shift at `now`, each with the shift's start: from then on
+    they owe the hourly report, scanned or not."""
+    shifts = {s.id: s for s in site.plan.config.shifts}
+    starts: dict[str, int] = {}
+    for entry in site.plan.config.roster:
+        shift = shifts.get(entry.shift)
+        if entry.role != "guard" or shift is None:
+            continue
+        occ = shift_at(shift, site.plan.local, now)
+        if occ is not None and site.plan.local.date_of(occ.start).weekday() in entry.weekdays:
+            starts[entry.person] = min(occ.start, starts.get(entry.person, occ.start))
+    return starts
+
+
 def _silent(site: SiteState, now: int) -> list[AlarmEvent]:
+    """A guard on duty with no scan for over `guard_report_interval`: counted from their
+    last scan, or, for a rostered guard, from the start of the shift if that is later (a
+    guard silent from the start of the shift raises too)."""
     interval = _ms(site.plan.config.sla.guard_report_interval.total_seconds())
+    rostered = _rostered_guards(site, now)
     events: list[AlarmEvent] = []
-    for guard, last in site.patrol.guards.items():
-        on_shift = any(
-            occ is not None and now < occ.end
-            for occ in (shift_at(s, site.plan.local, last) for s in site.plan.config.shifts)
-        )
-        raw = on_shift and now - last > interval
+    for guard in sorted({*site.patrol.guards, *rostered}):
+        last = site.patrol.guards.get(guard)
+        if guard in rostered:
+            since = max(last or rostered[guard], rostered[guard])
+            on_shift = True
+        else:
+            assert last is not None
+            since = last
+            on_shift = any(
+                occ is not None and now < occ.end
+                for occ in (shift_at(s, site.plan.local, last) for s in site.plan.config.shifts)
+            )
+        raw = on_shift and now - since > interval
         details: dict[str, Scalar | None] = {
             "minutes": interval // 60000,
-            "last_scan": _local(site, last),
+            "last_scan": _local(site, last) if last is not None else None,
+            "since": _local(site, since),
         }
         events += _condition(site, "silent_guard", guard, raw, now, details)
     return events

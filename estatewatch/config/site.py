@@ -248,6 +248,16 @@ class PatrolRoute(StrictModel):
     )
 
 
+class RosterEntry(StrictModel):
+    """`person` works `shift` on `weekdays` (0 = Monday, the shift's start day) as `role`:
+    the duty roster (排班). A guard's `person` is a guard id of `guards`."""
+
+    role: Literal["guard", "duty_engineer", "technician"]
+    person: Identifier
+    shift: Identifier
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default=[0, 1, 2, 3, 4, 5, 6])
+
+
 class Guard(StrictModel):
     id: Identifier
     name: str
@@ -382,6 +392,11 @@ class SiteConfig(StrictModel):
     routes: list[PatrolRoute] = Field(default_factory=list)
     guards: list[Guard] = Field(default_factory=list)
     handhelds: list[Handheld] = Field(default_factory=list)
+    roster: list[RosterEntry] = Field(
+        default_factory=list,
+        description="who works which shift; a rostered guard owes the hourly report from "
+        "the start of the shift",
+    )
     sla: SlaPolicy = SlaPolicy()
     notifications: NotifyConfig = NotifyConfig()
     emergency_plans: list[EmergencyPlan] = Field(default_factory=list)
@@ -424,6 +439,12 @@ class SiteConfig(StrictModel):
                 problems.append(
                     (("notifications", "oncall", i, "shift"), f"unknown shift {entry.shift!r}")
                 )
+        guards = {g.id for g in self.guards}
+        for i, rostered in enumerate(self.roster):
+            if rostered.shift not in shifts:
+                problems.append((("roster", i, "shift"), f"unknown shift {rostered.shift!r}"))
+            if rostered.role == "guard" and rostered.person not in guards:
+                problems.append((("roster", i, "person"), f"unknown guard {rostered.person!r}"))
         for i, guard in enumerate(self.guards):
             if guard.handheld and guard.handheld not in handhelds:
                 problems.append((("guards", i, "handheld"), f"unknown handheld {guard.handheld!r}"))
