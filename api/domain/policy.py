@@ -134,8 +134,14 @@ def _trade_of(event: AlarmEvent) -> Trade:
     return Trade.INTELLIGENT
 
 
-def classify_finding(checkpoint_category: str, priority: FindingPriority) -> Classification:
-    """A finding's trade follows where it was found; an immediate one is urgent (1 h fix)."""
+def classify_finding(
+    checkpoint_category: str, priority: FindingPriority, *, coordination: str = "management"
+) -> Classification:
+    """A finding's trade follows where it was found; an immediate one is urgent (1 h fix);
+    one that needs coordination (需协调) goes to the named `coordination` department."""
     trade = TRADE_OF_CHECKPOINT.get(checkpoint_category, Trade.CIVIL)
     urgency = Urgency.URGENT if priority is FindingPriority.IMMEDIATE else Urgency.GENERAL
-    return Classification(trade, department_of(trade), urgency)
+    department = department_of(trade)
+    if priority is FindingPriority.NEEDS_COORDINATION:
+        department = coordination
+    return Classification(trade, department, urgency)

@@ -15,6 +15,7 @@ never extends a deadline.
 | completion | accepted orders | the expected completion set on accept | completed |
 | fix | immediate finding | reported + immediate_finding_fix (1 h) | completed |
 | fix | by-deadline finding | the finding's due date | completed |
+| coordination | needs-coordination finding | reported + coordination_answer (24 h) | accepted |
 | callback | completed orders | completed + callback (24 h) | verified |
 | requester_answer | owners' reports | reported + 2 working days (`domain.calendar`) | answered |
 """
@@ -91,6 +92,8 @@ def deadlines(
         due["fix"] = start + policy.immediate_finding_fix
     elif order.finding_priority == FindingPriority.BY_DEADLINE and order.fix_due_at is not None:
         due["fix"] = order.fix_due_at
+    elif order.finding_priority == FindingPriority.NEEDS_COORDINATION:
+        due["coordination"] = start + policy.coordination_answer
     if order.expected_done_at is not None:
         due["completion"] = order.expected_done_at
     if order.completed_at is not None:
@@ -114,6 +117,7 @@ MET_AT: dict[str, Callable[[SlaSubject], datetime | None]] = {
     "response": lambda o: o.responded_at,
     "progress": lambda o: o.completed_at,
     "completion": lambda o: o.completed_at,
+    "coordination": lambda o: o.responded_at,
     "on_site": lambda o: o.on_site_at,
     "fix": lambda o: o.completed_at,
     "callback": lambda o: o.verified_at,

@@ -14,10 +14,15 @@ from api.domain.permissions import Role
 from api.domain.transitions import EVENT_OF, Action, next_state
 from api.models import WorkOrder
 from api.sites import Sites
-from api.store import users
+from api.store import patrol, users
 from api.workflows.order_events import record
 from api.workflows.sla import flag_breaches
-from estatewatch.contracts.payloads import Urgency, WorkOrderEventType, WorkOrderState
+from estatewatch.contracts.payloads import (
+    FindingPriority,
+    Urgency,
+    WorkOrderEventType,
+    WorkOrderState,
+)
 
 S = WorkOrderState
 
@@ -58,6 +63,33 @@ def _expected_done(order: WorkOrder, change: Change, now: datetime, sites: Sites
     policy = sites.sla(order.site)
     urgent = order.urgency == Urgency.URGENT
     return now + (policy.urgent_completion if urgent else policy.general_completion)
+
+
+def _check_finding(session: Session, order: WorkOrder, action: Action, change: Change) -> None:
+    """A by-deadline finding (限期整改) is compared before and after: completing it needs
+    the after photos, verifying it a re-inspection scan of its checkpoint since completion."""
+    if order.finding_priority != FindingPriority.BY_DEADLINE:
+        return
+    if action is Action.COMPLETE and not change.photo_refs:
+        raise InvalidInput(
+            "a by-deadline finding is completed with photos after the repair (photo_refs), "
+            "to compare with the finding's",
+            field="photo_refs",
+            detail_zh="限期整改项须上传整改后照片，与整改前对比",
+        )
+    if action is Action.VERIFY:
+        done = order.completed_at
+        if (
+            order.scan_id is None
+            or done is None
+            or not patrol.reinspected(session, scan_id=order.scan_id, since=done)
+        ):
+            raise InvalidInput(
+                "a by-deadline finding is verified only after a re-inspection scan of its "
+                "checkpoint since the repair",
+                field="action",
+                detail_zh="限期整改项须在整改完成后复查扫码，方可验收",
+            )
 
 
 def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
@@ -104,6 +136,7 @@ def transition(
         if assignee is None:
             raise InvalidInput("a re-dispatch needs an assignee", field="assignee")
         _check_technician(session, assignee)
+    _check_finding(session, order, action, change)
     if action is Action.ACCEPT:
         order.expected_done_at = _expected_done(order, change, now, sites)
     if action is Action.REOPEN:

@@ -354,6 +354,16 @@ class SlaPolicy(StrictModel):
     )
     immediate_finding_fix: Duration = timedelta(hours=1)
     guard_report_interval: Duration = timedelta(hours=1)
+    coordination_department: str = Field(
+        default="management",
+        min_length=1,
+        max_length=64,
+        description="the department a needs-coordination finding (需协调) is routed to",
+    )
+    coordination_answer: Duration = Field(
+        default=timedelta(hours=24),
+        description="a needs-coordination finding taken on (accepted) by its department",
+    )
     emergency_review: Duration = timedelta(hours=24)
     quality_sample_percent: float = Field(default=20.0, gt=0, le=100)
     working_days: list[int] = Field(
