@@ -15,6 +15,7 @@ from api.domain.transitions import EVENT_OF, Action, next_state
 from api.models import WorkOrder
 from api.sites import Sites
 from api.store import patrol, users
+from api.workflows import roster
 from api.workflows.order_events import record
 from api.workflows.sla import flag_breaches
 from estatewatch.contracts.payloads import (
@@ -158,6 +159,10 @@ def transition(
         )
         if v is not None
     }
+    if action in (Action.DISPATCH, Action.REOPEN):
+        on_shift = roster.technician_on_shift(session, order=order, at=now, sites=sites)
+        if on_shift is not None:  # dispatch reads the roster, where the site keeps one
+            data["on_shift"] = on_shift
     record(
         session,
         order,
