@@ -234,6 +234,7 @@ export const EN = {
   'clock.on_site': 'On site',
   'clock.progress': 'Progress',
   'clock.completion': 'Completion',
+  'clock.coordination': 'Coordination',
   'clock.fix': 'Fix',
   'clock.callback': 'Callback',
   'clock.requester_answer': 'Answer',
