@@ -110,6 +110,15 @@ class _ApiCollector(Collector):
         yield GaugeMetricFamily(
             "ew_api_outbox_pending", "messages waiting to be published", value=int(pending or 0)
         )
+        unknown = GaugeMetricFamily(
+            "ew_api_calendar_year_unknown",
+            "1 for a year (now to 45 days ahead) whose public holidays a site does not know",
+            labels=["site", "year"],
+        )
+        for site, years in self.runtime.sites.calendar_gaps(self.runtime.clock.now()).items():
+            for year in years:
+                unknown.add_metric([site, str(year)], 1)
+        yield unknown
 
 
 def registry_for(runtime: Runtime) -> CollectorRegistry:

@@ -43,6 +43,8 @@ _TITLES = {
     "bad_signature": "Scan with a bad signature from {target}",
     "replay": "Replayed scan from {target}",
     "cloned_tag": "Checkpoint tag failed its NTAG 424 check, scanned by {target}: cloned tag?",
+    "shared_tag": "Checkpoint {checkpoint} read by {target} and {other} {seconds} s apart: "
+    "cloned tag?",
     "bad_scan": "Unusable scan from {target}",
 }
 _KINDS = {
@@ -76,8 +78,10 @@ def _alarm(
     if kind is TargetKind.CHECKPOINT:
         building = next((c.building for c in site.plan.config.checkpoints if c.id == target), None)
     text = {k: "" if v is None else str(v) for k, v in details.items()}
-    title = _TITLES[name].format(
-        target=target, **{k: text.get(k, "") for k in ("route", "minutes")}
+    template = _TITLES["shared_tag" if name == "cloned_tag" and "other" in details else name]
+    title = template.format(
+        target=target,
+        **{k: text.get(k, "") for k in ("route", "minutes", "checkpoint", "other", "seconds")},
     )
     rule = f"patrol.{name}"
     what = Raise(rule, name, config.severity, title[:256], "", None, details)
@@ -132,6 +136,7 @@ def on_scan(site: SiteState, scan: PatrolScan, now: int) -> list[AlarmEvent]:
     for route in _routes_of(site, cp):
         events += _in_window(site, route, scan, now)
     events += _transit(site, scan, now)
+    events += _shared_tag(site, scan, now)
     events += _condition(site, "silent_guard", scan.guard, False, now, {})
     return events
 
@@ -218,6 +223,31 @@ def _transit(site: SiteState, scan: PatrolScan, now: int) -> list[AlarmEvent]:
                 "guard": scan.guard,
             }
             return _momentary(site, "impossible_transit", scan.checkpoint, now, details)
+    return []
+
+
+def _shared_tag(site: SiteState, scan: PatrolScan, now: int) -> list[AlarmEvent]:
+    """One tag read by two handhelds closer in time than the shortest walk of its routes
+    (`min_transit`): two guards on their own rounds cannot both pass one checkpoint so
+    close together, so one read is of a copy. This catches a cloned tag without NTAG 424
+    DNA (a paired patrol scans with one handheld). The same handheld reading two tags too
+    fast is `impossible_transit`."""
+    limit = _min_transit_ms(site, scan.checkpoint, scan.checkpoint)
+    for handheld, recent in site.patrol.handhelds.items():
+        if handheld == scan.handheld:
+            continue
+        for t2, cp2 in recent:
+            gap = abs(scan.scanned_at - t2)
+            if cp2 == scan.checkpoint and gap < limit:
+                details: dict[str, Scalar | None] = {
+                    "checkpoint": scan.checkpoint,
+                    "other": handheld,
+                    "seconds": round(gap / 1000, 1),
+                    "min_seconds": limit / 1000,
+                    "guard": scan.guard,
+                    "kind": "shared_tag",
+                }
+                return _momentary(site, "cloned_tag", scan.handheld, now, details)
     return []
 
 
@@ -317,18 +347,45 @@ def _checkpoint_name(site: SiteState, checkpoint: str) -> str:
     return found.name if found is not None else checkpoint
 
 
+def _rostered_guards(site: SiteState, now: int) -> dict[str, int]:
+    """Guards the roster has on a shift at `now`, each with the shift's start: from then on
+    they owe the hourly report, scanned or not."""
+    shifts = {s.id: s for s in site.plan.config.shifts}
+    starts: dict[str, int] = {}
+    for entry in site.plan.config.roster:
+        shift = shifts.get(entry.shift)
+        if entry.role != "guard" or shift is None:
+            continue
+        occ = shift_at(shift, site.plan.local, now)
+        if occ is not None and site.plan.local.date_of(occ.start).weekday() in entry.weekdays:
+            starts[entry.person] = min(occ.start, starts.get(entry.person, occ.start))
+    return starts
+
+
 def _silent(site: SiteState, now: int) -> list[AlarmEvent]:
+    """A guard on duty with no scan for over `guard_report_interval`: counted from their
+    last scan, or, for a rostered guard, from the start of the shift if that is later (a
+    guard silent from the start of the shift raises too)."""
     interval = _ms(site.plan.config.sla.guard_report_interval.total_seconds())
+    rostered = _rostered_guards(site, now)
     events: list[AlarmEvent] = []
-    for guard, last in site.patrol.guards.items():
-        on_shift = any(
-            occ is not None and now < occ.end
-            for occ in (shift_at(s, site.plan.local, last) for s in site.plan.config.shifts)
-        )
-        raw = on_shift and now - last > interval
+    for guard in sorted({*site.patrol.guards, *rostered}):
+        last = site.patrol.guards.get(guard)
+        if guard in rostered:
+            since = max(last or rostered[guard], rostered[guard])
+            on_shift = True
+        else:
+            assert last is not None
+            since = last
+            on_shift = any(
+                occ is not None and now < occ.end
+                for occ in (shift_at(s, site.plan.local, last) for s in site.plan.config.shifts)
+            )
+        raw = on_shift and now - since > interval
         details: dict[str, Scalar | None] = {
             "minutes": interval // 60000,
-            "last_scan": _local(site, last),
+            "last_scan": _local(site, last) if last is not None else None,
+            "since": _local(site, since),
         }
         events += _condition(site, "silent_guard", guard, raw, now, details)
     return events

@@ -101,6 +101,14 @@ def may_take(role: Role, action: Action) -> bool:
     return action in ACTION_ROLES[role]
 
 
+def may_lower_urgency(role: Role, *, reason: str | None) -> bool:
+    """Lowering an urgent order (its 15-minute clock stops) needs a supervisor, or the duty
+    engineer giving a reason; nobody else."""
+    if role in (Role.ADMIN, Role.SUPERVISOR):
+        return True
+    return role is Role.DUTY_ENGINEER and bool(reason)
+
+
 def sees_only_own_orders(role: Role) -> bool:
     return role is Role.TECHNICIAN
 

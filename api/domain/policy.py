@@ -98,6 +98,25 @@ class Classification:
     urgency: Urgency
 
 
+def report_categories(policy: DispatchPolicy) -> list[str]:
+    """The categories an order opened by hand may carry: every category a rule names."""
+    return sorted({c for rule in policy.rules for c in rule.categories})
+
+
+def classify_report(policy: DispatchPolicy, category: str) -> DispatchRule | None:
+    """The rule that decides an alarm of `category` whatever its severity or device (the
+    first rule naming the category), so a phoned-in entrapment gets an alarm-born
+    entrapment's trade and urgency; None for a category no rule names."""
+    return next((r for r in policy.rules if category in r.categories), None)
+
+
+URGENCY_RANK = {Urgency.GENERAL: 0, Urgency.URGENT: 1}
+
+
+def is_lowering(before: Urgency, after: Urgency) -> bool:
+    return URGENCY_RANK[after] < URGENCY_RANK[before]
+
+
 def classify_alarm(policy: DispatchPolicy, event: AlarmEvent) -> Classification | None:
     """The order an alarm becomes, or None when the policy says it makes none."""
     rule = next((r for r in policy.rules if r.matches(event)), None)
@@ -115,8 +134,14 @@ def _trade_of(event: AlarmEvent) -> Trade:
     return Trade.INTELLIGENT
 
 
-def classify_finding(checkpoint_category: str, priority: FindingPriority) -> Classification:
-    """A finding's trade follows where it was found; an immediate one is urgent (1 h fix)."""
+def classify_finding(
+    checkpoint_category: str, priority: FindingPriority, *, coordination: str = "management"
+) -> Classification:
+    """A finding's trade follows where it was found; an immediate one is urgent (1 h fix);
+    one that needs coordination (需协调) goes to the named `coordination` department."""
     trade = TRADE_OF_CHECKPOINT.get(checkpoint_category, Trade.CIVIL)
     urgency = Urgency.URGENT if priority is FindingPriority.IMMEDIATE else Urgency.GENERAL
-    return Classification(trade, department_of(trade), urgency)
+    department = department_of(trade)
+    if priority is FindingPriority.NEEDS_COORDINATION:
+        department = coordination
+    return Classification(trade, department, urgency)

@@ -11,11 +11,13 @@ never extends a deadline.
 | dispatch | all but planned maintenance | reported + dispatch (30 min) | dispatched |
 | response | urgent | reported + urgent_response (15 min) | accepted |
 | on_site | entrapment | reported + entrapment_on_site (30 min) | on site |
-| progress | general | reported + general_progress (24 h) | accepted |
+| progress | general, until done | last progress answer (or reported) + 24 h | completed |
+| completion | accepted orders | the expected completion set on accept | completed |
 | fix | immediate finding | reported + immediate_finding_fix (1 h) | completed |
 | fix | by-deadline finding | the finding's due date | completed |
+| coordination | needs-coordination finding | reported + coordination_answer (24 h) | accepted |
 | callback | completed orders | completed + callback (24 h) | verified |
-| requester_answer | owners' reports | reported + 2 working days (complaints 3) | answered |
+| requester_answer | owners' reports | reported + 2 working days (`domain.calendar`) | answered |
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
+from api.domain.calendar import WorkCalendar
 from estatewatch.config.site import SlaPolicy
 from estatewatch.contracts.payloads import FindingPriority, Urgency, WorkOrderSource
 
@@ -59,25 +62,21 @@ class SlaSubject(Protocol):
     def cancelled_at(self) -> datetime | None: ...
     @property
     def requester_answered_at(self) -> datetime | None: ...
+    @property
+    def expected_done_at(self) -> datetime | None: ...
+    @property
+    def progress_at(self) -> datetime | None: ...
 
 
-def add_working_days(start: datetime, days: int, working_days: list[int], tz: tzinfo) -> datetime:
-    """The same local time of day on the `days`-th working day after `start`'s local date
-    (Friday 10:00 + 2 working days = Tuesday 10:00). Public holidays are not modelled."""
-    if not set(working_days) & set(range(7)):
-        raise ValueError("the SLA policy has no working days")
-    local = start.astimezone(tz)
-    day, counted = local.date(), 0
-    while counted < days:
-        day += timedelta(days=1)
-        if day.weekday() in working_days:
-            counted += 1
-    return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
-
-
-def deadlines(order: SlaSubject, policy: SlaPolicy, *, tz: tzinfo = UTC) -> dict[str, datetime]:
-    """When each SLA clock that applies to `order` runs out. `tz` is the site's zone, for
-    working days."""
+def deadlines(
+    order: SlaSubject,
+    policy: SlaPolicy,
+    *,
+    tz: tzinfo = UTC,
+    calendar: WorkCalendar | None = None,
+) -> dict[str, datetime]:
+    """When each SLA clock that applies to `order` runs out. `tz` is the site's zone and
+    `calendar` its working days (None: built from `policy`)."""
     start = order.reported_at
     due: dict[str, datetime] = {}
     if order.source != WorkOrderSource.MAINTENANCE:  # planned work is scheduled, not reported
@@ -85,22 +84,26 @@ def deadlines(order: SlaSubject, policy: SlaPolicy, *, tz: tzinfo = UTC) -> dict
     if order.urgency == Urgency.URGENT:
         due["response"] = start + policy.urgent_response
     else:
-        due["progress"] = start + policy.general_progress
+        # Every 24 h while the order is open, the requester hears why and by when.
+        due["progress"] = (order.progress_at or start) + policy.general_progress
     if order.category == ENTRAPMENT:
         due["on_site"] = start + policy.entrapment_on_site
     if order.finding_priority == FindingPriority.IMMEDIATE:
         due["fix"] = start + policy.immediate_finding_fix
     elif order.finding_priority == FindingPriority.BY_DEADLINE and order.fix_due_at is not None:
         due["fix"] = order.fix_due_at
+    elif order.finding_priority == FindingPriority.NEEDS_COORDINATION:
+        due["coordination"] = start + policy.coordination_answer
+    if order.expected_done_at is not None:
+        due["completion"] = order.expected_done_at
     if order.completed_at is not None:
         due["callback"] = order.completed_at + policy.callback
     if order.source in (WorkOrderSource.MANUAL, WorkOrderSource.COMPLAINT):
-        days = (
-            policy.complaint_feedback_working_days
-            if order.source == WorkOrderSource.COMPLAINT
-            else policy.requester_answer_working_days
-        )
-        due["requester_answer"] = add_working_days(start, days, policy.working_days, tz)
+        days = policy.requester_answer_working_days
+        if order.source == WorkOrderSource.COMPLAINT and policy.complaint_feedback_working_days:
+            days = policy.complaint_feedback_working_days
+        work = calendar or WorkCalendar.of(policy)
+        due["requester_answer"] = work.add_working_days(start, days, tz)
     return due
 
 
@@ -112,7 +115,9 @@ def _first(*moments: datetime | None) -> datetime | None:
 MET_AT: dict[str, Callable[[SlaSubject], datetime | None]] = {
     "dispatch": lambda o: o.dispatched_at,
     "response": lambda o: o.responded_at,
-    "progress": lambda o: o.responded_at,
+    "progress": lambda o: o.completed_at,
+    "completion": lambda o: o.completed_at,
+    "coordination": lambda o: o.responded_at,
     "on_site": lambda o: o.on_site_at,
     "fix": lambda o: o.completed_at,
     "callback": lambda o: o.verified_at,
@@ -121,17 +126,36 @@ MET_AT: dict[str, Callable[[SlaSubject], datetime | None]] = {
 
 
 def breaches(
-    order: SlaSubject, policy: SlaPolicy, now: datetime, *, tz: tzinfo = UTC
+    order: SlaSubject,
+    policy: SlaPolicy,
+    now: datetime,
+    *,
+    tz: tzinfo = UTC,
+    calendar: WorkCalendar | None = None,
 ) -> dict[str, datetime]:
     """The clocks that ran out (met late, or still unmet at `now`), each with its due time.
     A cancelled order's unmet clocks stop at its cancellation."""
     late: dict[str, datetime] = {}
-    for clock, due in deadlines(order, policy, tz=tz).items():
+    for clock, due in deadlines(order, policy, tz=tz, calendar=calendar).items():
         met = MET_AT[clock](order)
         until = met or order.cancelled_at or now
         if until > due:
             late[clock] = due
     return late
+
+
+STARTED: dict[str, Callable[[SlaSubject], datetime | None]] = {
+    "callback": lambda o: o.completed_at,
+    "progress": lambda o: o.progress_at or o.reported_at,
+    "completion": lambda o: o.responded_at,
+}
+"""When a clock that does not run from the report started (for its warning share)."""
+
+
+def breach_name(clock: str, periods: int) -> str:
+    """The name a breach is flagged under: a progress clock misses once per 24-hour period
+    (`progress`, then `progress_2` after the first answer ...); every other clock once."""
+    return clock if clock != "progress" or periods == 0 else f"progress_{periods + 1}"
 
 
 WARN_SHARE = 1 / 3
@@ -140,17 +164,23 @@ response, 10 min before the 30-minute dispatch, 8 h before the 24-hour callback.
 
 
 def warnings(
-    order: SlaSubject, policy: SlaPolicy, now: datetime, *, tz: tzinfo = UTC
+    order: SlaSubject,
+    policy: SlaPolicy,
+    now: datetime,
+    *,
+    tz: tzinfo = UTC,
+    calendar: WorkCalendar | None = None,
 ) -> dict[str, datetime]:
     """The clocks still running that are about to run out at `now`, each with its due time.
     None for a cancelled order, or once a clock is met or late (that is a breach)."""
     if order.cancelled_at is not None:
         return {}
     soon: dict[str, datetime] = {}
-    for clock, due in deadlines(order, policy, tz=tz).items():
+    for clock, due in deadlines(order, policy, tz=tz, calendar=calendar).items():
         if MET_AT[clock](order) is not None or now >= due:
             continue
-        started = order.completed_at if clock == "callback" else order.reported_at
+        start_of = STARTED.get(clock)
+        started = start_of(order) if start_of is not None else order.reported_at
         span = max(due - (started or due), timedelta(0))
         if now >= due - span * WARN_SHARE:
             soon[clock] = due

@@ -14,6 +14,7 @@ from api.models.notify import (
     QualitySample,
 )
 from api.models.patrol import PatrolExceptionRecord, PatrolScanRecord
+from api.models.roster import RosterEntryRecord
 from api.models.user import RefreshToken, User
 from api.models.workorder import SlaBreach, WorkOrder, WorkOrderLog
 
@@ -36,6 +37,7 @@ __all__ = [
     "QualityCallback",
     "QualitySample",
     "RefreshToken",
+    "RosterEntryRecord",
     "SlaBreach",
     "User",
     "UtcDateTime",

@@ -61,6 +61,11 @@ class WorkOrder(Base):
     closed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     requester_answered_at: Mapped[datetime | None]
+    # A clock until done: the completion the technician expects (set on accept, moved by a
+    # progress answer), and the last structured progress answer to the requester.
+    expected_done_at: Mapped[datetime | None]
+    progress_at: Mapped[datetime | None]
+    progress_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     alarm: Mapped[Alarm | None] = relationship(lazy="selectin", viewonly=True)
     """The alarm this order was opened for: whether its fault is still active."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api.deps import ReaderDep, RuntimeDep
@@ -19,6 +19,11 @@ class Health(BaseModel):
     mqtt: str
     outbox_pending: int
     feed_seq: int
+    calendar_unknown_years: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="per site, the years (now to 45 days ahead) whose public holidays are "
+        "unknown: working days there are guessed from the weekdays",
+    )
 
 
 @router.get("/health")
@@ -38,4 +43,5 @@ def health(runtime: RuntimeDep, session: ReaderDep) -> Health:
         mqtt=mqtt,
         outbox_pending=int(pending or 0),
         feed_seq=feed.bounds(session)[1],
+        calendar_unknown_years=runtime.sites.calendar_gaps(runtime.clock.now()),
     )

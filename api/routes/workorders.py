@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.deps import (
     ClockDep,
     CurrentUser,
+    OrderAnswerer,
     OrderCommenter,
     OrderCreator,
     OrderReader,
@@ -29,10 +30,12 @@ from api.domain.transitions import Action
 from api.models import WorkOrder
 from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
 from api.schemas.workorder import (
+    AcceptIn,
     CloseIn,
     CompleteIn,
     DispatchIn,
     NoteIn,
+    ProgressIn,
     ReasonIn,
     ReopenIn,
     VerifyIn,
@@ -140,9 +143,7 @@ def update(
     clock: ClockDep,
 ) -> WorkOrderDetail:
     order = _visible(session, order_id, user, lock=True)
-    order_flows.update(
-        session, order=order, data=data, by=user.username, now=clock.now(), sites=sites
-    )
+    order_flows.update(session, order=order, data=data, user=user, now=clock.now(), sites=sites)
     return _detail(session, order, sites, user)
 
 
@@ -158,7 +159,7 @@ def comment(
     entry = order_flows.comment(
         session,
         order=order,
-        by=user.username,
+        user=user,
         at=clock.now(),
         text=body.text,
         to_requester=body.to_requester,
@@ -208,12 +209,38 @@ def dispatch(
 def accept(
     user: CurrentUser,
     order_id: str,
-    body: NoteIn,
+    body: AcceptIn,
     session: SessionDep,
     sites: SitesDep,
     clock: ClockDep,
 ) -> WorkOrderDetail:
-    return _act(user, order_id, Action.ACCEPT, Change(note=body.note), session, sites, clock)
+    """Accept, with the expected completion (`done_by`): the clock until done starts."""
+    change = Change(note=body.note, done_by=body.done_by)
+    return _act(user, order_id, Action.ACCEPT, change, session, sites, clock)
+
+
+@router.post("/{order_id}/progress")
+def progress(
+    user: OrderAnswerer,
+    order_id: str,
+    body: ProgressIn,
+    session: SessionDep,
+    sites: SitesDep,
+    clock: ClockDep,
+) -> WorkOrderDetail:
+    """Tell the requester why the order is still open and by when it will be done (owed
+    every 24 h while a general order is open); restarts the progress clock."""
+    order = _visible(session, order_id, user, lock=True)
+    order_flows.answer_progress(
+        session,
+        order=order,
+        user=user,
+        why_open=body.why_open,
+        done_by=body.done_by,
+        now=clock.now(),
+        sites=sites,
+    )
+    return _detail(session, order, sites, user)
 
 
 @router.post("/{order_id}/arrive")

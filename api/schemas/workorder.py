@@ -30,7 +30,6 @@ class _In(BaseModel):
 class WorkOrderBase(_In):
     title: Name
     description: LongText = ""
-    trade: Trade
     department: ShortText | None = Field(default=None, description="None: from the trade")
     urgency: Urgency = Urgency.GENERAL
     building: Identifier | None = None
@@ -61,9 +60,18 @@ class WorkOrderCreate(WorkOrderBase):
 
     site: Identifier
     source: Literal[WorkOrderSource.MANUAL, WorkOrderSource.COMPLAINT] = WorkOrderSource.MANUAL
+    category: Identifier | None = Field(
+        default=None,
+        description="a category of the site's dispatch policy (entrapment, pipe_burst, outage, "
+        "fire ...): the order gets the trade, urgency and clocks of an alarm of that category. "
+        "None: an ordinary repair or complaint",
+    )
+    trade: Trade | None = Field(default=None, description="None: from the category's rule")
     requester_name: Name
     requester_contact: Name
-    reported_at: Moment | None = Field(default=None, description="None: now")
+    reported_at: Moment | None = Field(
+        default=None, description="None: now; at most 2 min (clock skew) in the future"
+    )
 
 
 class WorkOrderUpdate(Patch):
@@ -73,12 +81,19 @@ class WorkOrderUpdate(Patch):
     description: LongText | None = None
     trade: Trade | None = None
     department: ShortText | None = None
-    urgency: Urgency | None = None
+    urgency: Urgency | None = Field(
+        default=None,
+        description="lowering an urgent order needs a supervisor, or the duty engineer with "
+        "a reason",
+    )
     building: Identifier | None = None
     device: Identifier | None = None
     location: ShortText | None = None
     requester_name: Name | None = None
     requester_contact: Name | None = None
+    reason: Text1 | None = Field(
+        default=None, description="why: kept in the order's log (required to lower urgency)"
+    )
 
 
 class WorkOrderPublic(BaseModel):
@@ -124,6 +139,8 @@ class WorkOrderPublic(BaseModel):
     closed_at: datetime | None
     cancelled_at: datetime | None
     requester_answered_at: datetime | None
+    expected_done_at: datetime | None
+    progress_at: datetime | None
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)
@@ -178,6 +195,36 @@ class DispatchIn(NoteIn):
     assignee: Identifier = Field(description="username of a technician")
     contact: Name
     eta: Moment
+
+
+class AcceptIn(NoteIn):
+    """Accepting sets the clock until done: when the technician expects to finish."""
+
+    done_by: Moment | None = Field(
+        default=None,
+        description="expected completion, in the future; None: the site's default "
+        "(sla.urgent_completion 4 h, sla.general_completion 72 h)",
+    )
+
+
+class ProgressIn(_In):
+    """A structured progress answer to the requester (every 24 h while a general order is
+    open): why it is still open, and by when it will be done."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "why_open": "The pump seal is on order, arriving Thursday",
+                    "done_by": "2026-11-06T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+    why_open: Text1
+    done_by: Moment
 
 
 class CompleteIn(NoteIn):

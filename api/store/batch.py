@@ -110,8 +110,16 @@ def orders_of(session: Session, alarm_ids: Iterable[str]) -> dict[str, str]:
 
 
 def order_row(order: WorkOrder) -> dict[str, Any]:
-    """A (transient) work order as a row of every column."""
-    return {c.name: getattr(order, c.key) for c in ORDERS.columns}
+    """A (transient) work order as a row of every column; a column left unset takes the
+    model's scalar default, as a flush would give it."""
+    row: dict[str, Any] = {}
+    for column in ORDERS.columns:
+        value = getattr(order, column.key)
+        default = column.default
+        if value is None and default is not None and default.is_scalar:
+            value = default.arg  # type: ignore[attr-defined]
+        row[column.name] = value
+    return row
 
 
 def append_feed(session: Session, entries: Sequence[dict[str, Any]]) -> int:

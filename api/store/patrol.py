@@ -101,3 +101,18 @@ def exceptions(
         PatrolExceptionRecord.received_at <= until,
     )
     return list(session.scalars(query.order_by(PatrolExceptionRecord.received_at)))
+
+
+def reinspected(session: Session, *, scan_id: str, since: datetime) -> bool:
+    """Whether the checkpoint of scan `scan_id` was scanned again at or after `since` (a
+    by-deadline finding's re-inspection)."""
+    found = session.get(PatrolScanRecord, scan_id)
+    if found is None:
+        return False
+    again = select(PatrolScanRecord.scan_id).where(
+        PatrolScanRecord.site == found.site,
+        PatrolScanRecord.checkpoint == found.checkpoint,
+        PatrolScanRecord.scanned_at >= since,
+        PatrolScanRecord.scan_id != scan_id,
+    )
+    return session.scalars(again.limit(1)).first() is not None

@@ -14,10 +14,16 @@ from api.domain.permissions import Role
 from api.domain.transitions import EVENT_OF, Action, next_state
 from api.models import WorkOrder
 from api.sites import Sites
-from api.store import users
+from api.store import patrol, users
+from api.workflows import roster
 from api.workflows.order_events import record
 from api.workflows.sla import flag_breaches
-from estatewatch.contracts.payloads import WorkOrderEventType, WorkOrderState
+from estatewatch.contracts.payloads import (
+    FindingPriority,
+    Urgency,
+    WorkOrderEventType,
+    WorkOrderState,
+)
 
 S = WorkOrderState
 
@@ -36,6 +42,8 @@ class Change:
     callback_note: str | None = None
     override_reason: str | None = None
     """Complete or close although the order's alarm is still active: why (audited)."""
+    done_by: datetime | None = None
+    """Accept: when the technician expects to be done (None: the site's default)."""
 
 
 def _check_technician(session: Session, username: str) -> None:
@@ -59,6 +67,49 @@ def _check_fault_cleared(order: WorkOrder, action: Action, change: Change) -> bo
             alarm_id=order.alarm_id,
         )
     return True
+
+
+def _expected_done(order: WorkOrder, change: Change, now: datetime, sites: Sites) -> datetime:
+    """When an accepted order should be done: the technician's word, or the site's default
+    for its urgency; never in the past."""
+    if change.done_by is not None:
+        if change.done_by <= now:
+            raise InvalidInput(
+                "done_by must lie in the future",
+                field="done_by",
+                detail_zh="预计完成时间须晚于当前时间",
+            )
+        return change.done_by
+    policy = sites.sla(order.site)
+    urgent = order.urgency == Urgency.URGENT
+    return now + (policy.urgent_completion if urgent else policy.general_completion)
+
+
+def _check_finding(session: Session, order: WorkOrder, action: Action, change: Change) -> None:
+    """A by-deadline finding (限期整改) is compared before and after: completing it needs
+    the after photos, verifying it a re-inspection scan of its checkpoint since completion."""
+    if order.finding_priority != FindingPriority.BY_DEADLINE:
+        return
+    if action is Action.COMPLETE and not change.photo_refs:
+        raise InvalidInput(
+            "a by-deadline finding is completed with photos after the repair (photo_refs), "
+            "to compare with the finding's",
+            field="photo_refs",
+            detail_zh="限期整改项须上传整改后照片，与整改前对比",
+        )
+    if action is Action.VERIFY:
+        done = order.completed_at
+        if (
+            order.scan_id is None
+            or done is None
+            or not patrol.reinspected(session, scan_id=order.scan_id, since=done)
+        ):
+            raise InvalidInput(
+                "a by-deadline finding is verified only after a re-inspection scan of its "
+                "checkpoint since the repair",
+                field="action",
+                detail_zh="限期整改项须在整改完成后复查扫码，方可验收",
+            )
 
 
 def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
@@ -106,6 +157,9 @@ def transition(
         if assignee is None:
             raise InvalidInput("a re-dispatch needs an assignee", field="assignee")
         _check_technician(session, assignee)
+    _check_finding(session, order, action, change)
+    if action is Action.ACCEPT:
+        order.expected_done_at = _expected_done(order, change, now, sites)
     if action is Action.REOPEN:
         # Not fixed: the callback clock restarts at the next completion; escalate.
         order.completed_at = None
@@ -122,11 +176,16 @@ def transition(
             ("result", change.result),
             ("callback_note", change.callback_note),
             ("override_reason", change.override_reason if overridden else None),
+            ("done_by", order.expected_done_at if action is Action.ACCEPT else None),
         )
         if v is not None
     }
     if overridden:
         data["alarm_active"] = True
+    if action in (Action.DISPATCH, Action.REOPEN):
+        on_shift = roster.technician_on_shift(session, order=order, at=now, sites=sites)
+        if on_shift is not None:  # dispatch reads the roster, where the site keeps one
+            data["on_shift"] = on_shift
     record(
         session,
         order,

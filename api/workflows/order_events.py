@@ -29,7 +29,9 @@ from estatewatch.contracts.payloads import (
 
 
 def deadlines_of(order: WorkOrder, sites: Sites) -> dict[str, datetime]:
-    return sla.deadlines(order, sites.sla(order.site), tz=sites.tz(order.site))
+    return sla.deadlines(
+        order, sites.sla(order.site), tz=sites.tz(order.site), calendar=sites.calendar(order.site)
+    )
 
 
 def event_of(

@@ -50,7 +50,11 @@ def on_scan(session: Session, scan: PatrolScan, *, now: datetime, sites: Sites) 
             session,
             scan_id=scan.scan_id,
             site=scan.site,
-            kind=classify_finding(checkpoint.category if checkpoint else "", finding.priority),
+            kind=classify_finding(
+                checkpoint.category if checkpoint else "",
+                finding.priority,
+                coordination=sites.sla(scan.site).coordination_department,
+            ),
             description=finding.description,
             priority=finding.priority,
             location=finding.location or (checkpoint.name if checkpoint else scan.checkpoint),

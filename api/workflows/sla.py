@@ -17,10 +17,18 @@ from estatewatch.contracts.payloads import WorkOrderEventType
 
 def flag_breaches(session: Session, *, order: WorkOrder, now: datetime, sites: Sites) -> list[str]:
     """Record each newly missed SLA clock once; publish it and escalate the order."""
-    late = sla.breaches(order, sites.sla(order.site), now, tz=sites.tz(order.site))
-    new = [clock for clock in late if clock not in order.breached]
+    late = sla.breaches(
+        order,
+        sites.sla(order.site),
+        now,
+        tz=sites.tz(order.site),
+        calendar=sites.calendar(order.site),
+    )
+    names = {clock: sla.breach_name(clock, order.progress_count) for clock in late}
+    new = [clock for clock in late if names[clock] not in order.breached]
     for clock in new:
-        if not workorders.add_breach(session, order=order, clock=clock, due_at=late[clock], at=now):
+        name = names[clock]
+        if not workorders.add_breach(session, order=order, clock=name, due_at=late[clock], at=now):
             continue  # another instance flagged it first
         record(
             session,
@@ -31,8 +39,8 @@ def flag_breaches(session: Session, *, order: WorkOrder, now: datetime, sites: S
             by="sla",
             at=now,
             sites=sites,
-            note=f"{clock} was due at {late[clock].isoformat()}",
-            data={"clock": clock},
+            note=f"{name} was due at {late[clock].isoformat()}",
+            data={"clock": name},
         )
         order.escalation_level += 1
         record(
@@ -44,9 +52,9 @@ def flag_breaches(session: Session, *, order: WorkOrder, now: datetime, sites: S
             by="sla",
             at=now,
             sites=sites,
-            note=f"{clock} breached: escalation level {order.escalation_level}",
+            note=f"{name} breached: escalation level {order.escalation_level}",
         )
-    return new
+    return [names[clock] for clock in new]
 
 
 def warn_approaching(
@@ -54,11 +62,18 @@ def warn_approaching(
 ) -> list[str]:
     """Publish `sla_warning` once per clock about to run out (routed as
     `workorder.sla_warning`: someone can still act before the breach)."""
-    soon = sla.warnings(order, sites.sla(order.site), now, tz=sites.tz(order.site))
+    soon = sla.warnings(
+        order,
+        sites.sla(order.site),
+        now,
+        tz=sites.tz(order.site),
+        calendar=sites.calendar(order.site),
+    )
     if not soon:
         return []
     warned = workorders.warned_clocks(session, order_id=order.id)
-    new = [clock for clock in soon if clock not in warned]
+    names = {clock: sla.breach_name(clock, order.progress_count) for clock in soon}
+    new = [clock for clock in soon if names[clock] not in warned]
     for clock in new:
         left = max(int((soon[clock] - now).total_seconds() // 60), 0)
         record(
@@ -70,15 +85,16 @@ def warn_approaching(
             by="sla",
             at=now,
             sites=sites,
-            note=f"{clock} is due at {soon[clock].isoformat()}: {left} min left",
-            data={"clock": clock, "due_at": soon[clock].isoformat()},
+            note=f"{names[clock]} is due at {soon[clock].isoformat()}: {left} min left",
+            data={"clock": names[clock], "due_at": soon[clock].isoformat()},
         )
-    return new
+    return [names[clock] for clock in new]
 
 
 def check_clocks(session: Session, *, now: datetime, sites: Sites, limit: int = 1000) -> int:
     """One pass over open orders (two checkers never share an order); returns how many
     breaches it flagged."""
+    sites.calendar_gaps(now)  # logs each year whose holidays are unknown, once
     flagged = 0
     for order in workorders.lock_open(session, limit=limit):
         flagged += len(flag_breaches(session, order=order, now=now, sites=sites))

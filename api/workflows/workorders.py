@@ -5,13 +5,20 @@ natural key), edited and commented on. Moving one through its lifecycle is
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.domain.errors import Conflict
-from api.domain.policy import Classification, department_of
+from api.domain.errors import Conflict, Forbidden, InvalidInput
+from api.domain.permissions import Permission, Principal, has, may_lower_urgency
+from api.domain.policy import (
+    Classification,
+    classify_report,
+    department_of,
+    is_lowering,
+    report_categories,
+)
 from api.domain.transitions import OPEN_STATES
 from api.models import WorkOrder, WorkOrderLog
 from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
@@ -19,10 +26,21 @@ from api.sites import Sites
 from api.store import workorders as order_store
 from api.store.workorders import Created, new_order, order_id_for_alarm, order_id_for_scan
 from api.workflows.order_events import record
+from api.workflows.sla import flag_breaches
 from estatewatch.clock import from_epoch_ms
-from estatewatch.contracts.payloads import AlarmEvent, WorkOrderEventType, WorkOrderSource
+from estatewatch.contracts.payloads import (
+    AlarmEvent,
+    Trade,
+    Urgency,
+    WorkOrderEventType,
+    WorkOrderSource,
+)
 
 SYSTEM = "system"
+
+CLOCK_SKEW = timedelta(minutes=2)
+"""How far in the future a reported time may lie (a phone's or a PC's clock running ahead);
+beyond it the time is refused: a report dated tomorrow would push every deadline."""
 
 
 def open_once(session: Session, order: WorkOrder, *, sites: Sites) -> Created:
@@ -124,30 +142,99 @@ def open_for_finding(
     return open_once(session, order, sites=sites)
 
 
+def check_reported_at(reported_at: datetime, now: datetime) -> None:
+    """Refuse a report time beyond `CLOCK_SKEW` in the future (a 422 naming the field)."""
+    if reported_at > now + CLOCK_SKEW:
+        raise InvalidInput(
+            f"reported_at {reported_at.isoformat()} is in the future (now {now.isoformat()}): "
+            "a report cannot be dated ahead",
+            field="reported_at",
+            detail_zh="报事时间晚于当前时间：报事时间不能提前填写",
+        )
+
+
+def _classify_by_hand(data: WorkOrderCreate, sites: Sites) -> tuple[str, Trade, Urgency]:
+    """The category, trade and urgency of a hand-made order: a category of the site's
+    dispatch policy brings that rule's trade and urgency (never below the rule's)."""
+    if data.category is None:
+        if data.trade is None:
+            raise InvalidInput(
+                "name a trade, or a category of the dispatch policy",
+                field="trade",
+                detail_zh="请填写工种，或选择派单策略中的类别",
+            )
+        return data.source, data.trade, data.urgency
+    policy = sites.dispatch(data.site)
+    rule = classify_report(policy, data.category)
+    if rule is None or not rule.create:
+        known = report_categories(policy)
+        raise InvalidInput(
+            f"unknown category {data.category!r}; the dispatch policy knows: {', '.join(known)}",
+            field="category",
+            detail_zh=f"未知类别 {data.category!r}；可选：{'、'.join(known)}",
+            allowed=known,
+        )
+    trade = data.trade or rule.trade
+    if trade is None:
+        raise InvalidInput(
+            f"the {data.category!r} rule names no trade: name one",
+            field="trade",
+            detail_zh=f"类别 {data.category!r} 未规定工种，请填写工种",
+        )
+    urgency = rule.urgency if is_lowering(rule.urgency, data.urgency) else data.urgency
+    return data.category, trade, urgency
+
+
 def open_by_hand(
     session: Session, *, data: WorkOrderCreate, by: str, now: datetime, sites: Sites
 ) -> WorkOrder:
-    """An order a dispatcher or customer service opens (an owner's call, a complaint)."""
+    """An order a dispatcher or customer service opens (an owner's call, a complaint). With
+    a category it gets the clocks of an alarm-born order of that category (a phoned-in
+    entrapment has the 30-minute on-site clock)."""
+    reported_at = data.reported_at or now
+    check_reported_at(reported_at, now)
+    category, trade, urgency = _classify_by_hand(data, sites)
     order = new_order(
         id=uuid.uuid4().hex[:20],
         site=data.site,
         source=data.source,
-        category=data.source,
+        category=category,
         title=data.title,
         description=data.description,
-        trade=data.trade,
-        department=data.department or department_of(data.trade),
-        urgency=data.urgency,
+        trade=trade,
+        department=data.department or department_of(trade),
+        urgency=urgency,
         building=data.building,
         device=data.device,
         location=data.location,
         requester_name=data.requester_name,
         requester_contact=data.requester_contact,
-        reported_at=data.reported_at or now,
+        reported_at=reported_at,
         created_at=now,
         created_by=by,
     )
     return open_once(session, order, sites=sites).order
+
+
+def _check_lowering(order: WorkOrder, data: WorkOrderUpdate, user: Principal) -> bool:
+    """Whether `data` lowers the order's urgency, refusing it unless `user` may (a
+    supervisor, or the duty engineer giving a reason)."""
+    if data.urgency is None or not is_lowering(Urgency(order.urgency), data.urgency):
+        return False
+    if not may_lower_urgency(user.role, reason=data.reason):
+        if data.reason is None and may_lower_urgency(user.role, reason="?"):
+            raise InvalidInput(
+                "lowering an urgent order's urgency needs a reason",
+                field="reason",
+                detail_zh="降低紧急工单的紧急程度须说明原因",
+            )
+        raise Forbidden(
+            f"a {user.role} may not lower an urgent order's urgency: a supervisor, or the "
+            "duty engineer with a reason, may",
+            field="urgency",
+            detail_zh="无权降低紧急工单的紧急程度：须由主管，或值班工程师说明原因后操作",
+        )
+    return True
 
 
 def update(
@@ -155,13 +242,18 @@ def update(
     *,
     order: WorkOrder,
     data: WorkOrderUpdate,
-    by: str,
+    user: Principal,
     now: datetime,
     sites: Sites,
 ) -> WorkOrder:
+    """Edit an open order; lowering its urgency is checked (`_check_lowering`) and logged
+    as its own `lower_urgency` entry with the reason."""
     if order.state not in OPEN_STATES:
         raise Conflict(f"work order {order.id!r} is {order.state}: it can no longer change")
+    lowered = _check_lowering(order, data, user)
+    by = user.username
     changes = data.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
     before = {k: getattr(order, k) for k in changes}
     for key, value in changes.items():
         setattr(order, key, value)
@@ -176,21 +268,99 @@ def update(
         by=by,
         at=now,
         sites=sites,
+        note=reason or "",
         data={"before": _jsonable(before), "after": _jsonable(changes)},
     )
+    if lowered:
+        record(
+            session,
+            order,
+            event=WorkOrderEventType.UPDATED,
+            action="lower_urgency",
+            from_state=order.state,
+            by=by,
+            at=now,
+            sites=sites,
+            note=reason or "",
+            data={"from": before["urgency"], "to": order.urgency, "role": str(user.role)},
+        )
     return order
 
 
 def comment(
-    session: Session, *, order: WorkOrder, by: str, at: datetime, text: str, to_requester: bool
+    session: Session,
+    *,
+    order: WorkOrder,
+    user: Principal,
+    at: datetime,
+    text: str,
+    to_requester: bool,
 ) -> WorkOrderLog:
-    """A note on the order; one given to the requester also stops their answer clock."""
+    """A note on the order; one given to the requester (`order:answer`: not a technician,
+    whose notes go to the duty room, which answers) also stops their answer clock."""
+    if to_requester and not has(user.role, Permission.ORDER_ANSWER):
+        raise Forbidden(
+            f"a {user.role} may not answer the requester: post the note without "
+            "to_requester, it goes to the duty room, which answers the requester",
+            field="to_requester",
+            detail_zh="无权答复业主：请去掉“答复业主”再提交，备注将转给值班室，由值班室答复业主",
+        )
+    by = user.username
     if to_requester and order.requester_answered_at is None:
         order.requester_answered_at = at
         order.updated_at = at
     return order_store.add_note(
         session, order=order, by=by, at=at, text=text, to_requester=to_requester
     )
+
+
+PROGRESS_STATES = frozenset({"new", "dispatched", "accepted", "on_site"})
+"""Where a progress answer makes sense: not yet done."""
+
+
+def answer_progress(
+    session: Session,
+    *,
+    order: WorkOrder,
+    user: Principal,
+    why_open: str,
+    done_by: datetime,
+    now: datetime,
+    sites: Sites,
+) -> WorkOrder:
+    """The structured progress answer to the requester: why the order is still open and
+    by when it will be done. It restarts the 24-hour progress clock and moves the expected
+    completion; a clock it answers late stays breached (flagged first)."""
+    if order.state not in PROGRESS_STATES:
+        raise Conflict(
+            f"work order {order.id!r} is {order.state}: no progress answer is owed",
+            detail_zh="该工单已完成或已关闭，无需进度反馈",
+        )
+    if done_by <= now:
+        raise InvalidInput(
+            "done_by must lie in the future",
+            field="done_by",
+            detail_zh="预计完成时间须晚于当前时间",
+        )
+    flag_breaches(session, order=order, now=now, sites=sites)
+    order.progress_at = now
+    order.progress_count += 1
+    order.expected_done_at = done_by
+    if order.requester_answered_at is None:
+        order.requester_answered_at = now
+    record(
+        session,
+        order,
+        event=WorkOrderEventType.UPDATED,
+        action="progress",
+        from_state=order.state,
+        by=user.username,
+        at=now,
+        sites=sites,
+        note=why_open,
+        data={"why_open": why_open, "done_by": done_by.isoformat()},
+    )
+    return order
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

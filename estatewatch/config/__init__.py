@@ -19,6 +19,8 @@ from estatewatch.config.registers import (
 )
 from estatewatch.config.site import (
     Building,
+    CalendarOverride,
+    CalendarYear,
     Checkpoint,
     Connection,
     Device,
@@ -45,10 +47,13 @@ from estatewatch.config.site import (
     SiteConfig,
     SiteInfo,
     SlaPolicy,
+    WorkCalendarConfig,
 )
 
 __all__ = [
     "Building",
+    "CalendarOverride",
+    "CalendarYear",
     "Checkpoint",
     "Connection",
     "DataType",
@@ -89,6 +94,7 @@ __all__ = [
     "SiteConfig",
     "SiteInfo",
     "SlaPolicy",
+    "WorkCalendarConfig",
     "load_model",
     "load_site",
     "parse_model",

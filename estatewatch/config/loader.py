@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from estatewatch.config.site import DeviceKind, SiteConfig
+from estatewatch.config.site import CalendarOverride, DeviceKind, SiteConfig
 from estatewatch.errors import ConfigError, ConfigIssue
 
 M = TypeVar("M", bound=BaseModel)
@@ -174,7 +174,18 @@ def load_site(path: str | Path) -> SiteConfig:
         text = path.read_text(encoding="utf-8")
         _, root = _compose(text, str(path))
         raise ConfigError([_issue(str(path), root, loc, msg) for loc, msg in problems])
-    return site
+    return with_calendar_file(site, path.parent)
+
+
+def with_calendar_file(site: SiteConfig, folder: Path) -> SiteConfig:
+    """`site` with its SLA calendar file (`sla.calendar.file`, relative to `folder`) merged
+    into `sla.calendar`; unchanged without one."""
+    calendar = site.sla.calendar
+    if calendar.file is None:
+        return site
+    override = load_model(folder / calendar.file, CalendarOverride)
+    sla = site.sla.model_copy(update={"calendar": calendar.merged(override)})
+    return site.model_copy(update={"sla": sla})
 
 
 def parse_site(text: str, *, file: str = "<string>") -> SiteConfig:

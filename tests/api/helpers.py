@@ -129,6 +129,9 @@ class Api:
             path, json=json if json is not None else {}, headers=self.headers(user), **kw
         )
 
+    def put(self, path: str, json: Any, user: str | None = "ada", **kw: Any) -> Any:
+        return self.client.put(path, json=json, headers=self.headers(user), **kw)
+
     def patch(self, path: str, json: Any, user: str | None = "ada") -> Any:
         return self.client.patch(path, json=json, headers=self.headers(user))
 

@@ -9,6 +9,7 @@ import pytest
 
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
+from estatewatch.config.site import RosterEntry
 from estatewatch.contracts.payloads import PatrolExceptionKind
 from rules.schedule import LocalTime, route_windows, shift_at
 from tests.dates import iso, utc
@@ -201,3 +202,46 @@ def test_patrol_state_survives_a_restart(d: Driver) -> None:
         ("patrol.missed_checkpoint", "equipment-round")
     ]
     assert d.events[0].details["checkpoints"] == "power-room-1"
+
+
+def test_one_tag_read_by_two_handhelds_too_close_in_time_is_a_cloned_tag(d: Driver) -> None:
+    d.at(at(35)).scan("pump-room", guard="guard-zhang", handheld="hh-01")
+    d.at(at(35) + 3_000).scan("pump-room", guard="guard-li", handheld="hh-02")  # 3 s < 30 s
+    events = [e for e in d.events if e.rule == "patrol.cloned_tag"]
+    assert [(e.target, e.details["other"], e.details["seconds"]) for e in events] == [
+        ("hh-02", "hh-01", 3.0)
+    ]
+    assert "hh-01" in events[0].title
+    assert "pump-room" in events[0].title
+
+
+def test_two_handhelds_at_one_tag_a_walk_apart_raise_nothing(d: Driver) -> None:
+    d.at(at(35)).scan("pump-room", handheld="hh-01")
+    d.at(at(36)).scan("pump-room", guard="guard-li", handheld="hh-02")  # 60 s >= 30 s
+    assert "patrol.cloned_tag" not in d.raised()
+
+
+def _rostered(example_site: SiteConfig, weekdays: list[int]) -> Driver:
+    entry = RosterEntry(role="guard", person="guard-li", shift="day", weekdays=weekdays)
+    site = example_site.model_copy(update={"roster": [entry]})
+    return Driver(site, "builtin: false\n", start=LOCAL_0800)
+
+
+def test_a_rostered_guard_silent_from_the_start_of_the_shift_raises(
+    example_site: SiteConfig,
+) -> None:
+    d = _rostered(example_site, [0])  # the test week's Monday, day shift from 08:00
+    until(d, 60)
+    assert "patrol.silent_guard" not in d.raised()
+    until(d, 61)
+    silent = [e for e in d.events if e.rule == "patrol.silent_guard"]
+    assert [(e.target, e.event.value) for e in silent] == [("guard-li", "raised")]
+    assert silent[0].details["last_scan"] is None
+    d.at(at(62)).scan("pump-room", guard="guard-li", handheld="hh-02")
+    assert d.events[-1].event.value == "cleared"
+
+
+def test_a_guard_rostered_on_other_days_owes_nothing_today(example_site: SiteConfig) -> None:
+    d = _rostered(example_site, [2, 3])
+    until(d, 120)
+    assert "patrol.silent_guard" not in d.raised()

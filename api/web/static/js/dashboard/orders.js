@@ -91,7 +91,7 @@ function card(order) {
     h('p', { class: 'where' }, store.index.where(order) || order.location),
     countdownBadge(order),
     faultBadge(order),
-    order.breached?.length ? h('p', { class: 'breach' }, t('order.breached', { clocks: order.breached.map((c) => tr('clock', c)).join(t('common.listSep')) })) : null,
+    order.breached?.length ? h('p', { class: 'breach' }, t('order.breached', { clocks: order.breached.map((c) => tr('clock', c.replace(/_\d+$/, ''))).join(t('common.listSep')) })) : null,
     order.assignee ? h('p', { class: 'assignee' }, t('order.assignee', { who: order.assignee }), order.assignee_contact ? ` · ${order.assignee_contact}` : '', order.eta ? ` · ${t('order.eta', { time: dayTime(order.eta) })}` : '') : null,
     clocks(order),
     buttons.length ? h('div', { class: 'actions' }, buttons) : null,

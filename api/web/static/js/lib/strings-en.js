@@ -233,6 +233,8 @@ export const EN = {
   'clock.response': 'Response',
   'clock.on_site': 'On site',
   'clock.progress': 'Progress',
+  'clock.completion': 'Completion',
+  'clock.coordination': 'Coordination',
   'clock.fix': 'Fix',
   'clock.callback': 'Callback',
   'clock.requester_answer': 'Answer',

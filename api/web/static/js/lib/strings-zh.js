@@ -233,6 +233,8 @@ export const ZH = {
   'clock.response': '响应',
   'clock.on_site': '到场',
   'clock.progress': '进度反馈',
+  'clock.completion': '预计完成',
+  'clock.coordination': '协调受理',
   'clock.fix': '整改',
   'clock.callback': '回访',
   'clock.requester_answer': '答复业主',

@@ -1,0 +1,79 @@
+"""The duty roster: the site file's, until someone edits it through the API; who is on
+duty now (the rota the duty room and dispatch read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from api.domain import roster as duty
+from api.domain.errors import InvalidInput, NotFound
+from api.models import WorkOrder
+from api.sites import Sites
+from api.store import roster as roster_store
+from estatewatch.config.site import RosterEntry, SiteConfig
+
+
+def _site(sites: Sites, site: str) -> SiteConfig:
+    config = sites.config(site)
+    if config is None:
+        raise NotFound(f"no site {site!r}", field="site")
+    return config
+
+
+def effective(session: Session, *, site: str, sites: Sites) -> list[RosterEntry]:
+    """The roster in force: the one edited here, else the site file's."""
+    config = _site(sites, site)
+    edited = roster_store.get(session, site=site)
+    return edited if edited is not None else list(config.roster)
+
+
+def replace(
+    session: Session,
+    *,
+    site: str,
+    entries: list[RosterEntry],
+    by: str,
+    now: datetime,
+    sites: Sites,
+) -> list[RosterEntry]:
+    """Replace the site's roster, refusing unknown shifts and guards (422 naming the entry)."""
+    config = _site(sites, site)
+    shifts = {s.id for s in config.shifts}
+    guards = {g.id for g in config.guards}
+    for i, entry in enumerate(entries):
+        if entry.shift not in shifts:
+            raise InvalidInput(
+                f"unknown shift {entry.shift!r}",
+                field=f"entries.{i}.shift",
+                detail_zh=f"未知班次 {entry.shift!r}",
+            )
+        if entry.role == "guard" and entry.person not in guards:
+            raise InvalidInput(
+                f"unknown guard {entry.person!r}",
+                field=f"entries.{i}.person",
+                detail_zh=f"未知保安 {entry.person!r}",
+            )
+    roster_store.replace(session, site=site, entries=entries, by=by, at=now)
+    return entries
+
+
+def on_duty(session: Session, *, site: str, at: datetime, sites: Sites) -> dict[str, list[str]]:
+    """Role -> who is rostered on a shift running at `at`."""
+    config = _site(sites, site)
+    entries = effective(session, site=site, sites=sites)
+    return duty.on_duty(entries, config.shifts, at, sites.tz(site))
+
+
+def technician_on_shift(
+    session: Session, *, order: WorkOrder, at: datetime, sites: Sites
+) -> bool | None:
+    """Whether the order's assignee is a technician rostered on a shift running at `at`;
+    None where the site rosters no technician (nothing to say)."""
+    if sites.config(order.site) is None:
+        return None
+    entries = effective(session, site=order.site, sites=sites)
+    if not any(e.role == "technician" for e in entries):
+        return None
+    return order.assignee in on_duty(session, site=order.site, at=at, sites=sites)["technician"]
