@@ -9,7 +9,7 @@ with no reading of the device's first point.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from api.domain import bands, oplog
 from api.schemas.records import OfflineSpan, ReadingFinding, UnusualReadings
@@ -132,3 +132,35 @@ async def unusual_readings(
         near_threshold=[f for f in findings if f.verdict == "near_threshold"],
         offline=[s for _, spans in results for s in spans],
     )
+
+
+async def days_with_readings(
+    store: ReadingStore | None,
+    config: SiteConfig,
+    device: Device,
+    *,
+    first: date,
+    last: date,
+    tz: tzinfo,
+) -> list[str] | None:
+    """The local days in [first, last] with a reading of the device's first point (the days
+    its equipment operation log has values); None without a store or when it fails."""
+    points = list(_points(config, device))
+    if store is None:
+        return None
+    if not points or last < first:
+        return []
+    start = oplog.day_bounds(first, tz)[0]
+    end = oplog.day_bounds(last, tz)[1]
+    window = timedelta(milliseconds=oplog.tiling_window(start, end))
+    try:
+        series = await store.aggregate(
+            site=config.site.id, kind=DeviceKind(device.kind), device=device.id,
+            point=points[0], start=start, end=end, window=window, fn=Aggregate.LAST,
+        )  # fmt: skip
+    except ReadingsError:
+        return None
+    days = {
+        from_epoch_ms(s.ts).astimezone(tz).date() for s in series.samples if s.value is not None
+    }
+    return [d.isoformat() for d in sorted(days)]
