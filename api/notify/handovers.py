@@ -1,5 +1,7 @@
 """Shifts that ended without a signed handover, told to the supervisors on call once per
-shift: a notification outbox row per supervisor and channel, like an alarm's. The
+shift: a notification outbox row per supervisor and channel, like an alarm's, once the
+site keeps handovers (one has been filed there: switching the feature on must not page
+the supervisors about every shift before it). The
 notifier's escalation pass runs it (`EW_NOTIFY=true`); `POST /handovers/check` at once."""
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def notify_unsigned(session: Session, *, now: datetime, sites: Sites) -> int:
         config = sites.config(site)
         if config is None:
             continue
+        if not store.keeps_handovers(session, site=site):
+            continue  # a site that files no handovers is not paged for every shift
         for status in shift_states(session, site=site, now=now, sites=sites):
             if status.state == "signed" or status.notified is not None:
                 continue

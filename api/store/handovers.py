@@ -28,6 +28,14 @@ def of_shift(session: Session, *, site: str, shift: str, day: str) -> Handover |
     ).first()
 
 
+def keeps_handovers(session: Session, *, site: str) -> bool:
+    """Whether any handover was ever filed for the site."""
+    return (
+        session.scalars(select(Handover.id).where(Handover.site == site).limit(1)).first()
+        is not None
+    )
+
+
 def add(session: Session, handover: Handover) -> Handover:
     session.add(handover)
     session.flush()
