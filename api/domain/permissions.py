@@ -48,6 +48,9 @@ class Permission(StrEnum):
     INCIDENT_REVIEW = "incident:review"
     QUALITY = "quality"
     """Draw the weekly sample, record callbacks, read the quality report."""
+    HANDOVER_SIGN = "handover:sign"
+    """File the shift handover (交接班) as the outgoing duty engineer, or sign it as the
+    incoming one. Reading handovers, fault analysis and equipment records is REPORT_READ."""
 
 
 P = Permission
@@ -73,7 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.INCIDENT_RUN, P.INCIDENT_REVIEW, P.QUALITY}
     ),
     Role.DUTY_ENGINEER: frozenset(
-        _WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT, P.INCIDENT_RUN}
+        _WATCH | _ORDERS | {P.ALARM_ACK, P.ALARM_COMMENT, P.INCIDENT_RUN, P.HANDOVER_SIGN}
     ),
     # A technician reads the equipment's values and log to diagnose what they repair.
     Role.TECHNICIAN: frozenset({P.ORDER_READ, P.ORDER_COMMENT, P.READINGS_READ}),

@@ -14,6 +14,7 @@ from api.models.notify import (
     QualitySample,
 )
 from api.models.patrol import PatrolExceptionRecord, PatrolScanRecord
+from api.models.records import Handover, HandoverNotice
 from api.models.roster import RosterEntryRecord
 from api.models.user import RefreshToken, User
 from api.models.workorder import SlaBreach, WorkOrder, WorkOrderLog
@@ -27,6 +28,8 @@ __all__ = [
     "DeviceStatusRecord",
     "Escalation",
     "FeedEvent",
+    "Handover",
+    "HandoverNotice",
     "Incident",
     "IncidentEntry",
     "MaintenancePlan",

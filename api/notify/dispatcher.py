@@ -27,6 +27,7 @@ from api.notify import channels, outbox
 from api.notify.channels import Envelope, Sender
 from api.notify.errors import DeliveryError, NotifyError
 from api.notify.escalator import escalate_pass
+from api.notify.handovers import notify_unsigned
 from api.notify.planner import plan_pass
 from api.notify.templates import render
 from api.sites import Sites
@@ -78,6 +79,7 @@ class Notifier:
         with self.db.write() as session:
             started = escalate_pass(session, sites=self.sites, now=self.clock.now())
             remind_reviews(session, sites=self.sites, now=self.clock.now())
+            notify_unsigned(session, sites=self.sites, now=self.clock.now())
             return started
 
     def _claim(self, groups: int) -> list[outbox.Batch]:

@@ -95,6 +95,12 @@ def technician_page() -> FileResponse:
     return _page("tech.html")
 
 
+@router.get("/records", include_in_schema=False)
+def records_page() -> FileResponse:
+    """Engineering records: the shift handover to file and sign, the fault analysis."""
+    return _page("records.html")
+
+
 @router.get("/guard-sw.js", include_in_schema=False)
 def guard_service_worker() -> FileResponse:
     """The guard page's service worker, served from the root so it may control `/guard`."""

@@ -93,7 +93,8 @@ class NotificationEvent(Payload):
     event: Literal["queued", "sent", "failed", "acknowledged", "escalated"]
     channel: ShortText
     recipient: ShortText
-    subject_kind: Literal["alarm", "workorder", "incident"]
+    subject_kind: Literal["alarm", "workorder", "incident", "handover"]
+    """`handover`: a shift that ended without a signed handover (交接班)."""
     subject_id: ShortText
     attempt: int = Field(default=1, ge=1)
     at: EpochMs

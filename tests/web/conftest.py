@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from estatewatch.config import SiteConfig
+from estatewatch.config.site import PatrolWindow, RouteSchedule
 from estatewatch.testing.services import InfluxDB, Mosquitto
 from tests.web.stack import LiveStack
 
@@ -41,6 +44,27 @@ def _missing(what: str) -> None:
     pytest.skip(message)
 
 
+def rounds_open_now(site: SiteConfig) -> SiteConfig:
+    """The site with every route's round open from a few minutes ago for three hours, in
+    the shift running now: the live stack runs on real time, and a scan made before a round
+    opens is refused, so the pages' scans must fall in a round whatever the time of day."""
+    tz = ZoneInfo(site.site.timezone)
+    local = datetime.now(tz)
+    shift = next(
+        s
+        for s in site.shifts
+        if (s.start <= local.time() < s.end)
+        or (s.end <= s.start and (local.time() >= s.start or local.time() < s.end))
+    )
+    start = (local - timedelta(minutes=10)).time().replace(second=0, microsecond=0)
+    window = PatrolWindow(start=start, duration=timedelta(hours=3))
+    routes = [
+        r.model_copy(update={"schedule": [RouteSchedule(shift=shift.id, windows=[window])]})
+        for r in site.routes
+    ]
+    return site.model_copy(update={"routes": routes})
+
+
 @pytest.fixture(scope="module")
 def live(
     tmp_path_factory: pytest.TempPathFactory,
@@ -48,7 +72,8 @@ def live(
     mosquitto: Mosquitto,
     influxdb: InfluxDB,
 ) -> Iterator[LiveStack]:
-    stack = LiveStack(example_site, tmp_path_factory.mktemp("web"), mosquitto.url, influxdb.url)
+    site = rounds_open_now(example_site)
+    stack = LiveStack(site, tmp_path_factory.mktemp("web"), mosquitto.url, influxdb.url)
     stack.start()
     yield stack
     stack.stop()

@@ -49,6 +49,7 @@ OFFLINE_DEVICE = "temp-fire-control"  # reported offline, and no readings writte
 USERS: dict[str, tuple[Role, str, str, str | None]] = {
     # username: role, full name, contact, guard id
     "chen": (Role.DUTY_ENGINEER, "陈值班", "0755-8888 0001", None),
+    "zhou": (Role.DUTY_ENGINEER, "周接班", "0755-8888 0003", None),  # the next shift
     "wang": (Role.SUPERVISOR, "王主管", "0755-8888 0002", None),
     "liu": (Role.TECHNICIAN, "刘师傅", "138 0000 0001", None),
     "zhang": (Role.GUARD, "张伟", "138 0000 0002", "guard-zhang"),

@@ -1,0 +1,107 @@
+"""The records page in Chinese: the outgoing duty engineer files the shift handover, the
+incoming one (another person, in another browser) signs it and it is frozen; the fault
+analysis draws its chart in SVG."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.pages import WALL, Console, a11y_problems, sign_in, token
+from tests.web.stack import LiveStack
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+def _page(browser: Any, live: LiveStack, console: Console, user: str, hash_: str = "") -> Any:
+    context = browser.new_context(**WALL, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/records{hash_}")
+    sign_in(page, user)
+    page.wait_for_selector("#fault-chart > *")
+    return page
+
+
+@pytest.fixture
+def pages(browser: Any) -> Iterator[list[Any]]:
+    opened: list[Any] = []
+    yield opened
+    for page in opened:
+        page.context.close()
+
+
+def test_a_handover_is_filed_and_signed_by_the_next_shift(
+    browser: Any, live: LiveStack, console: Console, pages: list[Any]
+) -> None:
+    outgoing = _page(browser, live, console, "chen")
+    pages.append(outgoing)
+    assert outgoing.inner_text("#handover-title") == "交接班"
+    outgoing.click("#handover-file")
+    outgoing.wait_for_selector('#handover-state[data-state="filed"]')
+    view = outgoing.inner_text("#handover-view")
+    for text in (
+        "交接班记录",
+        "异常读数",
+        "超出正常范围",
+        "离线设备",
+        "交班人：陈值班",
+        "等待接班人签字",
+    ):
+        assert text in view, text
+    assert outgoing.locator("#handover-sign").count() == 0  # not by the one who filed
+    handover_id = outgoing.get_attribute("#handover-view", "data-id")
+    assert handover_id
+
+    incoming = _page(browser, live, console, "zhou", f"#handover={handover_id}")
+    pages.append(incoming)
+    incoming.click("#handover-sign")
+    incoming.wait_for_selector('#handover-state[data-state="signed"]')
+    signatures = incoming.locator("#signatures li")
+    assert signatures.count() == 2
+    assert "接班人：周接班" in signatures.nth(1).inner_text()
+    assert "双方已签字，记录已锁定" in incoming.inner_text("#handover-view")
+    assert a11y_problems(incoming) == []
+
+    third = httpx.post(
+        f"{live.url}/handovers/{handover_id}/sign",
+        json={},
+        headers={"Authorization": f"Bearer {token(live, 'chen')}"},
+    )
+    assert third.status_code == 409  # frozen
+    assert console.errors == []
+
+
+def test_the_fault_analysis_draws_its_chart(
+    browser: Any, live: LiveStack, console: Console, pages: list[Any]
+) -> None:
+    live.call(lambda: live.estate.inject("elevator-3", "entrapment"))  # type: ignore[union-attr]
+    page = _page(browser, live, console, "wang")
+    pages.append(page)
+    assert page.inner_text("#faults-title") == "故障分析"
+
+    def drawn() -> bool:
+        page.click("#faults-form button[type=submit]")
+        page.wait_for_timeout(500)
+        return page.locator('#fault-chart svg g[data-key="elevator-3"]').count() == 1
+
+    for _ in range(40):
+        if drawn():
+            break
+    assert page.locator('#fault-chart svg g[data-key="elevator-3"]').count() == 1
+    assert "Tower 2 car A" in page.inner_text("#fault-chart") or "二号楼" in page.inner_text(
+        "#fault-chart"
+    )
+    assert "故障" in page.inner_text("#faults-summary")
+    page.select_option("#faults-by", "kind")
+    page.click("#faults-form button[type=submit]")
+    page.wait_for_selector('#fault-chart svg g[data-key="elevator"]')
+    assert "电梯" in page.inner_text("#fault-chart")
+    assert not page.is_hidden("#fault-table")
+    assert a11y_problems(page) == []
+    assert console.errors == []
