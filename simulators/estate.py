@@ -16,11 +16,12 @@ from estatewatch.clock import Clock
 from estatewatch.config import DeviceKind, SiteConfig
 from estatewatch.contracts.payloads import Scalar
 from simulators.device import DeviceSim
+from simulators.dlt645_server import MeterServers
 from simulators.errors import SimulatorError, UnknownDevice
 from simulators.faults import Fault, accepted_faults
 from simulators.modbus_server import ModbusServers
 from simulators.mqtt_sensors import SensorPublisher
-from simulators.physics import make_model
+from simulators.physics import link_models, make_model
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class SimulatedEstate:
             register_map = site.register_maps.get(device.register_map or "")
             model = make_model(device, rng, self.now, tz, register_map)
             self.sims[device.id] = DeviceSim(device, register_map, model, rng)
+        link_models({d: (sim.device, sim.model) for d, sim in self.sims.items()})
         self._frozen = False
         self.failed_steps = 0
         self._listeners: list[Callable[[], None]] = []
@@ -164,6 +166,7 @@ class SimulatedEstate:
             self.modbus = await stack.enter_async_context(
                 ModbusServers(self.sims.values(), bind_host=bind_host)
             )
+            await stack.enter_async_context(MeterServers(self.sims.values(), bind_host=bind_host))
             if mqtt_url is not None:
                 publisher = SensorPublisher(
                     self.sims.values(), url=mqtt_url, clock=self.clock, interval=sensor_interval
