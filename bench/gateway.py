@@ -20,9 +20,16 @@ One run, on this machine:
      each second and its queue is not growing. N doubles from 500, then bisects.
 The machine is shared with other engineers' work: figures are indicative.
 
+4. report by exception: the example estate's Modbus devices and DL/T 645 meters, served by
+   the simulators on loopback, polled once a second of estate time for `--rbe-seconds` by two
+   sets of pollers in the same run — full rate (every point every poll: the baseline) and
+   by exception (`gateway.report_by_exception`, the meters' own deadbands) — counting the
+   point values, readings and telemetry bytes each would send uplink.
+
 Result lines: `requests_per_poll_coalesced`, `requests_per_poll_per_point`,
 `commit_ms_full`, `commit_ms_normal`, `bare_client_req_per_s`, `devices_on_schedule`,
-`ratio_to_bare_client`, `rss_mb`.
+`ratio_to_bare_client`, `rss_mb`, `rbe_reduction_factor` (point values, full rate / RBE),
+`rbe_bytes_reduction_factor`, `rbe_readings_reduction_factor`.
 """
 
 from __future__ import annotations
@@ -373,6 +380,82 @@ def _show(result: dict[str, Any]) -> None:
     )
 
 
+# --- 4. report by exception ---------------------------------------------------------------
+
+
+class _Count:
+    """A sink that counts what would go uplink."""
+
+    def __init__(self) -> None:
+        self.readings = self.values = self.bytes = 0
+
+    def reading(self, fragment: bytes, *, urgent: bool = False) -> None:
+        self.readings += 1
+        self.bytes += len(fragment) + 1
+        self.values += len(json.loads(fragment)["values"])
+
+    def status(self, tracker: Any) -> None:
+        return None
+
+
+async def report_by_exception(seconds: int) -> dict[str, float]:
+    from estatewatch.clock import FakeClock
+    from gateway.devices import DeviceTracker
+    from gateway.dlt645 import Dlt645Source
+    from gateway.polling import ModbusSource
+    from gateway.report import ReportFilter
+    from gateway.schedule import PollStats
+    from simulators.harness import run_estate
+
+    example = load_site(ROOT / "examples" / "estate.yaml")
+    clock = FakeClock()
+    async with run_estate(example, clock=clock) as estate:
+        estate.freeze()
+        site = estate.site
+        sides: list[tuple[list[Any], _Count]] = []
+        for rbe in (False, True):
+            gateway = site.gateway.model_copy(update={"report_by_exception": rbe})
+            which = site.model_copy(update={"gateway": gateway})
+            trackers = {d.id: DeviceTracker(d, site="b", gateway="b") for d in which.devices}
+            sources: list[Any] = [
+                ModbusSource.from_site(which, trackers, PollStats(), clock),
+                Dlt645Source.from_site(which, trackers, PollStats(), clock),
+            ]
+            if not rbe:
+                for source in sources:
+                    for poller in source.pollers:
+                        poller.report = ReportFilter({})  # the baseline: everything, always
+            sides.append((sources, _Count()))
+        try:
+            for _ in range(seconds):
+                estate.step_once(1.0)
+                await clock.advance(1.0)
+                for sources, sink in sides:
+                    for poller in sources[0].pollers:
+                        for group in poller.groups:
+                            await poller.poll(group, sink)
+                    for poller in sources[1].pollers:
+                        await poller.poll(sink)
+        finally:
+            for sources, _ in sides:
+                for source in sources:
+                    await source.close()
+    (_, full), (_, rbe_sink) = sides
+    print(
+        f"report by exception over {seconds} s of the example estate: full rate"
+        f" {full.values} values in {full.readings} readings ({full.bytes} B), by exception"
+        f" {rbe_sink.values} values in {rbe_sink.readings} readings ({rbe_sink.bytes} B)",
+        flush=True,
+    )
+    return {
+        "rbe_full_rate_values": full.values,
+        "rbe_values": rbe_sink.values,
+        "rbe_reduction_factor": round(full.values / max(1, rbe_sink.values), 1),
+        "rbe_bytes_reduction_factor": round(full.bytes / max(1, rbe_sink.bytes), 1),
+        "rbe_readings_reduction_factor": round(full.readings / max(1, rbe_sink.readings), 1),
+    }
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
@@ -380,15 +463,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per trial")
     parser.add_argument("--max-devices", type=int, default=12_000)
+    parser.add_argument("--rbe-seconds", type=int, default=600, help="estate seconds (RBE)")
+    parser.add_argument("--rbe-only", action="store_true", help="only the RBE comparison")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ew-bench-gateway-"))
     try:
         figures: dict[str, float] = {}
-        figures.update(coalescing())
-        figures.update(asyncio.run(commit_cost(workdir)))
-        figures.update(capacity(args, workdir))
+        figures.update(asyncio.run(report_by_exception(args.rbe_seconds)))
+        if not args.rbe_only:
+            figures.update(coalescing())
+            figures.update(asyncio.run(commit_cost(workdir)))
+            figures.update(capacity(args, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    _print(figures)
+
+
+def _print(figures: dict[str, float]) -> None:
     print()
     for name, value in figures.items():
         print(f"{name}: {round(value, 3) if isinstance(value, float) else value}")

@@ -23,7 +23,11 @@ class ReadFailure(GatewayError):
     @property
     def answered(self) -> bool:
         """The device sent something back: it is there, even if it refused."""
-        return self.kind in (DeviceErrorKind.MODBUS_EXCEPTION, DeviceErrorKind.DECODE)
+        return self.kind in (
+            DeviceErrorKind.MODBUS_EXCEPTION,
+            DeviceErrorKind.DECODE,
+            DeviceErrorKind.PROTOCOL_ERROR,
+        )
 
 
 class StoreError(GatewayError):

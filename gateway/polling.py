@@ -29,6 +29,7 @@ from gateway.errors import ReadFailure
 from gateway.messages import ReadingEncoder
 from gateway.modbus import ModbusHub, hub_key
 from gateway.plan import ReadRequest, plan_reads
+from gateway.report import ReportFilter, policies
 from gateway.schedule import PollStats, Ticker, follow
 from gateway.sink import Sink
 from gateway.topology import build_hubs
@@ -77,6 +78,7 @@ class DevicePoller:
         groups: list[PollGroup],
         hub: ModbusHub,
         clock: Clock,
+        report: ReportFilter | None = None,
     ) -> None:
         self.tracker = tracker
         self.device = tracker.device
@@ -86,6 +88,8 @@ class DevicePoller:
         self.hub = hub
         self.clock = clock
         self.encoder = ReadingEncoder(self.device)
+        self.report = report if report is not None else ReportFilter({})
+        """Report by exception (`gateway.report`): empty, every reading goes out whole."""
         self._next_probe = 0.0
         self._probes = 0
 
@@ -121,6 +125,10 @@ class DevicePoller:
             for name, message in errors.items():
                 result.failed[name] = DeviceError(kind=DeviceErrorKind.DECODE, message=message)
         reading, changed = tracker.observe(result, to_epoch_ms(self.clock.now()))
+        if changed:
+            self.report.reset()  # the first reading after a change of state goes out whole
+        if reading is not None and self.report:
+            reading = self.report(reading)
         if reading is not None:
             sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
         if changed:
@@ -219,7 +227,9 @@ class ModbusSource:
                 )
             groups = [PollGroup(g.interval, list(g.reads)) for g in plan]
             hub = hubs[hub_key(conn)]
-            pollers.append(DevicePoller(trackers[device.id], conn, groups, hub, clock))
+            points = site.register_maps[device.register_map].points
+            report = ReportFilter(policies(points, everything=site.gateway.report_by_exception))
+            pollers.append(DevicePoller(trackers[device.id], conn, groups, hub, clock, report))
         return cls(pollers, clock, stats)
 
     @property

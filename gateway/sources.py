@@ -15,6 +15,7 @@ what they carried is committed.
     modbus          Modbus TCP/RTU devices, polled on their schedules (gateway.polling)
     handheld-scans  patrol scans on the site broker (gateway.patrol)
     mqtt-sensors    JSON sensors on the site broker (gateway.site_mqtt)
+    dlt645          DL/T 645-2007 meters, serial or through a transparent gateway (gateway.dlt645)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Protocol, TypeVar
 from estatewatch.clock import Clock
 from estatewatch.config import SiteConfig
 from gateway.devices import DeviceTracker
+from gateway.dlt645 import Dlt645Source
 from gateway.patrol import HandheldScans, PatrolIntake
 from gateway.polling import ModbusSource
 from gateway.schedule import PollStats
@@ -112,6 +114,15 @@ async def modbus(context: SourceContext) -> Source | None:
     return source
 
 
+async def dlt645_meters(context: SourceContext) -> Source | None:
+    source = Dlt645Source.from_site(context.site, context.trackers, context.stats, context.clock)
+    if not source.pollers:
+        return None
+    context.resources.on_close(source.close)
+    log.info("%d DL/T 645 meters on %d buses", len(source.pollers), len(source.buses))
+    return source
+
+
 async def handheld_scans(context: SourceContext) -> Source | None:
     source = HandheldScans(context.patrol, context.site.site.id)
     await source.listen(await site_broker(context))
@@ -131,6 +142,7 @@ SOURCES: dict[str, SourceFactory] = {
     HandheldScans.name: handheld_scans,
     ModbusSource.name: modbus,
     SensorSource.name: mqtt_sensors,
+    Dlt645Source.name: dlt645_meters,
 }
 """Source name -> factory, in the order they are built. Order matters on the site broker:
 a message goes to the first source whose route takes its topic, so handheld scans come

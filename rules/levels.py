@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from estatewatch.config.site import (
     DeviceKind,
     Elevator,
+    EnergyMeter,
     FirePanel,
     Generator,
     PowerRoom,
@@ -34,6 +35,7 @@ _MODELS = {
     DeviceKind.GENERATOR: Generator,
     DeviceKind.FIRE_PANEL: FirePanel,
     DeviceKind.SENSOR: Sensor,
+    DeviceKind.ENERGY_METER: EnergyMeter,
 }
 
 

@@ -18,6 +18,7 @@ from estatewatch.codec import DecodeError, Value, decode, encode
 from estatewatch.config import (
     DataType,
     Device,
+    Dlt645,
     MqttSensor,
     RegisterMap,
     RegisterPoint,
@@ -171,6 +172,8 @@ class DeviceSim:
     def values(self) -> dict[str, Scalar]:
         """The engineering values served right now: for a Modbus device, exactly what a
         client decodes from the registers; for an MQTT sensor, its configured points."""
+        if isinstance(self.device.connection, Dlt645) and Fault.GARBAGE in self.faults:
+            return {name: math.nan for name in self.model.values()}  # no frame checks out
         if isinstance(self.device.connection, MqttSensor):
             model = self.model.values()
             return {p.name: model.get(p.name, 0) for p in self.device.connection.points}

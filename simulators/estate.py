@@ -16,11 +16,12 @@ from estatewatch.clock import Clock
 from estatewatch.config import DeviceKind, Generator, SiteConfig
 from estatewatch.contracts.payloads import Scalar
 from simulators.device import DeviceSim
+from simulators.dlt645_server import MeterServers
 from simulators.errors import SimulatorError, UnknownDevice
 from simulators.faults import Fault, accepted_faults
 from simulators.modbus_server import ModbusServers
 from simulators.mqtt_sensors import SensorPublisher
-from simulators.physics import make_model
+from simulators.physics import link_models, make_model
 from simulators.physics.elevator import ElevatorModel
 from simulators.physics.pump import PumpSetModel
 
@@ -52,6 +53,7 @@ class SimulatedEstate:
             register_map = site.register_maps.get(device.register_map or "")
             model = make_model(device, rng, self.now, tz, register_map)
             self.sims[device.id] = DeviceSim(device, register_map, model, rng)
+        link_models({d: (sim.device, sim.model) for d, sim in self.sims.items()})
         self.feeds = {
             room.id: [d.id for d in site.devices if room.id in site.fed_by(d.id)]
             for room in site.devices
@@ -225,6 +227,7 @@ class SimulatedEstate:
             self.modbus = await stack.enter_async_context(
                 ModbusServers(self.sims.values(), bind_host=bind_host)
             )
+            await stack.enter_async_context(MeterServers(self.sims.values(), bind_host=bind_host))
             if mqtt_url is not None:
                 publisher = SensorPublisher(
                     self.sims.values(), url=mqtt_url, clock=self.clock, interval=sensor_interval

@@ -8,6 +8,7 @@ from enum import StrEnum
 from estatewatch.config import (
     Device,
     DeviceKind,
+    Dlt645,
     ModbusRtu,
     ModbusTcp,
     Sensor,
@@ -63,10 +64,13 @@ class Fault(StrEnum):
     # the protocol, for any Modbus device (offline also silences an MQTT sensor)
     OFFLINE = "offline"  # stops answering: the client times out
     MODBUS_EXCEPTION = "modbus_exception"  # every request answered by an exception response
-    GARBAGE = "garbage"  # random register contents, NaN floats among them
+    GARBAGE = "garbage"  # random register contents, NaN floats among them (DL/T 645: bad frames)
+    METER_ERROR = "meter_error"  # a DL/T 645 meter answers every read with an error byte
 
 
-PROTOCOL_FAULTS = frozenset({Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAGE})
+PROTOCOL_FAULTS = frozenset(
+    {Fault.OFFLINE, Fault.MODBUS_EXCEPTION, Fault.GARBAGE, Fault.METER_ERROR}
+)
 """Faults of the device's communication rather than of its physics."""
 
 ELEVATOR_FAULTS = frozenset(
@@ -122,6 +126,7 @@ KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
     DeviceKind.GENERATOR: GENERATOR_FAULTS,
     DeviceKind.FIRE_PANEL: FIRE_PANEL_FAULTS,
     DeviceKind.SENSOR: frozenset(),
+    DeviceKind.ENERGY_METER: frozenset({Fault.OVERLOAD}),
 }
 
 SENSOR_FAULTS: dict[SensorType, frozenset[Fault]] = {
@@ -148,7 +153,9 @@ def accepted_faults(device: Device) -> frozenset[Fault]:
     if isinstance(device, Sensor):
         faults = faults | SENSOR_FAULTS[device.sensor_type]
     if is_modbus(device):
-        return faults | PROTOCOL_FAULTS
+        return faults | PROTOCOL_FAULTS - {Fault.METER_ERROR}
+    if isinstance(device.connection, Dlt645):
+        return faults | {Fault.OFFLINE, Fault.GARBAGE, Fault.METER_ERROR}
     return faults | {Fault.OFFLINE}
 
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from estatewatch.clock import Clock, ScaledClock, SystemClock
-from estatewatch.config import ModbusTcp, SiteConfig
+from estatewatch.config import Dlt645, ModbusTcp, SiteConfig
 from estatewatch.testing.services import free_port
 from simulators.estate import SimulatedEstate
 
@@ -26,14 +26,15 @@ LOOPBACK = "127.0.0.1"
 
 
 def relocate(site: SiteConfig) -> SiteConfig:
-    """The site with every Modbus TCP device moved to 127.0.0.1 on a free port; devices that
-    shared an address share one new port (and keep their unit ids)."""
+    """The site with every Modbus TCP device and DL/T 645 meter behind a TCP gateway moved to
+    127.0.0.1 on a free port; devices that shared an address share one new port (and keep
+    their unit ids and meter addresses)."""
     ports: dict[tuple[str, int], int] = {}
     devices = []
     for device in site.devices:
         conn = device.connection
-        if isinstance(conn, ModbusTcp):
-            key = (conn.host, conn.port)
+        if isinstance(conn, ModbusTcp) or (isinstance(conn, Dlt645) and conn.host is not None):
+            key = (conn.host or "", conn.port)
             if key not in ports:
                 ports[key] = free_port()
             port = ports[key]

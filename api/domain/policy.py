@@ -24,6 +24,7 @@ TRADE_OF_DEVICE: dict[DeviceKind, Trade] = {
     DeviceKind.GENERATOR: Trade.WATER_ELECTRIC,
     DeviceKind.FIRE_PANEL: Trade.FIRE,
     DeviceKind.SENSOR: Trade.INTELLIGENT,
+    DeviceKind.ENERGY_METER: Trade.WATER_ELECTRIC,
 }
 
 TRADE_OF_CHECKPOINT: dict[str, Trade] = {

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 from pydantic import BeforeValidator, Field, model_validator
 
 from estatewatch.config.base import PointName, StrictModel
+from estatewatch.config.report import ReportOptions
 from estatewatch.durations import Duration
 
 
@@ -100,7 +101,7 @@ REGISTER_COUNT: dict[DataType, int] = {
 MAX_ADDRESS = 65535
 
 
-class RegisterPoint(StrictModel):
+class RegisterPoint(ReportOptions):
     """One named value in a device's registers.
 
     The engineering value is ``raw * scale + offset``. A ``bool`` in a coil or discrete
@@ -108,6 +109,7 @@ class RegisterPoint(StrictModel):
     ``byte_order`` is the order of the two bytes within each 16-bit register and
     ``word_order`` the order of the registers within a 32/64-bit value; ``big``/``big`` is
     the Modbus standard (ABCD), ``big``/``little`` the common "word-swapped" CDAB.
+    ``deadband`` and ``max_silence`` (`ReportOptions`) say when its value is sent uplink.
     """
 
     name: PointName

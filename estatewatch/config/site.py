@@ -12,6 +12,8 @@ from estatewatch.config.base import Identifier, PointName, StrictModel
 from estatewatch.config.emergency import EmergencyPlan
 from estatewatch.config.notify import NotifyConfig
 from estatewatch.config.registers import RegisterMap
+from estatewatch.config.report import ReportOptions
+from estatewatch.dlt645 import IDENTIFIERS, parse_identifier
 from estatewatch.durations import Duration
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -26,6 +28,7 @@ class DeviceKind(StrEnum):
     GENERATOR = "generator"
     FIRE_PANEL = "fire_panel"
     SENSOR = "sensor"
+    ENERGY_METER = "energy_meter"
 
 
 # --- where a device is reached -------------------------------------------------------------
@@ -70,7 +73,59 @@ class MqttSensor(StrictModel):
     )
 
 
-Connection = Annotated[ModbusTcp | ModbusRtu | MqttSensor, Field(discriminator="protocol")]
+class Dlt645Point(ReportOptions):
+    """A value read from a DL/T 645-2007 meter by its data identifier (DI3..DI0 in hex, as
+    the standard prints them: ``02010100`` is phase A voltage). The format of the
+    identifiers EstateWatch knows (energy, voltages, currents, powers, power factors,
+    frequency) is built in; another needs `size` (bytes) and `decimals`."""
+
+    name: PointName
+    di: str = Field(pattern=r"^[0-9A-Fa-f]{2}( ?[0-9A-Fa-f]{2}){3}$")
+    unit: str = ""
+    size: int | None = Field(default=None, ge=1, le=8, description="BCD bytes of the value")
+    decimals: int | None = Field(default=None, ge=0, le=8)
+    signed: bool = False
+    scale: float = 1.0
+
+    @model_validator(mode="after")
+    def _known_format(self) -> Self:
+        known = parse_identifier(self.di) in IDENTIFIERS
+        if not known and (self.size is None or self.decimals is None):
+            raise ValueError(
+                f"data identifier {self.di} has no built-in format: give size and decimals"
+            )
+        return self
+
+
+class Dlt645(StrictModel):
+    """A DL/T 645-2007 meter on an RS-485 bus, reached through a transparent serial-to-TCP
+    gateway (`host`/`port`) or a serial port of the gateway box (`serial_port`). Meters on
+    one bus share it and are told apart by `address`."""
+
+    protocol: Literal["dlt645"]
+    address: str = Field(
+        pattern=r"^[0-9]{12}$", description="the meter's 12-digit address, as on its nameplate"
+    )
+    host: str | None = None
+    port: int = Field(default=8899, ge=1, le=65535)
+    serial_port: str | None = None
+    baudrate: int = 2400
+    parity: Literal["N", "E", "O"] = "E"
+    timeout: Duration = timedelta(seconds=1)
+    points: list[Dlt645Point] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_link(self) -> Self:
+        if (self.host is None) == (self.serial_port is None):
+            raise ValueError("give host (a TCP transparent gateway) or serial_port, not both")
+        names = [p.name for p in self.points]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"points named twice: {', '.join(twice)}")
+        return self
+
+
+Connection = Annotated[ModbusTcp | ModbusRtu | MqttSensor | Dlt645, Field(discriminator="protocol")]
 
 
 # --- devices, by kind ----------------------------------------------------------------------
@@ -190,8 +245,22 @@ class Sensor(DeviceBase):
     sensor_type: SensorType
 
 
+class EnergyMeter(DeviceBase):
+    """A DL/T 645 multifunction energy meter (多功能电能表) on an outgoing feeder of a power
+    room: `supply` is the power room device whose busbar feeds it."""
+
+    kind: Literal[DeviceKind.ENERGY_METER]
+    supply: Identifier | None = Field(default=None, description="the power room feeding it")
+    nominal_voltage_v: float = Field(default=230.0, gt=0, description="phase-to-neutral")
+    rated_current_a: float = Field(default=250.0, gt=0, description="the feeder's rating, A")
+    load_share: float = Field(
+        default=0.25, gt=0, le=1, description="its share of the power room's load"
+    )
+
+
 Device = Annotated[
-    PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor, Field(discriminator="kind")
+    PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor | EnergyMeter,
+    Field(discriminator="kind"),
 ]
 
 
@@ -404,6 +473,11 @@ class GatewayConfig(StrictModel):
     max_gap_registers: int = Field(
         default=8, ge=0, le=124, description="largest gap a coalesced read bridges"
     )
+    report_by_exception: bool = Field(
+        default=False,
+        description="send every polled point only on a change (beyond its deadband, if it"
+        " has one) or after its max_silence; points with a deadband do so anyway",
+    )
 
 
 def _time_zone(name: str) -> str:
@@ -589,7 +663,7 @@ class SiteConfig(StrictModel):
     # Lookups used by every component.
     def device(
         self, device_id: str
-    ) -> PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor:
+    ) -> PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor | EnergyMeter:
         for device in self.devices:
             if device.id == device_id:
                 return device

@@ -59,13 +59,16 @@ class DeviceErrorKind(StrEnum):
     MODBUS_EXCEPTION = "modbus_exception"
     DECODE = "decode"
     PAYLOAD = "payload"
+    PROTOCOL_ERROR = "protocol_error"  # refused in its protocol's terms: a DL/T 645 error answer
 
 
 class DeviceError(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: DeviceErrorKind
-    code: int | None = Field(default=None, description="the Modbus exception code, if any")
+    code: int | None = Field(
+        default=None, description="the Modbus exception code (or a DL/T 645 error byte), if any"
+    )
     message: LongText
 
 

@@ -9,12 +9,14 @@ whole value sequence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from random import Random
 
 from estatewatch.config import (
     Device,
     Elevator,
+    EnergyMeter,
     FirePanel,
     Generator,
     PowerRoom,
@@ -26,6 +28,7 @@ from simulators.physics.base import Model, StaticModel
 from simulators.physics.elevator import ElevatorModel
 from simulators.physics.fire_panel import FirePanelModel
 from simulators.physics.generator import GeneratorModel
+from simulators.physics.meter import MeterModel
 from simulators.physics.power import PowerRoomModel
 from simulators.physics.pump import PumpSetModel
 from simulators.physics.sensors import SensorModel
@@ -34,11 +37,13 @@ __all__ = [
     "ElevatorModel",
     "FirePanelModel",
     "GeneratorModel",
+    "MeterModel",
     "Model",
     "PowerRoomModel",
     "PumpSetModel",
     "SensorModel",
     "StaticModel",
+    "link_models",
     "make_model",
 ]
 
@@ -63,4 +68,15 @@ def make_model(
         return FirePanelModel(device, register_map, rng, now, tz)
     if isinstance(device, Sensor):
         return SensorModel(device, rng, now, tz)
+    if isinstance(device, EnergyMeter):
+        return MeterModel(device, rng, now, tz)
     return StaticModel()
+
+
+def link_models(devices: Mapping[str, tuple[Device, Model]]) -> None:
+    """Tie models that depend on another device's: a meter to the power room feeding it."""
+    for device, model in devices.values():
+        if isinstance(device, EnergyMeter) and isinstance(model, MeterModel) and device.supply:
+            room = devices.get(device.supply)
+            if room is not None and isinstance(room[1], PowerRoomModel):
+                model.attach(room[1])

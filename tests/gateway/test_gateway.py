@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from estatewatch.clock import FakeClock
-from estatewatch.config import ModbusRtu, ModbusTcp, MqttSensor, RegisterMap, SiteConfig
+from estatewatch.config import Dlt645, ModbusRtu, ModbusTcp, MqttSensor, RegisterMap, SiteConfig
 from estatewatch.contracts.payloads import (
     DeviceErrorKind,
     DeviceState,
@@ -71,6 +71,8 @@ async def test_every_point_arrives_with_its_decoded_value(
         )
         await central.wait_for(fresh, what="readings after the step")
         for device in estate.site.devices:
+            if isinstance(device.connection, Dlt645):
+                continue  # reported by exception: tests/gateway/test_dlt645.py
             *_, (_ts, values, quality) = central.readings(device.id)
             expected = estate.values(device.id)
             assert values == expected, device.id
@@ -204,8 +206,8 @@ async def test_health_is_published(
         await central.wait_for(lambda: len(central.of(GatewayHealth)) >= 2, what="health")
         health = central.of(GatewayHealth)[-1]
         assert isinstance(health, GatewayHealth)
-        assert health.devices_total == 21
-        assert health.devices_online == 15
+        assert health.devices_total == 25  # 21 + the power rooms' four DL/T 645 meters
+        assert health.devices_online == 19  # 15 + the four meters
         assert health.published_total > 0
         assert health.dropped_total == 0
         assert health.poll_latency_p50_ms > 0

@@ -17,7 +17,7 @@ from gateway.sources import SOURCES, Resources, SourceContext, make_source
 
 
 def test_the_registry_names_every_source_in_build_order() -> None:
-    assert list(SOURCES) == ["handheld-scans", "modbus", "mqtt-sensors"]
+    assert list(SOURCES) == ["handheld-scans", "modbus", "mqtt-sensors", "dlt645"]
 
 
 async def test_an_unknown_source_is_refused(example_site: SiteConfig) -> None:

@@ -63,6 +63,12 @@ class SimGateway:
                     else self.states.get(device.id, DeviceState.ONLINE)
                 )
                 error = DeviceError(kind=DeviceErrorKind.TIMEOUT, message="no answer")
+            elif Fault.METER_ERROR in faults:
+                state = DeviceState.DEGRADED
+                error = DeviceError(
+                    kind=DeviceErrorKind.PROTOCOL_ERROR, code=1,
+                    message="abnormal answer: other error (0x01)",
+                )  # fmt: skip
             elif Fault.MODBUS_EXCEPTION in faults:
                 state = DeviceState.DEGRADED
                 error = DeviceError(

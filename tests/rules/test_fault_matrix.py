@@ -134,6 +134,12 @@ MATRIX: dict[Key, dict[Fault, Row]] = {
         **COMM,
         Fault.GARBAGE: INTEGER_MAP_GARBAGE,
     },
+    (DeviceKind.ENERGY_METER, None): {
+        Fault.OVERLOAD: row("meter.overload", within=120),
+        Fault.OFFLINE: row("device.offline", within=90),
+        Fault.METER_ERROR: row("device.comm_fault"),
+        Fault.GARBAGE: row("device.comm_fault"),
+    },
     (DeviceKind.SENSOR, SensorType.LEAK): {
         Fault.LEAK: row("sensor.leak"),
         Fault.OFFLINE: row("sensor.offline", within=1000),
@@ -227,6 +233,7 @@ DEVICE_OF: dict[Key, str] = {
     (DeviceKind.POWER_ROOM, None): "power-room-1",
     (DeviceKind.GENERATOR, None): "generator-1",
     (DeviceKind.FIRE_PANEL, None): "fire-panel-1",
+    (DeviceKind.ENERGY_METER, None): "meter-t1",
     (DeviceKind.SENSOR, SensorType.LEAK): "leak-pump-room",
     (DeviceKind.SENSOR, SensorType.SMOKE): "smoke-power-room-1",
     (DeviceKind.SENSOR, SensorType.TEMPERATURE): "temp-power-room-2",
