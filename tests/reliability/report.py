@@ -1,7 +1,8 @@
 """Run the reliability suite and write its figures into docs/reliability.md.
 
-    .venv/bin/python -m tests.reliability.report              # the CI profile (~4 min)
-    EW_RELIABILITY=full .venv/bin/python -m tests.reliability.report   # long outages
+    .venv/bin/python -m tests.reliability.report              # the CI profile (~15 min,
+                                                              # 10 of them the soak)
+    EW_RELIABILITY=full .venv/bin/python -m tests.reliability.report   # long outages, 2 h soak
 
 Extra arguments go to pytest. The tables between the markers of the profile run in
 docs/reliability.md (`<!-- figures-ci:begin -->` … or `figures-full`) are replaced; the
@@ -32,6 +33,21 @@ CHAOS_COLUMNS = [
     ("alarms_found", "found"), ("orders_expected", "orders expected"),
     ("orders_found", "found"), ("note", "how"),
 ]  # fmt: skip
+SOAK_COLUMNS = [
+    ("profile", "profile"), ("seconds", "s"), ("devices", "devices"),
+    ("produced", "telemetry messages produced"), ("delivered", "delivered"),
+    ("readings", "readings delivered"), ("lost", "lost"),
+    ("dropped_by_policy", "dropped by policy"), ("restarts", "restarts"),
+    ("uplink_cuts", "uplink cuts"), ("cut_seconds", "cut s"), ("faults", "device faults"),
+    ("max_silence_after_recovery", "max silence per device after recovery, s"),
+    ("max_silence_after_fault", "after its fault cleared, s"),
+    ("longest_healthy_gap", "longest gap of a healthy device, s"),
+    ("rss_start_mb", "RSS start MB"), ("rss_end_mb", "RSS end MB"),
+    ("rss_growth_pct", "RSS growth %"), ("fds_start", "fds start"), ("fds_end", "fds end"),
+    ("note", "cuts"),
+]  # fmt: skip
+COLUMNS = {"soak": SOAK_COLUMNS}
+"""Titles of the other tables' columns (a table not named here titles its keys)."""
 
 
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
@@ -54,7 +70,7 @@ def render(rows: list[dict[str, Any]], outcome: str) -> str:
     ]
     for name in sorted({r["table"] for r in other}):
         these = [{k: v for k, v in r.items() if k != "table"} for r in other if r["table"] == name]
-        columns = [(k, k.replace("_", " ")) for k in these[0]]
+        columns = COLUMNS.get(name) or [(k, k.replace("_", " ")) for k in these[0]]
         parts += ["", f"#### {name.replace('_', ' ').capitalize()}", "", table(these, columns)]
     return "\n".join(parts)
 
