@@ -207,13 +207,14 @@ def _handheld_keys(site: SiteConfig) -> dict[str, str]:
 
 
 def _device_ports(site: SiteConfig) -> str:
-    """The Modbus TCP addresses the simulators hold, e.g. ``127.0.0.1:15021-15023,15031``."""
-    from estatewatch.config import ModbusTcp
-
+    """The TCP addresses the simulators hold (Modbus, DL/T 645 gateways), e.g.
+    ``127.0.0.1:15021-15023,15031``."""
     ports: dict[str, set[int]] = {}
     for device in site.devices:
-        if isinstance(device.connection, ModbusTcp):
-            ports.setdefault(device.connection.host, set()).add(device.connection.port)
+        host = getattr(device.connection, "host", None)
+        port = getattr(device.connection, "port", None)
+        if isinstance(host, str) and isinstance(port, int):
+            ports.setdefault(host, set()).add(port)
     return " ".join(f"{host}:{_ranges(sorted(held))}" for host, held in ports.items()) or "none"
 
 

@@ -233,3 +233,42 @@ def test_an_explicit_null_in_any_body_field_is_never_a_5xx(api: Api, user: str) 
                 if response.status_code >= 500 or str(response.status_code) not in documented:
                     failures.append(f"{method} {path} {field}=null: {response.status_code}")
     assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("user", ["ada", "dina"])
+def test_stateful_sequences_answer_no_5xx_and_nothing_undocumented(api: Api, user: str) -> None:
+    """Schemathesis' stateful phase: sequences of calls linked by the ids one answer gives the
+    next (links inferred from the schema), as an admin and as a duty engineer."""
+    from hypothesis import settings as hsettings
+    from hypothesis.stateful import run_state_machine_as_test
+    from schemathesis.checks import not_a_server_error
+
+    api.ingest(alarm_event("alarm-1"))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
+    for method, path in SKIP:
+        schema = schema.exclude(method=method, path=path)
+    base = schema.as_state_machine()
+    assert schema.statistic.transitions.total > 50  # links the phase follows, not a no-op
+    headers = api.headers(user)
+
+    class Machine(base):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+            )
+
+    run_state_machine_as_test(
+        Machine,
+        settings=hsettings(
+            max_examples=int(os.environ.get("EW_FUZZ_STATEFUL", "20")),
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
