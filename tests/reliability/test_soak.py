@@ -96,12 +96,20 @@ def soak_site(example: SiteConfig, count: int = DEVICES) -> SiteConfig:
         conn = template.connection.model_copy(
             update={"host": host, "port": 502, "unit_id": unit + 1}
         )
+        # The copies stand alone: what a power room feeds or a generator backs names the
+        # example's devices, which the soak's site does not have.
+        wiring: dict[str, object] = {}
+        if hasattr(template, "feeds"):
+            wiring["feeds"] = type(template.feeds)()
+        if hasattr(template, "backs"):
+            wiring["backs"] = []
         devices.append(
             template.model_copy(
                 update={
                     "id": f"{template.id}-{n:03d}",
                     "name": f"{template.name} #{n}",
                     "connection": conn,
+                    **wiring,
                 }
             )
         )
