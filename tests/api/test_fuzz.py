@@ -235,10 +235,10 @@ def test_an_explicit_null_in_any_body_field_is_never_a_5xx(api: Api, user: str) 
     assert failures == [], "\n".join(failures)
 
 
-@pytest.mark.parametrize("user", ["ada", "dina"])
+@pytest.mark.parametrize("user", ROLES)
 def test_stateful_sequences_answer_no_5xx_and_nothing_undocumented(api: Api, user: str) -> None:
     """Schemathesis' stateful phase: sequences of calls linked by the ids one answer gives the
-    next (links inferred from the schema), as an admin and as a duty engineer."""
+    next (links inferred from the schema), as every role."""
     from hypothesis import settings as hsettings
     from hypothesis.stateful import run_state_machine_as_test
     from schemathesis.checks import not_a_server_error
