@@ -92,7 +92,11 @@ async def test_every_point_arrives_with_its_decoded_value(
         states = [p for p in central.of(GatewayState) if isinstance(p, GatewayState)]
         assert states
         assert states[0].state == "online"
-        assert gateway.figures().devices_online == len(estate.site.devices)
+        # The DL/T 645 meters are polled on their own (slower) schedule: wait for them too.
+        await central.wait_for(
+            lambda: gateway.figures().devices_online == len(estate.site.devices),
+            what="every device online",
+        )
         for batch in central.batches():
             assert batch.site == site_id
             assert batch.gateway == estate.site.gateway.id
