@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from api.deps import ClockDep, ReaderDep, ReportReader, SitesDep
 from api.domain.errors import InvalidInput
+from api.routes.downloads import csv_download
 from api.schemas.common import Moment
 from api.store import fire
 
@@ -127,12 +128,7 @@ def records(
         writer = csv.writer(out)
         writer.writerow(_COLUMNS[lang])
         writer.writerows(table)
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-        return Response(
-            out.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
-        )
+        return csv_download(out.getvalue(), name)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS[lang])
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in table

@@ -15,6 +15,7 @@ from api.deps import ReadingsReader, RuntimeDep
 from api.domain import oplog
 from api.domain.errors import InvalidInput, NotFound, Unavailable
 from api.readings import PointInfo, Target, find_device
+from api.routes.downloads import csv_download
 from api.schemas.readings import HistoryPublic, LogPoint, LogValue, OperationLog, SamplePublic
 from estatewatch.clock import from_epoch_ms, to_epoch_ms
 from estatewatch.durations import format_duration, parse_duration
@@ -207,13 +208,5 @@ async def operation_log(
         points=rows,
     )
     if format == "csv":
-        return Response(
-            oplog.log_csv(log),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="operation-log-{target.site}-{device}-{day}.csv"'
-                )
-            },
-        )
+        return csv_download(oplog.log_csv(log), f"operation-log-{target.site}-{device}-{day}")
     return log

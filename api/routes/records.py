@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import ClockDep, PlanReader, ReaderDep, ReportReader, RuntimeDep, SitesDep
 from api.domain.errors import InvalidInput
 from api.domain.faults import GroupBy
+from api.routes.downloads import csv_download
 from api.schemas.records import DeviceRecord, FaultReport, MaintenanceCalendar, MonthlyReport
 from api.web.printable import Lang, monthly_html
 from api.workflows import records
@@ -93,11 +94,7 @@ async def device_record(
             sites=sites, log_days=days,
         )  # fmt: skip
     if format == "csv":
-        return Response(
-            records.record_csv(record),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="record-{device}.csv"'},
-        )
+        return csv_download(records.record_csv(record), f"record-{device}")
     return record
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -12,21 +11,12 @@ from fastapi.responses import Response
 from api.deps import ClockDep, ReaderDep, ReportReader, SitesDep
 from api.domain import patrol as rounds
 from api.domain.errors import InvalidInput
+from api.routes.downloads import csv_download
 from api.schemas.report import Handover, SlaReport
 from api.workflows import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 Format = Annotated[Literal["json", "csv"], Query(description="json or csv")]
-
-
-def _csv(text: str, name: str) -> Response:
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        # Header values are Latin-1: the file's name keeps only what is safe in any of them.
-        headers={"Content-Disposition": f'attachment; filename="{_SAFE.sub("_", name)}.csv"'},
-    )
 
 
 @router.get("/handover", response_model=Handover)
@@ -50,7 +40,7 @@ def handover(
         shift, day = shift or current[0].id, day or current[1]
     report = reports.handover(session, site=site, shift=shift, day=day, now=now, sites=sites)
     if format == "csv":
-        return _csv(reports.handover_csv(report), f"handover-{site}-{day}-{shift}")
+        return csv_download(reports.handover_csv(report), f"handover-{site}-{day}-{shift}")
     return report
 
 
@@ -73,5 +63,5 @@ def sla(
         raise InvalidInput("since must be before until", field="since")
     report = reports.sla_report(session, site=site, since=since, until=until, now=now, sites=sites)
     if format == "csv":
-        return _csv(reports.sla_csv(report), f"sla-{site or 'all'}")
+        return csv_download(reports.sla_csv(report), f"sla-{site or 'all'}")
     return report
