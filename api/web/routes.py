@@ -1,5 +1,5 @@
 """Serving the pages: `/` the duty-room dashboard, `/guard` the guard's phone page, `/tech`
-the technician's phone page, `/static/...` their
+the technician's phone page, `/group` the group monitoring centre, `/static/...` their
 files, and `/web/layout`, the site layout the pages draw (buildings, devices, checkpoints,
 routes, rounds of the shift), of the sites the user may see.
 
@@ -100,6 +100,13 @@ def technician_page() -> FileResponse:
 def records_page() -> FileResponse:
     """Engineering records: the shift handover to file and sign, the fault analysis."""
     return _page("records.html")
+
+
+@router.get("/group", include_in_schema=False)
+def group_page() -> FileResponse:
+    """The group monitoring centre (集团监控中心): every estate the user may see, side by
+    side, the one needing attention first; each opens its estate's board."""
+    return _page("group.html")
 
 
 @router.get("/guard-sw.js", include_in_schema=False)
