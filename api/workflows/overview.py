@@ -26,11 +26,11 @@ WARN_PERCENT = 90.0
 
 def overview(session: Session, *, scope: EstateScope, now: datetime, sites: Sites) -> GroupOverview:
     figures = [_estate(session, site, now, sites) for site in scope.visible(sites.ids)]
-    figures.sort(key=_urgency)
+    figures.sort(key=urgency)
     return GroupOverview(generated_at=now, estates=figures)
 
 
-def _urgency(e: EstateFigures) -> tuple[int, int, int, int, float, float, str]:
+def urgency(e: EstateFigures) -> tuple[int, int, int, int, float, float, str]:
     rank = {"critical": 0, "warning": 1, "ok": 2}[e.attention]
     return (
         rank,
@@ -69,11 +69,11 @@ def _estate(session: Session, site: str, now: datetime, sites: Sites) -> EstateF
         patrol_percent=_patrol_today(session, site, now, sites),
         devices_offline=offline or 0,
     )
-    figures.attention = _attention(figures)
+    figures.attention = attention_of(figures)
     return figures
 
 
-def _attention(e: EstateFigures) -> Attention:
+def attention_of(e: EstateFigures) -> Attention:
     if e.critical_alarms or e.overdue_orders:
         return "critical"
     low = [p for p in (e.sla_compliance_percent, e.patrol_percent) if p is not None]
