@@ -45,13 +45,15 @@ def _photo(session: Session, ref: str) -> Owner:
     (just uploaded) belongs to nobody."""
     sites = set(
         session.scalars(
-            select(WorkOrder.site).where(cast(WorkOrder.photo_refs, String).contains(ref))
+            select(WorkOrder.site).where(
+                cast(WorkOrder.photo_refs, String).contains(ref, autoescape=True)
+            )
         )
     )
     sites |= set(
         session.scalars(
             select(PatrolScanRecord.site).where(
-                cast(PatrolScanRecord.finding, String).contains(ref)
+                cast(PatrolScanRecord.finding, String).contains(ref, autoescape=True)
             )
         )
     )
