@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.bus import Bus
 from api.db import Database
@@ -29,6 +29,7 @@ from api.routes import (
     auth,
     devices,
     fire,
+    group,
     handovers,
     health,
     incidents,
@@ -48,6 +49,7 @@ from api.routes import (
 from api.routes import readings as device_readings
 from api.runtime import Runtime, Services
 from api.schemas.user import UserCreate
+from api.scoping import guard_estates
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users as user_store
@@ -78,6 +80,7 @@ ROUTERS = (
     fire,
     handovers,
     records,
+    group,
     stream,
     health,
     metrics,
@@ -189,6 +192,7 @@ def create_app(
         version=__version__,
         description="Alarms, work orders, patrols and equipment of managed estates.",
         lifespan=lifespan,
+        dependencies=[Depends(guard_estates)],
     )
     app.state.runtime = runtime
     install_problem_handlers(app)

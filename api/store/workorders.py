@@ -76,6 +76,7 @@ def list_orders(
     session: Session,
     *,
     site: str | None = None,
+    sites: list[str] | None = None,
     states: list[WorkOrderState] | None = None,
     open_only: bool = False,
     assignee: str | None = None,
@@ -84,10 +85,13 @@ def list_orders(
     offset: int = 0,
     cursor: str | None = None,
 ) -> tuple[list[WorkOrder], str | None]:
-    """The queue, urgent first, then the longest waiting; and the next page's cursor."""
+    """The queue, urgent first, then the longest waiting; and the next page's cursor.
+    `sites` (an estate scope) narrows it to those sites."""
     query = select(WorkOrder)
     if site is not None:
         query = query.where(WorkOrder.site == site)
+    if sites is not None:
+        query = query.where(WorkOrder.site.in_(sites))
     if states:
         query = query.where(WorkOrder.state.in_([str(s) for s in states]))
     elif open_only:
