@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.domain import patrol as rounds
 from estatewatch.config import Device, MqttSensor, SiteConfig
@@ -121,6 +121,10 @@ class SiteLayout(BaseModel):
 class Layout(BaseModel):
     now: datetime
     sites: list[SiteLayout]
+    notifying: bool = Field(
+        description="the API runs its notifier: without one nobody is told of an alarm, no "
+        "escalation or emergency plan runs, and the duty board says so"
+    )
 
 
 def _type(declared: str) -> PointType:

@@ -121,12 +121,14 @@ def favicon() -> FileResponse:
 
 @router.get("/web/layout", tags=["pages"])
 def layout(_: CurrentUser, runtime: RuntimeDep) -> Layout:
-    """Every site's layout, for any signed-in user (a guard included), and the server's
-    time, so a page can correct a wall screen's drifting clock."""
+    """Every site's layout, for any signed-in user (a guard included), the server's time,
+    so a page can correct a wall screen's drifting clock, and whether notifications go out
+    (the duty board warns when they do not)."""
     now = runtime.clock.now()
     sites = runtime.sites
     configs = [c for c in (sites.config(site_id) for site_id in sites.ids) if c is not None]
     return Layout(
         now=now,
         sites=[site_layout(c, now=now, tz=sites.tz(c.site.id)) for c in configs],
+        notifying=runtime.notifier is not None,
     )

@@ -126,10 +126,15 @@ def test_the_wall_screen_is_chinese_accessible_and_quiet(wall: Any) -> None:
         "工单",
         "巡逻",
     ]
+    # The live stack's API runs no notifier: the board says so plainly, on every view.
+    assert wall.is_visible("#notify-off")
+    assert wall.inner_text("#notify-off").startswith("通知未开启")
+    assert "不会通知任何人" in wall.inner_text("#notify-off")
     for view in ("alarms", "equipment", "orders", "patrol"):
         tab(wall, view)
         wall.wait_for_timeout(300)
         assert a11y_problems(wall) == [], view
+        assert wall.is_visible("#notify-off"), view
     tab(wall, "alarms")
 
 
@@ -406,6 +411,22 @@ def test_the_pages_speak_english_when_the_browser_asks(
     sign_in(page, "zhang")
     page.wait_for_selector("#main [role=alert]")
     assert "guards: open /guard" in page.inner_text("#main")
+    context.close()
+
+
+def test_the_board_says_in_english_that_nobody_is_notified(
+    browser: Any, live: LiveStack, console: Console
+) -> None:
+    context = browser.new_context(**WALL, locale="en-US")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/")
+    sign_in(page, "wang")
+    notice = page.locator("#notify-off")
+    notice.wait_for()
+    assert notice.inner_text().startswith("Notifications are off")
+    assert "nobody is told of alarms" in notice.inner_text()
+    tab(page, "duty")
+    eventually(lambda: "Notifications are off: none will be logged" in page.inner_text("#duty"))
     context.close()
 
 
