@@ -8,11 +8,11 @@ Tag UIDs and handheld keys are left out on purpose: a page never needs them.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.domain import patrol as rounds
+from api.readings import PointType, point_type
 from estatewatch.config import Device, MqttSensor, SiteConfig
 from estatewatch.contracts.payloads import Scalar
 
@@ -28,9 +28,6 @@ KIND_ATTRIBUTES = (
     "sensor_type",
 )
 """Per-kind attributes of a device config that a tile shows (set-point, floors...)."""
-
-
-PointType = Literal["number", "bool", "text"]
 
 
 class PointInfo(BaseModel):
@@ -127,24 +124,22 @@ class Layout(BaseModel):
     )
 
 
-def _type(declared: str) -> PointType:
-    """number, bool or text, from a register's or an MQTT point's declared type."""
-    if declared == "bool":
-        return "bool"
-    return "text" if declared == "string" else "number"
-
-
 def _points(config: SiteConfig, device: Device) -> list[PointInfo]:
     if isinstance(device.connection, MqttSensor):
         return [
-            PointInfo(name=p.name, unit=p.unit, type=_type(p.type))
+            PointInfo(name=p.name, unit=p.unit, type=point_type(p.name, p.type, coded=False))
             for p in device.connection.points
         ]
     register_map = config.register_maps.get(device.register_map or "")
     if register_map is None:
         return []
     return [
-        PointInfo(name=p.name, unit=p.unit, type=_type(p.type.value), enum=p.enum)
+        PointInfo(
+            name=p.name,
+            unit=p.unit,
+            type=point_type(p.name, p.type.value, coded=bool(p.enum)),
+            enum=p.enum,
+        )
         for p in register_map.points
     ]
 

@@ -205,6 +205,7 @@ export const EN = {
   'panel.min': 'Min',
   'panel.max': 'Max',
   'panel.mean': 'Mean',
+  'panel.last': 'Last',
   'panel.logEmpty': 'Nothing recorded that day',
   'panel.values': 'Current readings',
   'orderState.new': 'To dispatch',

@@ -205,6 +205,7 @@ export const ZH = {
   'panel.min': '最低',
   'panel.max': '最高',
   'panel.mean': '平均',
+  'panel.last': '末值',
   'panel.logEmpty': '当天没有记录',
   'panel.values': '当前读数',
   'orderState.new': '待派单',
