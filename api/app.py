@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from api.bus import Bus
 from api.db import Database
+from api.docs_pages import install_docs
 from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
@@ -190,7 +191,10 @@ def create_app(
         version=__version__,
         description="Alarms, work orders, patrols and equipment of managed estates.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.runtime = runtime
     install_problem_handlers(app)
     for module in ROUTERS:

@@ -430,6 +430,30 @@ def test_the_board_says_in_english_that_nobody_is_notified(
     context.close()
 
 
+def test_the_api_docs_open_without_internet(browser: Any, live: LiveStack) -> None:
+    """/docs on a LAN without internet: every request to another origin is cut, and
+    Swagger UI still draws the API (its assets come from the package, not a CDN)."""
+    context = browser.new_context(**WALL)
+    elsewhere: list[str] = []
+
+    def only_here(route: Any) -> None:
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    page.goto(f"{live.url}/docs")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for(timeout=20_000)
+    assert title.inner_text().startswith("EstateWatch API")
+    page.locator(".opblock-tag-section").first.wait_for()
+    assert elsewhere == []
+    context.close()
+
+
 def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: Console) -> None:
     """The pure modules (rounds, stream parsing, tags, names, SLA clocks) in Chromium."""
     context = browser.new_context(locale="zh-CN")
