@@ -7,7 +7,7 @@ import { formDialog } from './dialog.js';
 import { h } from './dom.js';
 import { t, tr } from './i18n.js';
 import { keepPhoto, uploadPending } from './photos.js';
-import { clock, ms, now } from './time.js';
+import { clock, dayTime, ms, now } from './time.js';
 
 /** When each SLA clock is met (api/services/sla.py MET_AT). */
 const MET = {
@@ -29,6 +29,18 @@ export function pendingClocks(order) {
     .filter(([name]) => !(MET[name]?.(order)))
     .map(([name, due]) => ({ clock: name, due: ms(due) }))
     .sort((a, b) => a.due - b.due);
+}
+
+/** Every SLA clock of `order` as a line, "回访 11/03 10:15": with its date (a callback is
+ * due tomorrow; a time of day alone reads as today), ✓ once met, ⚠ once breached. */
+export function clockLines(order) {
+  const pending = new Set(pendingClocks(order).map((c) => c.clock));
+  return Object.entries(order.deadlines ?? {}).map(([name, due]) => {
+    const met = !pending.has(name);
+    const breached = Boolean(order.breached?.includes(name));
+    const text = `${tr('clock', name)} ${dayTime(due)}${met ? ' ✓' : ''}${breached ? ' ⚠' : ''}`;
+    return { clock: name, met, breached, text };
+  });
 }
 
 /** The nearest clock as text and whether it ran out: {text, overdue} or null. */
