@@ -475,6 +475,7 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["pending"] == ["response", "on_site"]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]
+    assert result["spans"] == [600_000, 570_000, 240_000, 240_000]  # cleared: stopped at 4 min
     # Shanghai time: the response clock met (✓), the callback due the next day at 09:05
     assert [re.sub(r"[/-]", "-", c) for c in result["callback"]] == [
         "响应 11-02 09:15 ✓",

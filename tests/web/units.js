@@ -6,7 +6,7 @@ async () => {
   const { normalizeTag, validTag } = await import('/static/js/guard/nfc.js');
   const { localName } = await import('/static/js/lib/names.js');
   const { clockLines, pendingClocks } = await import('/static/js/lib/orders.js');
-  const { duration, setTimeZone } = await import('/static/js/lib/time.js');
+  const { duration, faultSpan, setTimeZone } = await import('/static/js/lib/time.js');
   setTimeZone('Asia/Shanghai');
   const at = (hhmm) => Date.parse(`2026-11-02T${hhmm}:00Z`);
   const round = { route: 'r', start: '2026-11-02T01:00:00Z', end: '2026-11-02T02:00:00Z', checkpoints: ['a', 'b', 'c'] };
@@ -31,6 +31,13 @@ async () => {
       deadlines: { dispatch: '2026-11-02T01:30:00Z', response: '2026-11-02T01:15:00Z', on_site: '2026-11-02T01:30:00Z' } }).map((c) => c.clock),
     closed: pendingClocks({ state: 'cancelled', deadlines: { dispatch: '2026-11-02T01:30:00Z' } }),
     durations: [duration(5_000), duration(135_000), duration(3_900_000), duration(93_600_000)],
+    // an alarm's duration runs from its onset while active and stops once it cleared
+    spans: [
+      faultSpan({ onset_at: '2026-11-02T01:00:00Z', raised_at: '2026-11-02T01:00:30Z', active: true, cleared_at: null }, at('01:10')),
+      faultSpan({ raised_at: '2026-11-02T01:00:30Z', active: true, cleared_at: null }, at('01:10')),
+      faultSpan({ onset_at: '2026-11-02T01:00:00Z', active: false, cleared_at: '2026-11-02T01:04:00Z' }, at('01:10')),
+      faultSpan({ onset_at: '2026-11-02T01:00:00Z', active: false, cleared_at: '2026-11-02T01:04:00Z' }, at('09:00')),
+    ],
     // a callback due the next day shows its date, not only a time of day
     callback: clockLines({ state: 'completed', responded_at: '2026-11-02T01:10:00Z', completed_at: '2026-11-02T01:05:00Z', verified_at: null, breached: [],
       deadlines: { response: '2026-11-02T01:15:00Z', callback: '2026-11-03T01:05:00Z' } }).map((c) => c.text),
