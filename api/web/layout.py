@@ -2,7 +2,10 @@
 devices with their points (units, enum texts), checkpoints, routes, guards and the rounds of
 the shift running now and of the next one. Pure: built from a `SiteConfig` and a moment.
 
-Tag UIDs and handheld keys are left out on purpose: a page never needs them.
+Tag UIDs and handheld keys are left out on purpose: a guard who had the UIDs could type a
+round in without walking it. A checkpoint carries a `tag_hint` instead, 16 bits of a hash of
+its UID, so a phone without signal can name the checkpoint of a scan it keeps (the API's
+answer on syncing is what counts); 16 bits tell too little of a UID to forge a scan.
 """
 
 from __future__ import annotations
@@ -68,6 +71,10 @@ class CheckpointInfo(BaseModel):
     floor: int
     location: str
     category: str
+    tag_hint: str | None = Field(
+        description="`tag_hint(site, tag_uid)`: names an offline scan's checkpoint on the "
+        "phone; None when another checkpoint of the site has the same hint"
+    )
 
 
 class RouteInfo(BaseModel):
@@ -192,8 +199,30 @@ def _rounds(
     return info, found
 
 
+FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
+
+
+def tag_hint(site: str, tag_uid: str) -> str:
+    """4 hex digits: the low 16 bits of FNV-1a (32-bit) over "site:TAG_UID" — the same sum
+    `tagHint` in js/lib/names.js computes on the phone (no Web Crypto on a LAN's plain
+    http)."""
+    value = FNV_OFFSET
+    for byte in f"{site}:{tag_uid}".encode():
+        value = ((value ^ byte) * FNV_PRIME) & 0xFFFFFFFF
+    return f"{value & 0xFFFF:04x}"
+
+
+def _tag_hints(config: SiteConfig) -> dict[str, str | None]:
+    """Each checkpoint's hint, None for hints two checkpoints share (a guess would be
+    wrong half the time)."""
+    hints = {c.id: tag_hint(config.site.id, c.tag_uid) for c in config.checkpoints}
+    shared = {h for h in hints.values() if list(hints.values()).count(h) > 1}
+    return {cp: (None if h in shared else h) for cp, h in hints.items()}
+
+
 def site_layout(config: SiteConfig, *, now: datetime, tz: tzinfo) -> SiteLayout:
     shift, found = _rounds(config, now, tz)
+    hints = _tag_hints(config)
     return SiteLayout(
         id=config.site.id,
         name=config.site.name,
@@ -217,6 +246,7 @@ def site_layout(config: SiteConfig, *, now: datetime, tz: tzinfo) -> SiteLayout:
                 floor=c.floor,
                 location=c.location,
                 category=c.category,
+                tag_hint=hints[c.id],
             )
             for c in config.checkpoints
         ],

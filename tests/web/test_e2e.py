@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from api.web.layout import tag_hint
 from tests.web.conftest import screenshot
 from tests.web.pages import (
     PHONE,
@@ -341,6 +342,9 @@ def test_a_scan_made_offline_syncs_later_with_its_own_time(phone: Any, live: Liv
     queued = phone.locator(f'#recent li[data-tag="{POWER_ROOM_TAG}"]')
     queued.wait_for()
     assert queued.get_attribute("data-status") == "pending"
+    # never scanned before, and no signal: named by its tag hint, not shown as a raw code
+    assert "Power room 1 door" in queued.inner_text()
+    assert POWER_ROOM_TAG not in queued.inner_text()
     assert phone.inner_text("#pending") == "待同步 1 条"
     screenshot(phone, "guard-phone-offline")
     made_at = datetime.fromisoformat(phone.evaluate(KEPT_SCAN_TIME, POWER_ROOM_TAG))
@@ -475,6 +479,12 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["pending"] == ["response", "on_site"]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]
+    # the phone's tag hint is the API's
+    assert result["hints"] == [
+        tag_hint("harbour-view", "04A1B20013"),
+        tag_hint("s", "04A1B20011"),
+        tag_hint("", ""),
+    ]
     assert result["spans"] == [600_000, 570_000, 240_000, 240_000]  # cleared: stopped at 4 min
     # Shanghai time: the response clock met (✓), the callback due the next day at 09:05
     assert [re.sub(r"[/-]", "-", c) for c in result["callback"]] == [

@@ -248,6 +248,7 @@ def test_the_guard_walks_both_rounds_on_the_phone_one_scan_offline(
     phone.wait_for_selector("#net.offline")
     queued = scan(phone, offline)
     assert queued.get_attribute("data-status") == "pending"
+    assert pipeline.name(COMPLETE[1][1]) in queued.inner_text()  # named, though never synced
     assert phone.inner_text("#pending") == "待同步 1 条"
     phone.context.set_offline(False)
     eventually(lambda: queued.get_attribute("data-status") == "accepted", timeout=15)

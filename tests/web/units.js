@@ -4,7 +4,7 @@ async () => {
   const r = await import('/static/js/lib/rounds.js');
   const { EventParser } = await import('/static/js/lib/sse.js');
   const { normalizeTag, validTag } = await import('/static/js/guard/nfc.js');
-  const { localName } = await import('/static/js/lib/names.js');
+  const { localName, tagHint } = await import('/static/js/lib/names.js');
   const { clockLines, pendingClocks } = await import('/static/js/lib/orders.js');
   const { duration, faultSpan, setTimeZone } = await import('/static/js/lib/time.js');
   setTimeZone('Asia/Shanghai');
@@ -31,6 +31,7 @@ async () => {
       deadlines: { dispatch: '2026-11-02T01:30:00Z', response: '2026-11-02T01:15:00Z', on_site: '2026-11-02T01:30:00Z' } }).map((c) => c.clock),
     closed: pendingClocks({ state: 'cancelled', deadlines: { dispatch: '2026-11-02T01:30:00Z' } }),
     durations: [duration(5_000), duration(135_000), duration(3_900_000), duration(93_600_000)],
+    hints: [tagHint('harbour-view', '04A1B20013'), tagHint('s', '04A1B20011'), tagHint('', '')],
     // an alarm's duration runs from its onset while active and stops once it cleared
     spans: [
       faultSpan({ onset_at: '2026-11-02T01:00:00Z', raised_at: '2026-11-02T01:00:30Z', active: true, cleared_at: null }, at('01:10')),
