@@ -180,8 +180,7 @@ def create_app(
                 await stack.enter_async_context(owned)
             await asyncio.to_thread(runtime.db.migrate)
             await asyncio.to_thread(bootstrap_admin, runtime)
-            runtime.pulse.bind(asyncio.get_running_loop())
-            stack.callback(runtime.pulse.bind, None)
+            stack.callback(runtime.pulse.forget, asyncio.get_running_loop())
             runtime.services = await stack.enter_async_context(_services(runtime))
             stack.callback(setattr, runtime, "services", Services())
             yield

@@ -66,6 +66,7 @@ class Bus:
                 clean_start=False,
                 session_expiry=settings.mqtt_session_expiry,
                 manual_ack=True,
+                urgent_first=True,  # a critical alarm before a storm of lesser ones
                 connect_timeout=None,  # serve HTTP even while the broker is away
             )
         )
