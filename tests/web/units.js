@@ -43,7 +43,7 @@ async () => {
       faultSpan({ onset_at: '2026-11-02T01:00:00Z', active: false, cleared_at: '2026-11-02T01:04:00Z' }, at('09:00')),
     ],
     // a callback due the next day shows its date, not only a time of day
-    callback: clockLines({ state: 'completed', responded_at: '2026-11-02T01:10:00Z', completed_at: '2026-11-02T01:05:00Z', verified_at: null, breached: [],
+    callback: clockLines({ state: 'completed', breached: [], pending_clocks: [{ clock: 'callback', due: '2026-11-03T01:05:00Z' }],
       deadlines: { response: '2026-11-02T01:15:00Z', callback: '2026-11-03T01:05:00Z' } }).map((c) => c.text),
   };
 }
