@@ -166,16 +166,19 @@ def _up(url: str, rules: Part, api: Part, within: float = 60) -> None:
 
 @pytest.fixture(scope="module")
 def pipeline(
-    tmp_path_factory: pytest.TempPathFactory, example_site: SiteConfig, mosquitto: Mosquitto
+    tmp_path_factory: pytest.TempPathFactory,
+    example_site: SiteConfig,
+    mosquitto: Mosquitto,
+    browser: Any,  # launched first: the rounds' clock starts with the processes
 ) -> Iterator[PatrolPipeline]:
     workdir = tmp_path_factory.mktemp("patrol-pipeline")
     logs = workdir / "logs"
     logs.mkdir()
+    database = workdir / "api.db"
+    _seed_users(database)
     started = datetime.now(ZoneInfo(example_site.site.timezone))
     site = patrol_site(example_site, started + ROUND)
     config = str(write_site(site, workdir / "site.yaml"))
-    database = workdir / "api.db"
-    _seed_users(database)
     port = free_port()
     rules = Part(
         "rules",
