@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI
 
 from api.bus import Bus
 from api.db import Database
+from api.docs_pages import install_docs
 from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
@@ -193,7 +194,10 @@ def create_app(
         description="Alarms, work orders, patrols and equipment of managed estates.",
         lifespan=lifespan,
         dependencies=[Depends(guard_estates)],
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.runtime = runtime
     install_problem_handlers(app)
     for module in ROUTERS:

@@ -130,7 +130,8 @@ def favicon() -> FileResponse:
 @router.get("/web/layout", tags=["pages"])
 def layout(user: CurrentUser, runtime: RuntimeDep) -> Layout:
     """The layout of every site the user may see, for any signed-in user (a guard
-    included), and the server's time, so a page can correct a wall screen's drifting clock."""
+    included), the server's time, so a page can correct a wall screen's drifting clock, and
+    whether notifications go out (the duty board warns when they do not)."""
     now = runtime.clock.now()
     sites = runtime.sites
     visible = user.scope.visible(sites.ids)
@@ -138,4 +139,5 @@ def layout(user: CurrentUser, runtime: RuntimeDep) -> Layout:
     return Layout(
         now=now,
         sites=[site_layout(c, now=now, tz=sites.tz(c.site.id)) for c in configs],
+        notifying=runtime.notifier is not None,
     )

@@ -118,4 +118,15 @@ def test_the_app_runs_the_notifier_when_told(
     with make_api(tmp_path / "api.db", sites, notify=True) as running:
         assert running.runtime.notifier is not None
         assert running.get("/notifications/counts", user="sam").json() == {}
+        # The board and /health say notifications go out (they warn when they do not).
+        assert running.get("/web/layout", user="sam").json()["notifying"] is True
+        assert running.get("/health", user=None).json()["notify"] == "running"
     assert running.runtime.notifier is None
+
+
+def test_the_board_and_health_say_when_nobody_is_notified(app: Api) -> None:
+    """Without EW_NOTIFY the API runs no notifier: escalation reaches nobody, so the duty
+    board shows a notice (from the layout's `notifying`) and /health says `off`."""
+    assert app.runtime.notifier is None
+    assert app.get("/web/layout", user="sam").json()["notifying"] is False
+    assert app.get("/health", user=None).json()["notify"] == "off"

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from api.web.layout import tag_hint
 from tests.web.conftest import screenshot
 from tests.web.pages import (
     PHONE,
@@ -126,10 +127,15 @@ def test_the_wall_screen_is_chinese_accessible_and_quiet(wall: Any) -> None:
         "工单",
         "巡逻",
     ]
+    # The live stack's API runs no notifier: the board says so plainly, on every view.
+    assert wall.is_visible("#notify-off")
+    assert wall.inner_text("#notify-off").startswith("通知未开启")
+    assert "不会通知任何人" in wall.inner_text("#notify-off")
     for view in ("alarms", "equipment", "orders", "patrol"):
         tab(wall, view)
         wall.wait_for_timeout(300)
         assert a11y_problems(wall) == [], view
+        assert wall.is_visible("#notify-off"), view
     tab(wall, "alarms")
 
 
@@ -336,6 +342,9 @@ def test_a_scan_made_offline_syncs_later_with_its_own_time(phone: Any, live: Liv
     queued = phone.locator(f'#recent li[data-tag="{POWER_ROOM_TAG}"]')
     queued.wait_for()
     assert queued.get_attribute("data-status") == "pending"
+    # never scanned before, and no signal: named by its tag hint, not shown as a raw code
+    assert "Power room 1 door" in queued.inner_text()
+    assert POWER_ROOM_TAG not in queued.inner_text()
     assert phone.inner_text("#pending") == "待同步 1 条"
     screenshot(phone, "guard-phone-offline")
     made_at = datetime.fromisoformat(phone.evaluate(KEPT_SCAN_TIME, POWER_ROOM_TAG))
@@ -409,6 +418,46 @@ def test_the_pages_speak_english_when_the_browser_asks(
     context.close()
 
 
+def test_the_board_says_in_english_that_nobody_is_notified(
+    browser: Any, live: LiveStack, console: Console
+) -> None:
+    context = browser.new_context(**WALL, locale="en-US")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/")
+    sign_in(page, "wang")
+    notice = page.locator("#notify-off")
+    notice.wait_for()
+    assert notice.inner_text().startswith("Notifications are off")
+    assert "nobody is told of alarms" in notice.inner_text()
+    tab(page, "duty")
+    eventually(lambda: "Notifications are off: none will be logged" in page.inner_text("#duty"))
+    context.close()
+
+
+def test_the_api_docs_open_without_internet(browser: Any, live: LiveStack) -> None:
+    """/docs on a LAN without internet: every request to another origin is cut, and
+    Swagger UI still draws the API (its assets come from the package, not a CDN)."""
+    context = browser.new_context(**WALL)
+    elsewhere: list[str] = []
+
+    def only_here(route: Any) -> None:
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    page.goto(f"{live.url}/docs")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for(timeout=20_000)
+    assert title.inner_text().startswith("EstateWatch API")
+    page.locator(".opblock-tag-section").first.wait_for()
+    assert elsewhere == []
+    context.close()
+
+
 def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: Console) -> None:
     """The pure modules (rounds, stream parsing, tags, names, SLA clocks) in Chromium."""
     context = browser.new_context(locale="zh-CN")
@@ -430,6 +479,18 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["pending"] == [["response", 15 * 60_000], ["on_site", 30 * 60_000]]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]
+    # the phone's tag hint is the API's
+    assert result["hints"] == [
+        tag_hint("harbour-view", "04A1B20013"),
+        tag_hint("s", "04A1B20011"),
+        tag_hint("", ""),
+    ]
+    assert result["spans"] == [600_000, 570_000, 240_000, 240_000]  # cleared: stopped at 4 min
+    # Shanghai time: the response clock met (✓), the callback due the next day at 09:05
+    assert [re.sub(r"[/-]", "-", c) for c in result["callback"]] == [
+        "响应 11-02 09:15 ✓",
+        "回访 11-03 09:05",
+    ]
 
 
 RENEW_SCRIPT = """async () => {

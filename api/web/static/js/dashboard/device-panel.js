@@ -53,7 +53,7 @@ function readingsTable(device, reading) {
 }
 
 function chartable(device) {
-  return device.points.filter((p) => !p.enum && p.type !== 'text');
+  return device.points.filter((p) => !p.enum && p.type !== 'text' && p.type !== 'state'); // codes are never averaged
 }
 
 async function history(device, point, range) {

@@ -29,7 +29,7 @@ function incidentList() {
 }
 
 function logTable() {
-  if (!data.log.length) return h('p', { class: 'muted' }, t('duty.noNotifications'));
+  if (!data.log.length) return h('p', { class: 'muted' }, t(store.notifying ? 'duty.noNotifications' : 'duty.notifyOff'));
   const rows = [...data.log].sort((a, b) => Number(Boolean(b.last_error)) - Number(Boolean(a.last_error)));
   return h('table', { class: 'notify-log' },
     h('thead', {}, h('tr', {}, ['time', 'recipient', 'channel', 'status'].map((k) => h('th', { scope: 'col' }, t(`duty.col.${k}`))))),

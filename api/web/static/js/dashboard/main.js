@@ -67,6 +67,9 @@ function chooseSite(layout) {
 async function loadLayout() {
   const layout = await api('/web/layout');
   syncServerTime(layout.now);
+  // Without a notifier nobody is told of an alarm: the board must say so on every view.
+  store.notifying = layout.notifying !== false;
+  $('#notify-off').hidden = store.notifying;
   return layout;
 }
 

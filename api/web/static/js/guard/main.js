@@ -32,10 +32,14 @@ async function loadLayout() {
   }
 }
 
-/** Scans of this phone as the rounds module wants them: with their checkpoint. */
+/** Scans of this phone as the rounds module wants them: with their checkpoint — the API's
+ * answer, or for a scan not synced yet the tag's earlier answer or its hint in the layout. */
 async function knownScans() {
   const mine = await scans(state.me.guard_id);
-  for (const scan of mine) scan.checkpoint = scan.result?.checkpoint ?? (await checkpointOf(scan.tag_uid));
+  for (const scan of mine) {
+    const hinted = scan.result ? null : state.index.checkpointOfTag(scan.tag_uid);
+    scan.checkpoint = scan.result?.checkpoint ?? (await checkpointOf(scan.tag_uid)) ?? hinted;
+  }
   return mine;
 }
 

@@ -15,6 +15,14 @@ export function localName(name) {
   return lang === 'zh-CN' ? chinese : english;
 }
 
+/** 4 hex digits of FNV-1a over "site:TAG_UID", as api/web/layout.py's tag_hint: a phone
+ * without signal names the checkpoint of a scan it keeps (the API's answer counts). */
+export function tagHint(site, tagUid) {
+  let value = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(`${site}:${tagUid}`)) value = Math.imul(value ^ byte, 0x01000193) >>> 0;
+  return (value & 0xffff).toString(16).padStart(4, '0');
+}
+
 /** Lookups by id over one site's layout (from GET /web/layout). */
 export class SiteIndex {
   constructor(site) {
@@ -24,6 +32,12 @@ export class SiteIndex {
     this.checkpoints = new Map(site.checkpoints.map((c) => [c.id, c]));
     this.routes = new Map(site.routes.map((r) => [r.id, r]));
     this.guards = new Map(site.guards.map((g) => [g.id, g]));
+    this.hints = new Map(site.checkpoints.filter((c) => c.tag_hint).map((c) => [c.tag_hint, c.id]));
+  }
+
+  /** The checkpoint a tag most likely is, by its hint, before the API has answered. */
+  checkpointOfTag(tagUid) {
+    return this.hints.get(tagHint(this.site.id, tagUid)) ?? null;
   }
 
   building(id) {

@@ -7,12 +7,24 @@ import { formDialog } from './dialog.js';
 import { h } from './dom.js';
 import { t, tr } from './i18n.js';
 import { keepPhoto, uploadPending } from './photos.js';
-import { clock, ms, now } from './time.js';
+import { clock, dayTime, ms, now } from './time.js';
 
 /** Clocks not met yet, nearest first: [{clock, due}] (due in epoch ms). The API decides
  * which clocks are met (`pending_clocks`, from api/domain/sla.py); the page only renders. */
 export function pendingClocks(order) {
   return (order.pending_clocks ?? []).map(({ clock, due }) => ({ clock, due: ms(due) }));
+}
+
+/** Every SLA clock of `order` as a line, "回访 11/03 10:15": with its date (a callback is
+ * due tomorrow; a time of day alone reads as today), ✓ once met, ⚠ once breached. */
+export function clockLines(order) {
+  const pending = new Set(pendingClocks(order).map((c) => c.clock));
+  return Object.entries(order.deadlines ?? {}).map(([name, due]) => {
+    const met = !pending.has(name);
+    const breached = Boolean(order.breached?.includes(name));
+    const text = `${tr('clock', name)} ${dayTime(due)}${met ? ' ✓' : ''}${breached ? ' ⚠' : ''}`;
+    return { clock: name, met, breached, text };
+  });
 }
 
 /** The nearest clock as text and whether it ran out: {text, overdue} or null. */
