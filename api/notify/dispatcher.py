@@ -16,6 +16,7 @@ import os
 import random
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import httpx
@@ -32,6 +33,7 @@ from api.notify.planner import plan_pass
 from api.notify.templates import render
 from api.sites import Sites
 from api.store import feed
+from api.store.batch import enqueue_all
 from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import NotificationEvent
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 20.0
 MAX_IN_FLIGHT = 64
 MIN_PAUSE_S = 0.05
+ESCALATE_EVERY = timedelta(seconds=1)
 
 
 class Notifier:
@@ -67,6 +70,7 @@ class Notifier:
         self._senders: dict[tuple[str, str], Sender] = {}
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[int]] = set()
+        self._escalated: datetime | None = None
         self.attempts: Counter[tuple[str, str]] = Counter()  # (channel, outcome) -> count
 
     # --- the three passes ----------------------------------------------------------------
@@ -132,7 +136,11 @@ class Notifier:
         """The background loop's pass: whether it found work (feed events to plan or
         messages to start), so the loop goes again at once."""
         planned = await asyncio.to_thread(self.plan_once)
-        await asyncio.to_thread(self.escalate_once)
+        now = self.clock.now()
+        if self._escalated is None or now - self._escalated >= ESCALATE_EVERY:
+            # Levels are minutes apart: during a storm this write need not take every turn.
+            self._escalated = now
+            await asyncio.to_thread(self.escalate_once)
         batches = await asyncio.to_thread(self._claim, MAX_IN_FLIGHT - self.in_flight)
         self._start(batches)
         return bool(planned or batches)
@@ -208,6 +216,7 @@ class Notifier:
                     batch.attempt,
                     error.reason,
                 )
+            messages = []
             for row_id, (kind, subject_id) in zip(batch.ids, batch.subjects, strict=True):
                 notification_id = f"{batch.delivery_id}.{row_id}"
                 event = NotificationEvent(
@@ -223,7 +232,10 @@ class Notifier:
                     error=error.reason[:4000] if error else None,
                 )
                 topic = topics.notification(batch.site, notification_id)
-                feed.enqueue(session, topic=topic, payload=event, at=now)
+                messages.append(
+                    {"topic": topic, "payload": event.model_dump_json(), "created_at": now}
+                )
+            enqueue_all(session, messages)  # a storm's message has hundreds of lines
 
     # --- metrics -------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ def _on_workorder(
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
 
 
-def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500) -> int:
+def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 2000) -> int:
     """Read the feed from the cursor and queue what it asks for; returns events read."""
     cursor = session.get(Counter, CURSOR, with_for_update=True)
     if cursor is None:
