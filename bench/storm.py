@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sqlite3
 import statistics
 import sys
@@ -173,7 +172,6 @@ def main() -> int:
     parser.add_argument("--room", default="power-room-1", help="the power room that fails")
     parser.add_argument("--observe", type=float, default=60.0, help="seconds after the outage")
     args = parser.parse_args()
-    os.environ.setdefault("EW_LOG_LEVEL", "WARNING")
     figures = asyncio.run(run(args.room, args.observe))
     print(f"{args.room} loses supply; {args.observe:.0f} s observed (shared machine)")
     for name, value in figures.items():
