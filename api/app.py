@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.bus import Bus
 from api.db import Database
@@ -29,6 +29,7 @@ from api.routes import (
     auth,
     devices,
     fire,
+    group,
     handovers,
     health,
     incidents,
@@ -48,6 +49,7 @@ from api.routes import (
 from api.routes import readings as device_readings
 from api.runtime import Runtime, Services
 from api.schemas.user import UserCreate
+from api.scoping import guard_estates
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users as user_store
@@ -78,6 +80,7 @@ ROUTERS = (
     fire,
     handovers,
     records,
+    group,
     stream,
     health,
     metrics,
@@ -181,8 +184,7 @@ def create_app(
                 await stack.enter_async_context(owned)
             await asyncio.to_thread(runtime.db.migrate)
             await asyncio.to_thread(bootstrap_admin, runtime)
-            runtime.pulse.bind(asyncio.get_running_loop())
-            stack.callback(runtime.pulse.bind, None)
+            stack.callback(runtime.pulse.forget, asyncio.get_running_loop())
             runtime.services = await stack.enter_async_context(_services(runtime))
             stack.callback(setattr, runtime, "services", Services())
             if on_started is not None:
@@ -194,6 +196,7 @@ def create_app(
         version=__version__,
         description="Alarms, work orders, patrols and equipment of managed estates.",
         lifespan=lifespan,
+        dependencies=[Depends(guard_estates)],
     )
     app.state.runtime = runtime
     install_problem_handlers(app)

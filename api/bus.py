@@ -70,6 +70,7 @@ class Bus:
                 session_expiry=settings.mqtt_session_expiry,
                 manual_ack=True,
                 max_inflight=RECEIVE_WINDOW,
+                urgent_first=True,  # a critical alarm before a storm of lesser ones
                 connect_timeout=None,  # serve HTTP even while the broker is away
             )
         )

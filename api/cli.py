@@ -4,7 +4,7 @@
                     [--host H] [--port P]
     estatewatch api migrate                 bring the database schema up to date
     estatewatch api add-user NAME --role R  create a user (password from EW_NEW_PASSWORD
-                                            or a prompt)
+        [--estate ID ...] [--site FILE ...]  or a prompt), limited to the estates given
 
 Everything else comes from `EW_*` environment variables (see `api.settings.Settings`).
 """
@@ -94,6 +94,7 @@ def _add_user(args: argparse.Namespace) -> int:
             full_name=args.full_name,
             contact=args.contact,
             guard_id=args.guard_id,
+            estates=args.estates or [],
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
@@ -101,10 +102,15 @@ def _add_user(args: argparse.Namespace) -> int:
         return 1
     db = Database(settings.database_url)
     try:
+        known = _site_ids(settings) if data.estates else None
         db.migrate()
         with db.write() as session:
             user_flows.create(
-                session, data=data, cost=settings.password_cost, now=SystemClock().now()
+                session,
+                data=data,
+                cost=settings.password_cost,
+                now=SystemClock().now(),
+                known_sites=known,
             )
     except DomainError as exc:
         print(f"estatewatch api: {exc.detail}", file=sys.stderr)
@@ -113,6 +119,17 @@ def _add_user(args: argparse.Namespace) -> int:
         db.dispose()
     print(f"created {args.role} {args.name}")
     return 0
+
+
+def _site_ids(settings: Any) -> list[str]:
+    """The loaded sites' ids, which `--estate` must name (the site files of `--site`,
+    `EW_SITES` or the settings file)."""
+    from api.domain.errors import InvalidInput
+    from api.sites import Sites
+
+    if not settings.sites:
+        raise InvalidInput("--estate needs the site files: give --site FILE", field="estates")
+    return list(Sites.load(settings.sites, settings.dispatch_policy).ids)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -156,4 +173,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_user.add_argument("--full-name", default="")
     add_user.add_argument("--contact", default="")
     add_user.add_argument("--guard-id")
+    add_user.add_argument(
+        "--estate",
+        dest="estates",
+        action="append",
+        metavar="SITE_ID",
+        help="an estate (site id) the user may see; repeat for several; none: every estate",
+    )
+    add_user.add_argument("--site", dest="sites", action="append", metavar="FILE")
     add_user.set_defaults(run=_add_user)

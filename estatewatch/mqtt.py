@@ -12,6 +12,13 @@ MQTT 5 (session expiry, shared subscriptions, receive maximum).
   backpressure instead of unbounded memory.
 - With `manual_ack=True`, a QoS 1 message is acknowledged only when the consumer calls
   `ack(message)`, e.g. after InfluxDB accepted it; a crash before that means redelivery.
+- **The life-safety lane.** MQTT has no priorities, so EstateWatch marks its own:
+  `publish(..., urgent=True)` sends the MQTT 5 user property `ew-priority: life-safety`
+  (a fire panel's readings, a critical alarm), and a client with `urgent_first=True` hands
+  such messages to its consumer ahead of everything already waiting in its receive queue,
+  without taking a place in the queue's bound. A fire alarm therefore waits behind no
+  backlog of telemetry in any component; at the broker it waits only behind what the
+  consumer's socket already holds, since Mosquitto delivers each connection in order.
 """
 
 from __future__ import annotations
@@ -86,6 +93,8 @@ class MqttSettings:
     the embedded amqtt that speak nothing newer; `clean_start=False` then keeps the session
     until the client returns, and shared subscriptions are unavailable). None: as the URL
     says (`mqtt://host:1883?version=3.1.1`), else 5."""
+    urgent_first: bool = False
+    """Received messages published `urgent` (the life-safety lane) go ahead of the others."""
     connect_timeout: float | None = 10.0
     """Seconds `__aenter__` waits for the first connection; None: don't wait (a gateway
     starts buffering even when the uplink is down)."""
@@ -119,6 +128,12 @@ class Message:
     retain: bool
     mid: int
     properties: dict[str, Any] = field(default_factory=dict)
+    urgent: bool = False
+    """Published in the life-safety lane (`publish(..., urgent=True)`)."""
+
+
+PRIORITY_PROPERTY = ("ew-priority", "life-safety")
+"""The MQTT 5 user property that marks a message of the life-safety lane."""
 
 
 OnConnect = Callable[["MqttClient", bool], Awaitable[None] | None]
@@ -169,7 +184,10 @@ class MqttClient:
         # `connected` is set later, on the loop, so it cannot tell whether _on_connect has
         # already sent the stored subscriptions.
         self._session_up = False
-        self._queue: asyncio.Queue[Message] | None = None
+        # (0 for the life-safety lane, else 1; arrival number; message): urgent first, and
+        # in arrival order within each lane.
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Message]] | None = None
+        self._arrivals = 0
         self._room = threading.Semaphore(settings.receive_queue)
         self._closing = threading.Event()
         self.connected = asyncio.Event()
@@ -180,7 +198,7 @@ class MqttClient:
 
     async def __aenter__(self) -> MqttClient:
         self._loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.PriorityQueue()
         if self.settings.version == 5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.settings.session_expiry
@@ -220,6 +238,9 @@ class MqttClient:
         self._room.release(self.settings.receive_queue)  # unblock paho's thread
         await asyncio.to_thread(self._client.disconnect)
         await asyncio.to_thread(self._client.loop_stop)
+        # paho closes its wake-up socket pair only from `__del__`; when the client dies in a
+        # reference cycle, the sockets may be collected first and warn (a test error here).
+        self._client._reset_sockets()
         with self._lock:
             pending = list(self._pending.values()) + list(self._subs_pending.values())
             self._pending.clear()
@@ -231,13 +252,23 @@ class MqttClient:
     # --- publishing --------------------------------------------------------------------
 
     def publish_nowait(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        urgent: bool = False,
     ) -> asyncio.Future[None]:
         """Queue a message; the future resolves at the broker's acknowledgement (QoS 1) or
-        when it was written to the socket (QoS 0)."""
+        when it was written to the socket (QoS 0). `urgent`: the life-safety lane (MQTT 5)."""
         assert self._loop is not None, "use the client inside `async with`"
         future: asyncio.Future[None] = self._loop.create_future()
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        props = None
+        if urgent and self.settings.version == 5:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.UserProperty = [PRIORITY_PROPERTY]
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=props)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             future.set_exception(MqttCodeError(f"publish to {topic}", info.rc))
             return future
@@ -250,9 +281,15 @@ class MqttClient:
         return future
 
     async def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        urgent: bool = False,
     ) -> None:
-        await self.publish_nowait(topic, payload, qos=qos, retain=retain)
+        await self.publish_nowait(topic, payload, qos=qos, retain=retain, urgent=urgent)
 
     @staticmethod
     def _settle(future: asyncio.Future[None], rc: ReasonCode | None) -> None:
@@ -288,8 +325,8 @@ class MqttClient:
         """Received messages, in order, until the client closes."""
         assert self._queue is not None
         while True:
-            message = await self._queue.get()
-            self._room.release()
+            *_, message = await self._queue.get()
+            self._free(message)
             yield message
 
     async def batches(self, max_size: int) -> AsyncIterator[list[Message]]:
@@ -297,12 +334,16 @@ class MqttClient:
         `max_size`): a consumer that stores them in one transaction keeps up with a burst."""
         assert self._queue is not None
         while True:
-            batch = [await self._queue.get()]
+            batch = [(await self._queue.get())[2]]
             while len(batch) < max_size and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            for _ in batch:
-                self._room.release()
+                batch.append(self._queue.get_nowait()[2])
+            for message in batch:
+                self._free(message)
             yield batch
+
+    def _free(self, message: Message) -> None:
+        if not (message.urgent and self.settings.urgent_first):
+            self._room.release()  # an urgent one took no place in the bound
 
     def ack(self, message: Message) -> None:
         """Acknowledge a QoS 1 message received with `manual_ack=True`."""
@@ -387,11 +428,17 @@ class MqttClient:
             self._call(_set_if_pending, future, codes)
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
-        self._room.acquire()  # blocks paho's thread while the consumer is behind
+        urgent = PRIORITY_PROPERTY in (getattr(msg.properties, "UserProperty", None) or ())
+        ahead = urgent and self.settings.urgent_first
+        if not ahead:
+            self._room.acquire()  # blocks paho's thread while the consumer is behind
         if self._closing.is_set() or self._queue is None:
             return
-        message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid)
-        self._call(self._queue.put_nowait, message)
+        message = Message(
+            msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid, urgent=urgent
+        )
+        self._arrivals += 1  # paho's thread is the only writer
+        self._call(self._queue.put_nowait, (0 if ahead else 1, self._arrivals, message))
 
 
 def _set_if_pending(future: asyncio.Future[Any], value: Any) -> None:

@@ -21,6 +21,7 @@ import logging
 from functools import partial
 
 from estatewatch.clock import Clock
+from estatewatch.contracts import topics
 from estatewatch.mqtt import MqttClient
 from gateway.store import PRIORITY, TELEMETRY, Row, Store
 
@@ -183,7 +184,13 @@ class Forwarder:
 
     def _publish(self, row: Row) -> None:
         retain = row.retain and self.store.latest_retained.get(row.topic) == row.id
-        future = self.client.publish_nowait(row.topic, row.payload, qos=1, retain=retain)
+        # Telemetry in the priority lane is a life-safety device's (gateway/pipeline.py): it
+        # stays in that lane at every hop after this one too (estatewatch/mqtt.py).
+        parts = topics.parse(row.topic)
+        urgent = row.lane == PRIORITY and parts is not None and parts.kind == "telemetry"
+        future = self.client.publish_nowait(
+            row.topic, row.payload, qos=1, retain=retain, urgent=urgent
+        )
         self.inflight[row.id] = row
         self.handed.add(row.id)
         future.add_done_callback(partial(self._settled, row))

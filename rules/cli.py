@@ -108,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         client_id=f"estatewatch-rules-{stable_id(*ids)[:10]}",
         clean_start=False,
         session_expiry=300,  # a restart within 5 minutes misses no reading
+        urgent_first=True,  # a fire panel's readings before a backlog of telemetry
     )
 
     async def serve() -> None:

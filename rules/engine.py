@@ -31,6 +31,7 @@ from estatewatch.contracts.payloads import (
     AlarmEvent,
     AlarmEventType,
     DeadLetter,
+    Severity,
     TelemetryBatch,
 )
 from estatewatch.errors import ConfigError, PayloadError
@@ -117,7 +118,8 @@ class RulesEngine:
             self._store.close()
             raise
         for seq, topic, payload in loaded.outbox:  # committed before a crash, maybe unsent
-            self._sent.put_nowait((seq, self._client.publish_nowait(topic, payload)))
+            future = self._client.publish_nowait(topic, payload, urgent=critical(payload))
+            self._sent.put_nowait((seq, future))
         for coro in (self._consume(), self._ticker(), self._writer(), self._confirmer()):
             self._tasks.append(asyncio.create_task(coro))
         if self.rules_path is not None:
@@ -335,7 +337,9 @@ class RulesEngine:
                 log.exception("cannot save alarm state to %s; publishing anyway", self.state_path)
                 rows = [(None, topic, payload) for w in alarms for topic, payload in w.outbox]
             for seq, topic, payload in rows:
-                self._sent.put_nowait((seq, self._client.publish_nowait(topic, payload)))
+                urgent = critical(payload)
+                future = self._client.publish_nowait(topic, payload, urgent=urgent)
+                self._sent.put_nowait((seq, future))
         if snapshots:
             try:
                 await asyncio.to_thread(self._store.write, snapshots[-1:])
@@ -367,3 +371,13 @@ class RulesEngine:
 def _quiet(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("dead letter not delivered: %s", future.exception())
+
+
+def critical(payload: bytes) -> bool:
+    """A critical alarm's event travels in the life-safety lane (estatewatch/mqtt.py): the
+    API's consumer takes it ahead of a storm of lesser ones."""
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and body.get("severity") == Severity.CRITICAL.value

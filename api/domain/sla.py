@@ -125,6 +125,18 @@ MET_AT: dict[str, Callable[[SlaSubject], datetime | None]] = {
 }
 
 
+def pending(
+    order: SlaSubject, due: dict[str, datetime], *, open: bool
+) -> list[tuple[str, datetime]]:
+    """The clocks of `due` (the order's `deadlines`) not met yet, nearest first; none once
+    the order is no longer `open` (closed or cancelled owes nothing more). The pages render
+    this list and keep no copy of `MET_AT`."""
+    if not open:
+        return []
+    unmet = [(clock, at) for clock, at in due.items() if MET_AT[clock](order) is None]
+    return sorted(unmet, key=lambda item: item[1])
+
+
 def breaches(
     order: SlaSubject,
     policy: SlaPolicy,

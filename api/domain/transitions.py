@@ -55,8 +55,9 @@ EVENT_OF: dict[Action, WorkOrderEventType] = {
     Action.REOPEN: WorkOrderEventType.REOPENED,
 }
 
-OPEN_STATES = frozenset({S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.COMPLETED, S.VERIFIED})
-"""States in which an order still needs someone (its SLA clocks may still run out)."""
+OPEN_STATES = frozenset(s for s in S if s.open)
+"""States in which an order still needs someone (its SLA clocks may still run out): the
+contract's `WorkOrderState.open`, which the pages read from each order as `open`."""
 
 
 def allowed_actions(state: WorkOrderState) -> list[Action]:

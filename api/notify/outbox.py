@@ -287,23 +287,30 @@ def settle_failed(
     session.execute(update(Notification).where(Notification.id.in_(ids)).values(**values))
 
 
-def counts(session: Session) -> dict[tuple[str, str], int]:
-    """(channel, status) -> rows: what /metrics shows as sent/pending/dead by channel."""
-    rows = session.execute(
-        select(Notification.channel, Notification.status, func.count()).group_by(
-            Notification.channel, Notification.status
-        )
-    ).all()
+def counts(session: Session, *, sites: list[str] | None = None) -> dict[tuple[str, str], int]:
+    """(channel, status) -> rows: what /metrics shows as sent/pending/dead by channel;
+    `sites` (an estate scope) counts only theirs."""
+    query = select(Notification.channel, Notification.status, func.count())
+    if sites is not None:
+        query = query.where(Notification.site.in_(sites))
+    rows = session.execute(query.group_by(Notification.channel, Notification.status)).all()
     return {(channel, status): int(n) for channel, status, n in rows}
 
 
 def log(
-    session: Session, *, site: str | None = None, limit: int = 200, failed_only: bool = False
+    session: Session,
+    *,
+    site: str | None = None,
+    sites: list[str] | None = None,
+    limit: int = 200,
+    failed_only: bool = False,
 ) -> list[Notification]:
-    """The notification log, newest first."""
+    """The notification log, newest first; `sites` (an estate scope) narrows it."""
     query = select(Notification)
     if site:
         query = query.where(Notification.site == site)
+    if sites is not None:
+        query = query.where(Notification.site.in_(sites))
     if failed_only:
         query = query.where(Notification.last_error.is_not(None))
     return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))

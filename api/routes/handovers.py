@@ -75,9 +75,10 @@ def shift_states(
 
 
 @router.post("/check")
-def check_unsigned(_: SlaRunner, runtime: RuntimeDep) -> dict[str, int]:
+def check_unsigned(user: SlaRunner, runtime: RuntimeDep) -> dict[str, int]:
     """Tell the supervisors on call of each shift that ended unsigned (once per shift);
     the SLA checker runs it on every pass too."""
+    user.scope.require_group("the unsigned-handover check")
     with runtime.db.write() as session:
         noticed = notify_unsigned(session, now=runtime.clock.now(), sites=runtime.sites)
     return {"noticed": noticed}

@@ -46,7 +46,7 @@ def handover(
 
 @router.get("/sla", response_model=SlaReport)
 def sla(
-    _: ReportReader,
+    user: ReportReader,
     session: ReaderDep,
     sites: SitesDep,
     clock: ClockDep,
@@ -61,7 +61,9 @@ def sla(
     since = since or until - timedelta(days=7)
     if since >= until:
         raise InvalidInput("since must be before until", field="since")
-    report = reports.sla_report(session, site=site, since=since, until=until, now=now, sites=sites)
+    report = reports.sla_report(
+        session, site=site, since=since, until=until, now=now, sites=sites, scope=user.scope
+    )
     if format == "csv":
         return csv_download(reports.sla_csv(report), f"sla-{site or 'all'}")
     return report

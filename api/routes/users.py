@@ -45,28 +45,44 @@ def technicians(
     orders: dispatched, accepted, on site). For those who dispatch."""
     if not may_take(user.role, Action.DISPATCH):
         raise Forbidden(f"a {user.role} does not dispatch")
-    return user_flows.technicians(session, trade=trade, on_duty=on_duty)
+    return user_flows.technicians(session, trade=trade, on_duty=on_duty, scope=user.scope)
 
 
 @router.get("")
-def list_users(_: UserReader, session: ReaderDep, role: Role | None = None) -> list[UserPublic]:
-    return [UserPublic.model_validate(u) for u in users.list_users(session, role=role)]
+def list_users(user: UserReader, session: ReaderDep, role: Role | None = None) -> list[UserPublic]:
+    return [
+        UserPublic.model_validate(u)
+        for u in users.list_users(session, role=role)
+        if user_flows.visible(u, user.scope)
+    ]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_user(
-    _: UserAdmin, data: UserCreate, session: SessionDep, runtime: RuntimeDep, clock: ClockDep
+    admin: UserAdmin, data: UserCreate, session: SessionDep, runtime: RuntimeDep, clock: ClockDep
 ) -> UserPublic:
     user = user_flows.create(
-        session, data=data, cost=runtime.settings.password_cost, now=clock.now()
+        session,
+        data=data,
+        cost=runtime.settings.password_cost,
+        now=clock.now(),
+        known_sites=runtime.sites.ids,
+        by=admin.scope,
     )
     return UserPublic.model_validate(user)
 
 
 @router.patch("/{username}")
 def update_user(
-    _: UserAdmin, username: str, data: UserUpdate, session: SessionDep, runtime: RuntimeDep
+    admin: UserAdmin, username: str, data: UserUpdate, session: SessionDep, runtime: RuntimeDep
 ) -> UserPublic:
     user = users.require(session, username=username)
-    user_flows.update(session, user=user, data=data, cost=runtime.settings.password_cost)
+    user_flows.update(
+        session,
+        user=user,
+        data=data,
+        cost=runtime.settings.password_cost,
+        known_sites=runtime.sites.ids,
+        by=admin.scope,
+    )
     return UserPublic.model_validate(user)

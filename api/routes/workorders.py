@@ -98,6 +98,7 @@ def list_orders(
     page = workorders.queue_page(
         session,
         site=site,
+        sites=user.scope.sites,
         states=state,
         open_only=open,
         assignee=assignee,
@@ -330,7 +331,8 @@ def reopen(
 
 @router.post("/sla-check", tags=["sla"])
 def sla_check(
-    _: SlaRunner, session: SessionDep, sites: SitesDep, clock: ClockDep
+    user: SlaRunner, session: SessionDep, sites: SitesDep, clock: ClockDep
 ) -> dict[str, int]:
     """Run the SLA checker now (it also runs every `sla_check_interval`)."""
+    user.scope.require_group("the SLA check")
     return {"flagged": sla_clocks.check_clocks(session, now=clock.now(), sites=sites)}

@@ -96,6 +96,11 @@ class WorkOrderUpdate(Patch):
     )
 
 
+class PendingClockPublic(BaseModel):
+    clock: str = Field(description="an SLA clock not met yet (`dispatch`, `response`, ...)")
+    due: datetime
+
+
 class WorkOrderPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -142,6 +147,14 @@ class WorkOrderPublic(BaseModel):
     expected_done_at: datetime | None
     progress_at: datetime | None
     deadlines: dict[str, datetime] = Field(default_factory=dict)
+    pending_clocks: list[PendingClockPublic] = Field(
+        default_factory=list,
+        description="the clocks not met yet, nearest first; the pages count the first one down"
+        " and render the rest (they keep no copy of when a clock is met)",
+    )
+    open: bool = Field(
+        default=True, description="neither closed nor cancelled: the pages list it as open work"
+    )
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)
     alarm_active: bool = Field(

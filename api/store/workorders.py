@@ -76,6 +76,7 @@ def _queue(
     query: Select[Any],
     *,
     site: str | None,
+    sites: list[str] | None,
     states: list[WorkOrderState] | None,
     open_only: bool,
     assignee: str | None,
@@ -83,9 +84,11 @@ def _queue(
     cursor: str | None,
 ) -> Select[Any]:
     """`query` filtered to the queue's page, urgent first, then the longest waiting (the
-    order of `ix_work_orders_queue`)."""
+    order of `ix_work_orders_queue`). `sites` (an estate scope) narrows it to those sites."""
     if site is not None:
         query = query.where(WorkOrder.site == site)
+    if sites is not None:
+        query = query.where(WorkOrder.site.in_(sites))
     if states:
         query = query.where(WorkOrder.state.in_([str(s) for s in states]))
     elif open_only:
@@ -118,6 +121,7 @@ def list_orders(
     session: Session,
     *,
     site: str | None = None,
+    sites: list[str] | None = None,
     states: list[WorkOrderState] | None = None,
     open_only: bool = False,
     assignee: str | None = None,
@@ -128,7 +132,7 @@ def list_orders(
 ) -> tuple[list[WorkOrder], str | None]:
     """The queue, urgent first, then the longest waiting; and the next page's cursor."""
     query = _queue(
-        select(WorkOrder), site=site, states=states, open_only=open_only,
+        select(WorkOrder), site=site, sites=sites, states=states, open_only=open_only,
         assignee=assignee, urgency=urgency, cursor=cursor,
     )  # fmt: skip
     orders = list(session.scalars(query.limit(limit).offset(offset)))
@@ -149,6 +153,7 @@ def queue_page(
     session: Session,
     *,
     site: str | None = None,
+    sites: list[str] | None = None,
     states: list[WorkOrderState] | None = None,
     open_only: bool = False,
     assignee: str | None = None,
@@ -163,7 +168,7 @@ def queue_page(
         select(*WorkOrder.__table__.c, Alarm.active.label("alarm_active")).outerjoin(
             Alarm, Alarm.alarm_id == WorkOrder.alarm_id
         ),
-        site=site, states=states, open_only=open_only, assignee=assignee,
+        site=site, sites=sites, states=states, open_only=open_only, assignee=assignee,
         urgency=urgency, cursor=cursor,
     )  # fmt: skip
     rows = list(session.execute(query.limit(limit).offset(offset)).all())

@@ -13,13 +13,14 @@ from api.domain.permissions import Role, may_take
 from api.domain.transitions import allowed_actions
 from api.models import WorkOrder
 from api.schemas.feed import WorkOrderChange
-from api.schemas.workorder import WorkOrderPublic
+from api.schemas.workorder import PendingClockPublic, WorkOrderPublic
 from api.sites import Sites
 from api.store import feed, workorders
 from api.store.workorders import QueuePage
 from estatewatch.clock import to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import (
+    PendingClock,
     Trade,
     Urgency,
     WorkOrderEvent,
@@ -44,12 +45,14 @@ def event_of(
     note: str,
     sites: Sites,
 ) -> WorkOrderEvent:
+    due = deadlines_of(order, sites)
+    state = WorkOrderState(order.state)
     return WorkOrderEvent(
         event_id=f"{order.id}:{order.revision}",
         order_id=order.id,
         revision=order.revision,
         event=event,
-        state=WorkOrderState(order.state),
+        state=state,
         site=order.site,
         source=WorkOrderSource(order.source),
         alarm_id=order.alarm_id,
@@ -60,7 +63,12 @@ def event_of(
         assignee=order.assignee,
         building=order.building,
         device=order.device,
-        deadlines={k: to_epoch_ms(v) for k, v in deadlines_of(order, sites).items()},
+        deadlines={k: to_epoch_ms(v) for k, v in due.items()},
+        pending=[
+            PendingClock(clock=clock, due=to_epoch_ms(at))
+            for clock, at in sla.pending(order, due, open=state.open)
+        ],
+        open=state.open,
         breached=order.breached,
         escalation_level=order.escalation_level,
         by=by,
@@ -102,9 +110,15 @@ def to_public(order: WorkOrder, sites: Sites, role: Role | None = None) -> WorkO
     """The order as the API shows it, with its SLA deadlines and, for `role`, the actions
     it may take now."""
     public = WorkOrderPublic.model_validate(order)
+    state = WorkOrderState(order.state)
     public.deadlines = deadlines_of(order, sites)
+    public.pending_clocks = [
+        PendingClockPublic(clock=clock, due=at)
+        for clock, at in sla.pending(order, public.deadlines, open=state.open)
+    ]
+    public.open = state.open
     public.breached = order.breached
-    allowed = allowed_actions(WorkOrderState(order.state))
+    allowed = allowed_actions(state)
     public.allowed_actions = [a for a in allowed if role is None or may_take(role, a)]
     public.alarm_active = order.alarm is not None and order.alarm.active
     return public

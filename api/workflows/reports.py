@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain import sla
+from api.domain.scope import EVERY_ESTATE, EstateScope
 from api.models import SlaBreach, WorkOrder
 from api.schemas.report import BreachPublic, ClockRow, ClockSummary, Handover, SlaReport
 from api.sites import Sites
@@ -96,11 +97,15 @@ def sla_report(
     until: datetime,
     now: datetime,
     sites: Sites,
+    scope: EstateScope = EVERY_ESTATE,
 ) -> SlaReport:
-    """Every SLA clock of the orders reported in [since, until), with compliance per clock."""
+    """Every SLA clock of the orders reported in [since, until), with compliance per clock,
+    of the scope's estates."""
     query = select(WorkOrder).where(WorkOrder.reported_at >= since, WorkOrder.reported_at < until)
     if site is not None:
         query = query.where(WorkOrder.site == site)
+    if scope.sites is not None:
+        query = query.where(WorkOrder.site.in_(scope.sites))
     orders = list(session.scalars(query.order_by(WorkOrder.reported_at)))
     rows = [
         row

@@ -54,6 +54,7 @@ from estatewatch.contracts.telemetry import (
 from estatewatch.contracts.workorders import (
     IncidentEvent,
     NotificationEvent,
+    PendingClock,
     Trade,
     Urgency,
     WorkOrderEvent,
@@ -89,6 +90,7 @@ __all__ = [
     "PatrolExceptionKind",
     "PatrolScan",
     "Payload",
+    "PendingClock",
     "Quality",
     "Scalar",
     "ScanSource",

@@ -21,6 +21,22 @@ class WorkOrderState(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
+    @property
+    def open(self) -> bool:
+        """Still work to do or to check: every state but the two final ones. The pages show
+        an order while it is open; they read this flag rather than keep a copy of the set."""
+        return self not in FINAL_STATES
+
+
+FINAL_STATES = frozenset({WorkOrderState.CLOSED, WorkOrderState.CANCELLED})
+
+
+class PendingClock(Payload):
+    """An SLA clock still running: its name and when it runs out."""
+
+    clock: ShortText
+    due: EpochMs
+
 
 class WorkOrderEventType(StrEnum):
     CREATED = "created"
@@ -80,6 +96,11 @@ class WorkOrderEvent(Payload):
     deadlines: dict[ShortText, EpochMs] = Field(
         default_factory=dict, description="SLA clock name -> due time"
     )
+    pending: list[PendingClock] = Field(
+        default_factory=list,
+        description="the clocks not met yet, nearest first (empty once the order is final)",
+    )
+    open: bool = Field(default=True, description="the state is neither closed nor cancelled")
     breached: list[ShortText] = Field(default_factory=list)
     escalation_level: int = Field(default=0, ge=0)
     by: ShortText | None = None

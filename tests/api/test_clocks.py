@@ -51,6 +51,23 @@ def test_a_phoned_in_entrapment_gets_the_on_site_clock(api: Api) -> None:
     assert order["deadlines"]["response"] == _z(T0 + 15 * M)
 
 
+def test_an_order_says_which_clocks_still_run_and_whether_it_is_open(api: Api) -> None:
+    # The pages render these two fields and keep no copy of the SLA rules (issue #21).
+    order = _order(api, category="entrapment")
+    assert order["open"] is True
+    pending = order["pending_clocks"]
+    assert [c["due"] for c in pending] == sorted(c["due"] for c in pending)
+    assert pending[0] == {"clock": "response", "due": _z(T0 + 15 * M)}
+    assert {c["clock"] for c in pending} <= set(order["deadlines"])
+    dispatch = {"assignee": "tom", "contact": "138", "eta": _z(T0 + 20 * M)}
+    dispatched = api.post(f"/workorders/{order['id']}/dispatch", dispatch, user="dina").json()
+    assert "dispatch" not in {c["clock"] for c in dispatched["pending_clocks"]}
+    assert "dispatch" in dispatched["deadlines"]
+    cancelled = api.post(f"/workorders/{order['id']}/cancel", {"reason": "duplicate"}, user="cara")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert (cancelled.json()["open"], cancelled.json()["pending_clocks"]) == (False, [])
+
+
 def test_a_category_cannot_lower_the_policys_urgency(api: Api) -> None:
     order = _order(api, category="pipe_burst", trade="water_electric", urgency="general")
     assert order["urgency"] == "urgent"

@@ -177,6 +177,19 @@ def test_each_standard_has_its_deadline_and_breaches_only_when_missed(
     late = replace(order, **{met_by: due + M})
     assert clock in sla.breaches(late, POLICY, due + M, tz=SHANGHAI)
 
+    # Pending (what the pages count down) until the field that meets it is set, whatever
+    # the time; nothing pending once the order is final.
+    assert clock in dict(sla.pending(order, sla.deadlines(order, POLICY, tz=SHANGHAI), open=True))
+    met = sla.deadlines(on_time, POLICY, tz=SHANGHAI)
+    assert clock not in dict(sla.pending(on_time, met, open=True))
+    assert sla.pending(order, sla.deadlines(order, POLICY, tz=SHANGHAI), open=False) == []
+
+
+def test_pending_clocks_come_nearest_first() -> None:
+    urgent = Order(urgency="urgent", category="entrapment", dispatched_at=T0 + 2 * M)
+    due = sla.deadlines(urgent, POLICY, tz=SHANGHAI)
+    assert [c for c, _ in sla.pending(urgent, due, open=True)] == ["response", "on_site"]
+
 
 def test_clocks_apply_only_where_the_standard_does() -> None:
     assert set(sla.deadlines(Order(), POLICY)) == {"dispatch", "progress"}

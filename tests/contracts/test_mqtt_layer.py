@@ -48,6 +48,39 @@ async def test_publish_is_acknowledged_and_received_in_order(
     assert [int(m.payload) for m in received] == list(range(500))
 
 
+async def test_the_life_safety_lane_overtakes_a_backlog(mosquitto: Mosquitto) -> None:
+    # 2 000 readings wait in the consumer's receive queue when a fire alarm arrives: it is
+    # the next message the consumer takes, and the backlog follows in its order.
+    settings = MqttSettings(mosquitto.url, client_id="lane-sub", urgent_first=True)
+    async with (
+        MqttClient(settings) as sub,
+        MqttClient(MqttSettings(mosquitto.url, client_id="lane-pub")) as pub,
+    ):
+        await sub.subscribe("lane/#")
+        backlog = [pub.publish_nowait("lane/telemetry", str(i).encode()) for i in range(2000)]
+        await asyncio.wait_for(asyncio.gather(*backlog), 10)
+        await pub.publish("lane/fire", b"fire", urgent=True)
+        async with asyncio.timeout(10):
+            while sub.backlog < 2001:  # noqa: ASYNC110 (everything arrived, nothing taken yet)
+                await asyncio.sleep(0.01)
+        received = await _take(sub, 2001)
+    assert (received[0].payload, received[0].urgent) == (b"fire", True)
+    assert [int(m.payload) for m in received[1:]] == list(range(2000))
+    assert not any(m.urgent for m in received[1:])
+
+
+async def test_without_urgent_first_the_lane_keeps_arrival_order(mosquitto: Mosquitto) -> None:
+    async with (
+        MqttClient(MqttSettings(mosquitto.url, client_id="plain-sub")) as sub,
+        MqttClient(MqttSettings(mosquitto.url, client_id="plain-pub")) as pub,
+    ):
+        await sub.subscribe("plain/#")
+        await pub.publish("plain/telemetry", b"1")
+        await pub.publish("plain/fire", b"fire", urgent=True)
+        received = await _take(sub, 2)
+    assert [(m.payload, m.urgent) for m in received] == [(b"1", False), (b"fire", True)]
+
+
 async def test_manual_ack_redelivers_what_was_not_acknowledged(mosquitto: Mosquitto) -> None:
     settings = MqttSettings(
         mosquitto.url,

@@ -175,3 +175,28 @@ async def test_a_superseded_retained_message_is_not_retained(
         await until(lambda: raw.seqs_in_order)
         await asyncio.sleep(0.2)
         assert raw.seqs_in_order == [2]  # the broker retains the newest, not the last sent
+
+
+async def test_a_life_safety_batch_leaves_in_the_life_safety_lane(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    # Telemetry in the priority lane is a fire panel's or a smoke sensor's
+    # (gateway/pipeline.py): it carries the lane's mark to the next hop; a device status in
+    # the same lane, and ordinary telemetry, do not.
+    seen: list[tuple[str, bool]] = []
+    settings = MqttSettings(url=mosquitto.url, client_id=f"fw-lane-{next(_ids)}")
+    async with MqttClient(settings) as client, Store(tmp_path / "q.db") as store:
+        await client.subscribe("ew/v1/s/#")
+
+        async def collect() -> None:
+            async for message in client.messages():
+                if not message.retain:  # not a retained one other tests of the module left
+                    seen.append((message.topic.split("/")[3], message.urgent))
+
+        task = asyncio.create_task(collect())
+        status = NewRow(PRIORITY, "device_status", 0, "ew/v1/s/status/d1", True, b"{}")
+        await store.append([*rows(0, 1, PRIORITY), status, *rows(0, 1)], now_ms=1)
+        async with forwarding(store, mosquitto.url):
+            await until(lambda: len(seen) == 3)
+        task.cancel()
+    assert sorted(seen) == [("status", False), ("telemetry", False), ("telemetry", True)]

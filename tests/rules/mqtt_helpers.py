@@ -50,6 +50,8 @@ class Listener:
     def __init__(self, client: MqttClient) -> None:
         self.client = client
         self.events: list[AlarmEvent] = []
+        self.urgent: list[bool] = []
+        """Per event: sent in the life-safety lane."""
         self.dead: list[DeadLetter] = []
 
     async def run(self) -> None:
@@ -57,6 +59,7 @@ class Listener:
             parts = topics.parse(message.topic)
             if parts is not None and parts.kind == "alarm":
                 self.events.append(decode(AlarmEvent, message.topic, message.payload))
+                self.urgent.append(message.urgent)
             elif parts is not None and parts.kind == "deadletter":
                 self.dead.append(decode(DeadLetter, message.topic, message.payload))
 

@@ -87,6 +87,32 @@ async def test_alarm_out_ack_in_restart_and_clear(
     assert {e.alarm_id for e in heard.events} == {raised.alarm_id}
 
 
+async def test_a_critical_alarm_leaves_in_the_life_safety_lane(
+    mosquitto: Mosquitto, example_site: SiteConfig, tmp_path: Path, rules_file: Path
+) -> None:
+    # The API's consumer takes a critical alarm ahead of a storm of lesser ones
+    # (estatewatch/mqtt.py); a major one waits its turn.
+    await write(
+        rules_file,
+        RULES
+        + RULES.replace("builtin: false\ndevice_rules:\n", "")
+        .replace("t.tank_low", "t.tank_empty")
+        .replace("major", "critical")
+        .replace("below: 20", "below: 5"),
+    )
+    clock = FakeClock()
+    now = to_epoch_ms(clock.now())
+    async with (
+        listening(mosquitto.url) as heard,
+        publishing(mosquitto.url, example_site) as gw,
+        engine(mosquitto, [example_site], tmp_path, clock, rules_file),
+    ):
+        await gw.readings(now, {PUMP: {"tank_level": 2.0}})
+        await wait_for(lambda: len(heard.rules("raised")) == 2)
+    lane = dict(zip(heard.rules(), heard.urgent, strict=True))
+    assert lane == {"t.tank_low": False, "t.tank_empty": True}
+
+
 async def test_bad_payload_goes_to_dead_letters(
     mosquitto: Mosquitto, example_site: SiteConfig, tmp_path: Path, rules_file: Path
 ) -> None:

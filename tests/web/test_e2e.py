@@ -427,7 +427,7 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["tag"] == "04A1B20011"
     assert result["valid"] == [True, False, False]
     assert result["names"] == ["生活泵房", "Tower 2 car A", "1号配电房"]
-    assert result["pending"] == ["response", "on_site"]
+    assert result["pending"] == [["response", 15 * 60_000], ["on_site", 30 * 60_000]]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]
 

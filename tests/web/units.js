@@ -26,8 +26,11 @@ async () => {
     tag: normalizeTag('04:a1:b2:00:11'),
     valid: [validTag('04A1B20011'), validTag('04A1'), validTag('04A1B2001Z')],
     names: [localName('Domestic pump room 生活泵房'), localName('Tower 2 car A'), localName('LV power room 1 (Towers 1-2) 1号配电房')],
-    pending: pendingClocks({ state: 'dispatched', dispatched_at: '2026-11-02T01:05:00Z', responded_at: null,
-      deadlines: { dispatch: '2026-11-02T01:30:00Z', response: '2026-11-02T01:15:00Z', on_site: '2026-11-02T01:30:00Z' } }).map((c) => c.clock),
+    // The page renders the API's pending_clocks (met or not is decided in api/domain/sla.py),
+    // never the deadlines it cannot judge.
+    pending: pendingClocks({ state: 'dispatched', deadlines: { dispatch: '2026-11-02T01:30:00Z' },
+      pending_clocks: [{ clock: 'response', due: '2026-11-02T01:15:00Z' }, { clock: 'on_site', due: '2026-11-02T01:30:00Z' }] })
+      .map((c) => [c.clock, c.due - at('01:00')]),
     closed: pendingClocks({ state: 'cancelled', deadlines: { dispatch: '2026-11-02T01:30:00Z' } }),
     durations: [duration(5_000), duration(135_000), duration(3_900_000), duration(93_600_000)],
   };

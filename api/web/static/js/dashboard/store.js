@@ -27,7 +27,6 @@ export function emit(topic) {
 }
 
 const OPEN_ALARM = new Set(['active', 'acknowledged', 'cleared']);
-const OPEN_ORDER = new Set(['new', 'dispatched', 'accepted', 'on_site', 'completed', 'verified']);
 
 export function putAlarm(alarm) {
   if (alarm.site !== store.site.id) return;
@@ -42,7 +41,7 @@ export function putOrder(order) {
   // An alarm's stream event can precede its order's creation: link them here.
   const alarm = order.alarm_id ? store.alarms.get(order.alarm_id) : null;
   if (alarm && alarm.work_order_id !== order.id) store.alarms.set(alarm.alarm_id, { ...alarm, work_order_id: order.id });
-  if (OPEN_ORDER.has(order.state)) store.orders.set(order.id, order);
+  if (order.open) store.orders.set(order.id, order);
   else store.orders.delete(order.id);
   emit('orders');
   emit('alarms'); // alarm cards show their order's countdown

@@ -9,26 +9,10 @@ import { t, tr } from './i18n.js';
 import { keepPhoto, uploadPending } from './photos.js';
 import { clock, ms, now } from './time.js';
 
-/** When each SLA clock is met (api/services/sla.py MET_AT). */
-const MET = {
-  dispatch: (o) => o.dispatched_at,
-  response: (o) => o.responded_at,
-  progress: (o) => o.responded_at,
-  on_site: (o) => o.on_site_at,
-  fix: (o) => o.completed_at,
-  callback: (o) => o.verified_at,
-  requester_answer: (o) => o.requester_answered_at ?? o.verified_at,
-};
-
-const FINAL = new Set(['closed', 'cancelled']);
-
-/** Clocks not met yet, nearest first: [{clock, due}] (due in epoch ms). */
+/** Clocks not met yet, nearest first: [{clock, due}] (due in epoch ms). The API decides
+ * which clocks are met (`pending_clocks`, from api/domain/sla.py); the page only renders. */
 export function pendingClocks(order) {
-  if (FINAL.has(order.state)) return [];
-  return Object.entries(order.deadlines ?? {})
-    .filter(([name]) => !(MET[name]?.(order)))
-    .map(([name, due]) => ({ clock: name, due: ms(due) }))
-    .sort((a, b) => a.due - b.due);
+  return (order.pending_clocks ?? []).map(({ clock, due }) => ({ clock, due: ms(due) }));
 }
 
 /** The nearest clock as text and whether it ran out: {text, overdue} or null. */

@@ -50,7 +50,7 @@ function card(order) {
 }
 
 function render() {
-  const list = [...orders.values()].filter((o) => !['closed', 'cancelled'].includes(o.state));
+  const list = [...orders.values()].filter((o) => o.open);
   list.sort((a, b) => Number(a.urgency !== 'urgent') - Number(b.urgency !== 'urgent') || Date.parse(a.reported_at) - Date.parse(b.reported_at));
   fill($('#orders'), list.map(card));
   $('#orders-empty').hidden = list.length > 0;
