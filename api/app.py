@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -160,11 +160,13 @@ def create_app(
     clock: Clock | None = None,
     sites: Sites | None = None,
     readings: ReadingStore | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> FastAPI:
     """Build the API. Site files and the dispatch policy are read now, so a bad one stops
     start-up with every problem named. `readings` answers a device's latest values, history
     and operation log; without it, the store `settings.readings_url` names is opened for the
-    app's lifetime (and without that, those endpoints answer 503)."""
+    app's lifetime (and without that, those endpoints answer 503). `on_started` runs once
+    every service is up, before the first request."""
     clock = clock or SystemClock()
     owned = None if readings is not None else store_for(settings, clock)
     runtime = Runtime(
@@ -186,6 +188,8 @@ def create_app(
             stack.callback(runtime.pulse.forget, asyncio.get_running_loop())
             runtime.services = await stack.enter_async_context(_services(runtime))
             stack.callback(setattr, runtime, "services", Services())
+            if on_started is not None:
+                on_started()
             yield
 
     app = FastAPI(

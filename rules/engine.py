@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "rules"
 _MODELS = topics.models(
-    "telemetry", "device_status", "patrol_scan", "patrol_exception", "alarm_command"
-)
+    "telemetry", "device_status", "gateway_state", "patrol_scan", "patrol_exception",
+    "alarm_command",
+)  # fmt: skip
 """What the engine consumes (`topics.TOPICS` holds the model of each kind)."""
 
 
@@ -56,6 +57,7 @@ def subscriptions(site: str) -> list[str]:
     return [
         topics.telemetry_filter(site),
         topics.status_filter(site),
+        topics.TOPICS["gateway_state"].filter(site),
         topics.patrol_filter(site),
         topics.alarm_command_filter(site),
     ]

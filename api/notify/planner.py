@@ -10,14 +10,17 @@ waits for any of this: they only appended to the feed.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from api.incidents import automation as incidents
-from api.models import Counter, Escalation, FeedEvent
-from api.notify import routing
+from api.incidents.store import OPEN
+from api.models import Counter, Escalation, FeedEvent, Incident
+from api.notify import outbox, routing
 from api.notify.queue import notify_people, people_for
 from api.notify.routing import Subject
 from api.sites import Sites
@@ -32,6 +35,8 @@ STALE_AFTER = timedelta(hours=1)
 """Changes older than this when the planner reads them are not notified (the feed keeps
 days of history: switching the notifier on must not page everyone about last week)."""
 FEED_KINDS = ["alarm", "workorder"]
+FEED: Table = FeedEvent.__table__  # type: ignore[assignment]
+OPEN_INCIDENT_SITES = select(Incident.site).where(Incident.state == OPEN).distinct()
 URGENCY_SEVERITY = {"urgent": "critical", "general": "major"}
 
 
@@ -78,9 +83,21 @@ def workorder_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject 
     )
 
 
+@dataclass
+class _Pass:
+    """What one pass shares across the feed events it reads."""
+
+    now: datetime
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """Outbox rows planned, inserted together at the end (`outbox.plan_many`)."""
+    incident_sites: set[str] = field(default_factory=set)
+    """Sites with an open incident: only their orders can go on an incident's timeline."""
+
+
 def _on_alarm(
-    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, run: _Pass
 ) -> None:
+    now = run.now
     config = site.notifications
     subject = alarm_subject(payload, config)
     acked = payload.get("acknowledged") or payload.get("ack_requested_by")
@@ -95,13 +112,15 @@ def _on_alarm(
     released = bool((payload.get("details") or {}).get("released_from"))
     if payload.get("last_event") != "raised" and not released:
         return
-    incidents.on_alarm(session, site, subject, payload, now=now, sites=sites)
+    if incidents.on_alarm(session, site, subject, payload, now=now, sites=sites) is not None:
+        run.incident_sites.add(subject.site)
     if routing.silenced(config, subject, now):
         return
     tz = sites.tz(subject.site)
     for rule in routing.rules_for(config, subject):
         people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
-        notify_people(session, site, subject, people, event_key=f"alarm:{subject.id}:0", now=now)
+        key = f"alarm:{subject.id}:0"
+        notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
         if rule.escalation and session.get(Escalation, subject.id) is None:
             session.add(
                 Escalation(
@@ -116,9 +135,11 @@ def _on_alarm(
 
 
 def _on_workorder(
-    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, run: _Pass
 ) -> None:
-    incidents.on_workorder(session, payload, now=now)
+    now = run.now
+    if payload["site"] in run.incident_sites:
+        incidents.on_workorder(session, payload, now=now)
     subject = workorder_subject(payload, site.notifications)
     if subject is None or routing.silenced(site.notifications, subject, now):
         return
@@ -126,21 +147,21 @@ def _on_workorder(
     key = f"workorder:{subject.id}:{payload['revision']}"
     for rule in routing.rules_for(site.notifications, subject):
         people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
-        notify_people(session, site, subject, people, event_key=key, now=now)
+        notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
 
 
-def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500) -> int:
+def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 2000) -> int:
     """Read the feed from the cursor and queue what it asks for; returns events read."""
     cursor = session.get(Counter, CURSOR, with_for_update=True)
     if cursor is None:
         raise RuntimeError("counter 'notify' is missing: run the migrations")
-    query = (
-        session.query(FeedEvent)
-        .filter(FeedEvent.seq > cursor.value, FeedEvent.kind.in_(FEED_KINDS))
-        .order_by(FeedEvent.seq)
+    events = session.execute(
+        select(FEED.c.seq, FEED.c.kind, FEED.c.site, FEED.c.at, FEED.c.payload)
+        .where(FEED.c.seq > cursor.value, FEED.c.kind.in_(FEED_KINDS))
+        .order_by(FEED.c.seq)
         .limit(limit)
-    )
-    events = list(query)
+    ).all()
+    run = _Pass(now, incident_sites=set(session.scalars(OPEN_INCIDENT_SITES)))
     stale = 0
     for event in events:
         site = sites.config(event.site)
@@ -150,9 +171,10 @@ def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500
             stale += 1
             continue
         if event.kind == "alarm":
-            _on_alarm(session, site, event.payload, sites, now)
+            _on_alarm(session, site, event.payload, sites, run)
         else:
-            _on_workorder(session, site, event.payload, sites, now)
+            _on_workorder(session, site, event.payload, sites, run)
+    outbox.plan_many(session, run.rows)
     if events:
         cursor.value = events[-1].seq
     if stale:

@@ -52,7 +52,7 @@ from api.workflows import lifecycle
 from api.workflows import sla as sla_clocks
 from api.workflows import workorders as order_flows
 from api.workflows.lifecycle import Change
-from api.workflows.order_events import to_public
+from api.workflows.order_events import queue_public, to_public
 from estatewatch.clock import Clock
 from estatewatch.contracts.payloads import Urgency, WorkOrderState
 
@@ -95,7 +95,7 @@ def list_orders(
     in the `X-Next-Cursor` header."""
     if sees_only_own_orders(user.role):
         assignee = user.username
-    orders, following = workorders.list_orders(
+    page = workorders.queue_page(
         session,
         site=site,
         sites=user.scope.sites,
@@ -107,8 +107,8 @@ def list_orders(
         offset=offset,
         cursor=cursor,
     )
-    public = [to_public(o, sites, user.role) for o in orders]
-    headers = {NEXT_CURSOR: following} if following is not None else None
+    public = _ORDERS.validate_python(queue_public(page, sites, user.role))
+    headers = {NEXT_CURSOR: page.following} if page.following is not None else None
     return Response(_ORDERS.dump_json(public), media_type=JSON, headers=headers)
 
 

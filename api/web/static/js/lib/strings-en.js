@@ -90,6 +90,7 @@ export const EN = {
   'category.smoke': 'Smoke',
   'category.high_temperature': 'High temperature',
   'category.device_offline': 'Device offline',
+  'category.gateway_offline': 'Gateway offline',
   'category.comm_fault': 'Communication fault',
   'category.missed_checkpoint': 'Missed checkpoint',
   'category.late_scan': 'Late scan',

@@ -90,6 +90,7 @@ export const ZH = {
   'category.smoke': '烟感报警',
   'category.high_temperature': '温度过高',
   'category.device_offline': '设备离线',
+  'category.gateway_offline': '网关离线',
   'category.comm_fault': '通讯故障',
   'category.missed_checkpoint': '漏巡',
   'category.late_scan': '巡更迟到',
