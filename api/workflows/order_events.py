@@ -142,7 +142,12 @@ def queue_public(page: QueuePage, sites: Sites, role: Role | None = None) -> lis
             actions[state] = [a for a in allowed if role is None or may_take(role, a)]
         data = row._asdict()
         subject = cast(sla.SlaSubject, row)
-        data["deadlines"] = sla.deadlines(subject, policy, tz=tz, calendar=calendar)
+        data["deadlines"] = due = sla.deadlines(subject, policy, tz=tz, calendar=calendar)
+        is_open = WorkOrderState(state).open
+        data["pending_clocks"] = [
+            {"clock": clock, "due": at} for clock, at in sla.pending(subject, due, open=is_open)
+        ]
+        data["open"] = is_open
         data["breached"] = page.breached.get(row.id, [])
         data["allowed_actions"] = actions[state]
         data["alarm_active"] = bool(row.alarm_active)
