@@ -65,7 +65,12 @@ async def up(choices: Choices, site: SiteConfig, data_dir: Path) -> int:
                 mqtt_url = broker.url
                 runner.say(banner.part_up("MQTT broker", f"embedded amqtt on {broker.port}"))
             plan = await _plan(choices, site, data_dir, mqtt_url, stack, runner)
+            # The logins are made while the first parts start: only the API needs them.
+            users = asyncio.ensure_future(_demo_users(plan, runner))
+            stack.callback(users.cancel)
             for row in TABLE:
+                if row.name == "api":
+                    await users
                 if row.wanted(plan):
                     child = await runner.start(child_of(row, plan))
                     plan.started[row.name] = child
@@ -97,7 +102,7 @@ async def _plan(
     stack: contextlib.AsyncExitStack,
     runner: Runner,
 ) -> Plan:
-    """The receiver started, the API's site file written, the demo logins made."""
+    """The receiver started, the API's site file written."""
     notify = bool(site.notifications.channels)
     api_site = data_dir / "site-for-api.yaml"
     channel_env: dict[str, str] = {}
@@ -127,10 +132,13 @@ async def _plan(
         handheld_env=handheld_keys(site, os.environ),
         channel_env=channel_env,
     )
-    guard = site.guards[0].id if site.guards else "guard"
-    if await demo_users(data_dir / "api.db", as_env(api_settings(plan)), guard):
-        runner.say(banner.part_up("demo users", "admin, duty, tech, guard, service"))
     return plan
+
+
+async def _demo_users(plan: Plan, runner: Runner) -> None:
+    guard = plan.site.guards[0].id if plan.site.guards else "guard"
+    if await demo_users(plan.data_dir / "api.db", as_env(api_settings(plan)), guard):
+        runner.say(banner.part_up("demo users", "admin, duty, tech, guard, service"))
 
 
 def _state(plan: Plan, mqtt_url: str, runner: Runner) -> dict[str, object]:
