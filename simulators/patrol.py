@@ -129,7 +129,7 @@ def joinable_rounds(site: SiteConfig, now: datetime) -> list[tuple[datetime, str
     found = {
         (now, r.route.id, r.end - now)
         for r in patrol.open_rounds(site.routes, tz, now)
-        if r.start < now and r.end - now >= shortest_walk(r.route)
+        if r.start < now and r.end - now >= shortest_walk(r.route, joined=True)
     }
     return sorted(found)
 
@@ -181,6 +181,7 @@ async def run_patrols(
                 key=keys.get(guard.handheld),
                 counter_start=counters.get(guard.handheld, first_counter),
                 window=window,
+                joined=window is not None,
             )
             counters[guard.handheld] = counters.get(guard.handheld, first_counter) + len(scans)
             log.info("patrol round %s by %s: %d scans", route_id, guard.id, len(scans))
