@@ -63,7 +63,9 @@ async def up(choices: Choices, site: SiteConfig, data_dir: Path) -> int:
             else:
                 broker = await stack.enter_async_context(EmbeddedBroker(port=0))
                 mqtt_url = broker.url
-                runner.say(banner.part_up("MQTT broker", f"embedded amqtt on {broker.port}"))
+                runner.say(
+                    banner.part_up("MQTT broker", f"embedded amqtt on {broker.host}:{broker.port}")
+                )
             plan = await _plan(choices, site, data_dir, mqtt_url, stack, runner)
             # The logins are made while the first parts start: only the API needs them.
             users = asyncio.ensure_future(_demo_users(plan, runner))
