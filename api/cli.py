@@ -46,15 +46,31 @@ def _freeze() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import socket
+
     import uvicorn
 
     from api.app import create_app
+    from estatewatch.ready import announce
 
     settings = _settings(args)
     if settings is None:
         return 1
     app = create_app(settings, on_started=_freeze)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level.lower())
+    # Bound here, not by uvicorn, so the port the OS gave for port 0 is known and announced.
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        print(f"estatewatch api: cannot listen on {settings.host}:{settings.port}: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    announce("api", sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level=args.log_level.lower())
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

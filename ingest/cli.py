@@ -111,7 +111,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sink = make_sink(settings.sink, settings.influx)
         stack.push_async_callback(sink.aclose)
         ingest = await stack.enter_async_context(Ingest(settings, sink))
-        if options.ops_port:
+        if options.ops_port is not None:
             ops = OpsServer(
                 registry_for(ingest.stats),
                 ingest.health,
