@@ -22,6 +22,7 @@ from api.docs_pages import install_docs
 from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
+from api.incidents.automation import IncidentReactions
 from api.notify.dispatcher import Notifier
 from api.openapi import AllowHeaders, document_responses
 from api.readings import store_for
@@ -142,6 +143,7 @@ async def _services(rt: Runtime) -> AsyncIterator[Services]:
                     rt.clock,
                     pulse=rt.pulse,
                     poll_interval=settings.notify_poll_interval.total_seconds(),
+                    reactions=IncidentReactions(),
                 )
             )
         yield Services(

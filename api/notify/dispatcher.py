@@ -22,7 +22,6 @@ from types import TracebackType
 import httpx
 
 from api.db import Database
-from api.incidents.automation import remind_reviews
 from api.live import Pulse, wait
 from api.notify import channels, outbox
 from api.notify.channels import Envelope, Sender
@@ -30,6 +29,7 @@ from api.notify.errors import DeliveryError, NotifyError
 from api.notify.escalator import escalate_pass
 from api.notify.handovers import notify_unsigned
 from api.notify.planner import plan_pass
+from api.notify.reactions import FeedReactions, NoReactions
 from api.notify.templates import render
 from api.sites import Sites
 from api.store import feed
@@ -59,8 +59,10 @@ class Notifier:
         pulse: Pulse | None = None,
         poll_interval: float = 5.0,
         background: bool = True,
+        reactions: FeedReactions | None = None,
     ) -> None:
         self.db, self.sites, self.clock = db, sites, clock
+        self.reactions = reactions or NoReactions()
         self.secrets = secrets if secrets is not None else os.environ
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
         self.pulse = pulse
@@ -77,13 +79,15 @@ class Notifier:
 
     def plan_once(self) -> int:
         with self.db.write() as session:
-            return plan_pass(session, sites=self.sites, now=self.clock.now())
+            return plan_pass(
+                session, sites=self.sites, now=self.clock.now(), reactions=self.reactions
+            )
 
     def escalate_once(self) -> int:
         """Escalation levels now due, and reminders of incident reviews past due."""
         with self.db.write() as session:
             started = escalate_pass(session, sites=self.sites, now=self.clock.now())
-            remind_reviews(session, sites=self.sites, now=self.clock.now())
+            self.reactions.periodic(session, sites=self.sites, now=self.clock.now())
             notify_unsigned(session, sites=self.sites, now=self.clock.now())
             return started
 

@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from api.incidents import automation as incidents
-from api.incidents.store import OPEN
-from api.models import Counter, Escalation, FeedEvent, Incident
+from api.models import Counter, Escalation, FeedEvent
 from api.notify import outbox, routing
 from api.notify.queue import notify_people, people_for
+from api.notify.reactions import FeedReactions, NoReactions
 from api.notify.routing import Subject
 from api.sites import Sites
 from estatewatch.clock import from_epoch_ms
@@ -36,7 +35,6 @@ STALE_AFTER = timedelta(hours=1)
 days of history: switching the notifier on must not page everyone about last week)."""
 FEED_KINDS = ["alarm", "workorder"]
 FEED: Table = FeedEvent.__table__  # type: ignore[assignment]
-OPEN_INCIDENT_SITES = select(Incident.site).where(Incident.state == OPEN).distinct()
 URGENCY_SEVERITY = {"urgent": "critical", "general": "major"}
 
 
@@ -88,6 +86,7 @@ class _Pass:
     """What one pass shares across the feed events it reads."""
 
     now: datetime
+    reactions: FeedReactions
     rows: list[dict[str, Any]] = field(default_factory=list)
     """Outbox rows planned, inserted together at the end (`outbox.plan_many`)."""
     incident_sites: set[str] = field(default_factory=set)
@@ -112,7 +111,7 @@ def _on_alarm(
     released = bool((payload.get("details") or {}).get("released_from"))
     if payload.get("last_event") != "raised" and not released:
         return
-    if incidents.on_alarm(session, site, subject, payload, now=now, sites=sites) is not None:
+    if run.reactions.on_alarm(session, site, subject, payload, now=now, sites=sites):
         run.incident_sites.add(subject.site)
     if routing.silenced(config, subject, now):
         return
@@ -139,7 +138,7 @@ def _on_workorder(
 ) -> None:
     now = run.now
     if payload["site"] in run.incident_sites:
-        incidents.on_workorder(session, payload, now=now)
+        run.reactions.on_workorder(session, payload, now=now)
     subject = workorder_subject(payload, site.notifications)
     if subject is None or routing.silenced(site.notifications, subject, now):
         return
@@ -150,8 +149,17 @@ def _on_workorder(
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
 
 
-def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 2000) -> int:
-    """Read the feed from the cursor and queue what it asks for; returns events read."""
+def plan_pass(
+    session: Session,
+    *,
+    sites: Sites,
+    now: datetime,
+    limit: int = 2000,
+    reactions: FeedReactions | None = None,
+) -> int:
+    """Read the feed from the cursor and queue what it asks for, and what `reactions` (the
+    emergency plans) make of it; returns events read."""
+    reactions = reactions or NoReactions()
     cursor = session.get(Counter, CURSOR, with_for_update=True)
     if cursor is None:
         raise RuntimeError("counter 'notify' is missing: run the migrations")
@@ -161,7 +169,7 @@ def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 200
         .order_by(FEED.c.seq)
         .limit(limit)
     ).all()
-    run = _Pass(now, incident_sites=set(session.scalars(OPEN_INCIDENT_SITES)))
+    run = _Pass(now, reactions, incident_sites=reactions.active_sites(session))
     stale = 0
     for event in events:
         site = sites.config(event.site)

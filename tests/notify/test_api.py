@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from api.incidents.automation import IncidentReactions
 from api.notify.dispatcher import Notifier
 from estatewatch.config import SiteConfig
 from tests.api.helpers import SITE, Api, alarm_event, make_api
@@ -90,6 +91,7 @@ async def test_notification_log_and_counts(app: Api, receiver: VendorReceiver) -
         secrets=ENV,
         rng=random.Random(2),
         background=False,
+        reactions=IncidentReactions(),
     )
     await notifier.run_once()
     app.clock.set(app.clock.now() + timedelta(seconds=31))

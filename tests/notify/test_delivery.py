@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from api.db import Database
+from api.incidents.automation import IncidentReactions
 from api.models import Counter as FeedCursor
 from api.models import Notification
 from api.notify import outbox
@@ -31,7 +32,15 @@ def sites_for(example_site: SiteConfig, base: str) -> Sites:
 
 
 def notifier(db: Database, sites: Sites, clock: FakeClock) -> Notifier:
-    return Notifier(db, sites, clock, secrets=ENV, rng=random.Random(7), background=False)
+    return Notifier(
+        db,
+        sites,
+        clock,
+        secrets=ENV,
+        rng=random.Random(7),
+        background=False,
+        reactions=IncidentReactions(),
+    )
 
 
 async def tick(n: Notifier, clock: FakeClock, seconds: float) -> int:
