@@ -27,6 +27,12 @@ MAX_NAME = 200
 """Characters of one language's name."""
 
 
+def in_language(text: str, text_zh: str | None, lang: str) -> str:
+    """A text carried as the pair (`X`, `X_zh`) in `lang`: `X_zh` for zh-CN when there is
+    one, else `X` (English, or the only language it was given in)."""
+    return text_zh if text_zh and lang.lower().startswith("zh") else text
+
+
 def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 

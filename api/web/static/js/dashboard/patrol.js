@@ -6,7 +6,7 @@
 import { api } from '../lib/api.js';
 import { $, fill, h } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
-import { localName } from '../lib/names.js';
+import { nameOf, routeNameOf } from '../lib/names.js';
 import { checkpointStates, nextStartOfRoute, percentDone, roundState } from '../lib/rounds.js';
 import { ago, hhmm, ms, now } from '../lib/time.js';
 import { on, store } from './store.js';
@@ -25,7 +25,7 @@ function roundCard(round, at) {
     'li',
     { class: `round round-${state}`, dataset: { route: round.route } },
     h('header', {},
-      h('h3', {}, localName(round.route_name)),
+      h('h3', {}, routeNameOf(round)),
       h('span', { class: 'window' }, `${hhmm(round.start)}–${hhmm(round.end)}`),
       h('span', { class: `chip round-state-${state}` }, t(`patrol.round.${state}`)),
       h('span', { class: 'percent' }, t('patrol.percent', { p: percentDone(states) })),
@@ -48,7 +48,7 @@ function guardsList(at) {
   return h('ul', { class: 'guards' }, rows.map(({ guard, last }) => {
     const silent = Boolean(last) && at - ms(last.scanned_at) > interval;
     return h('li', { class: `guard${silent ? ' silent' : ''}${last ? '' : ' idle'}`, dataset: { guard: guard.id } },
-      h('span', { class: 'name' }, localName(guard.name)),
+      h('span', { class: 'name' }, nameOf(guard)),
       last
         ? h('span', {}, t('patrol.last', { where: store.index.checkpoint(last.checkpoint), time: hhmm(last.scanned_at), ago: ago(last.scanned_at) }))
         : h('span', { class: 'muted' }, t('patrol.never')),
