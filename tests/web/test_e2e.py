@@ -351,7 +351,7 @@ def test_the_guard_records_a_typed_scan_and_a_finding_with_a_photo(
     first = phone.locator(f'#recent li[data-tag="{PUMP_ROOM_TAG}"]')
     first.wait_for(timeout=20_000)
     eventually(lambda: first.get_attribute("data-status") == "accepted")
-    assert "Domestic pump room door" in first.inner_text()
+    assert "生活泵房门" in first.inner_text()
     phone.locator("#finding summary").click()
     phone.get_by_label("隐患描述").fill("消防泵房门闭门器损坏，门无法自动关闭")
     phone.get_by_label("立即整改").check()
@@ -427,7 +427,7 @@ def test_the_patrol_board_shows_the_guard_and_the_rounds(wall: Any) -> None:
     guard = wall.locator('.guard[data-guard="guard-zhang"]')
     guard.wait_for(timeout=20_000)
     eventually(lambda: "最后打卡" in guard.inner_text(), timeout=35)
-    assert "Power room 1 door" in guard.inner_text()
+    assert "1号配电房门" in guard.inner_text()
     assert wall.locator(".round").count() > 0
     assert re.search(r"(白班|夜班)｜\d\d:\d\d–\d\d:\d\d", wall.inner_text("#patrol-shift"))
     assert a11y_problems(wall) == []
@@ -475,6 +475,9 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["tag"] == "04A1B20011"
     assert result["valid"] == [True, False, False]
     assert result["names"] == ["生活泵房", "Tower 2 car A", "1号配电房"]
+    # the name of the page's language when the API gives both (a joined name the split would
+    # get wrong), the joined one split otherwise; a text's Chinese, or its one text
+    assert result["named"] == ["B1 车库", "2号楼A梯", "疑似爆管", "Typed by a person"]
     assert result["pending"] == ["response", "on_site"]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]

@@ -4,7 +4,7 @@ async () => {
   const r = await import('/static/js/lib/rounds.js');
   const { EventParser } = await import('/static/js/lib/sse.js');
   const { normalizeTag, validTag } = await import('/static/js/guard/nfc.js');
-  const { localName } = await import('/static/js/lib/names.js');
+  const { localName, nameOf, textIn } = await import('/static/js/lib/names.js');
   const { pendingClocks } = await import('/static/js/lib/orders.js');
   const { duration } = await import('/static/js/lib/time.js');
   const at = (hhmm) => Date.parse(`2026-11-02T${hhmm}:00Z`);
@@ -26,6 +26,12 @@ async () => {
     tag: normalizeTag('04:a1:b2:00:11'),
     valid: [validTag('04A1B20011'), validTag('04A1'), validTag('04A1B2001Z')],
     names: [localName('Domestic pump room 生活泵房'), localName('Tower 2 car A'), localName('LV power room 1 (Towers 1-2) 1号配电房')],
+    named: [
+      nameOf({ name: 'Car park B1 B1 车库', name_en: 'Car park B1', name_zh: 'B1 车库' }),
+      nameOf({ name: 'Tower 2 car A 2号楼A梯' }),
+      textIn({ title: 'Burst pipe', title_zh: '疑似爆管' }, 'title'),
+      textIn({ title: 'Typed by a person', title_zh: null }, 'title'),
+    ],
     pending: pendingClocks({ state: 'dispatched', dispatched_at: '2026-11-02T01:05:00Z', responded_at: null,
       deadlines: { dispatch: '2026-11-02T01:30:00Z', response: '2026-11-02T01:15:00Z', on_site: '2026-11-02T01:30:00Z' } }).map((c) => c.clock),
     closed: pendingClocks({ state: 'cancelled', deadlines: { dispatch: '2026-11-02T01:30:00Z' } }),

@@ -120,7 +120,7 @@ async function main() {
   store.index = new SiteIndex(store.site);
   setTimeZone(store.site.timezone);
   $('#site-name').textContent = nameOf(store.site);
-  document.title = `${t('app.title')} · ${localName(store.site.name)}`;
+  document.title = `${t('app.title')} · ${nameOf(store.site)}`;
   initAlert();
   initAlarms();
   initEquipment();

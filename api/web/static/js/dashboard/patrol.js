@@ -70,7 +70,7 @@ function render() {
   fill(
     $('#patrol'),
     h('section', { class: 'rounds', 'aria-labelledby': 'patrol-shift' },
-      h('h2', { id: 'patrol-shift' }, shift ? t('patrol.shift', { name: localName(shift.name), start: hhmm(shift.start), end: hhmm(shift.end) }) : t('patrol.noShift')),
+      h('h2', { id: 'patrol-shift' }, shift ? t('patrol.shift', { name: nameOf(shift), start: hhmm(shift.start), end: hhmm(shift.end) }) : t('patrol.noShift')),
       rounds.length ? h('ol', { class: 'round-list' }, rounds.map((r) => roundCard(r, at))) : h('p', { class: 'empty' }, t('patrol.none'))),
     h('aside', { class: 'side' },
       h('section', { 'aria-labelledby': 'patrol-guards' }, h('h2', { id: 'patrol-guards' }, t('patrol.guards')), guardsList(at)),
