@@ -14,7 +14,7 @@ from pydantic import BaseModel, model_validator
 
 from api.domain import patrol as rounds
 from estatewatch.config import Device, MqttSensor, SiteConfig
-from estatewatch.config.names import LocalizedName
+from estatewatch.config.names import LocalizedName, name_in
 from estatewatch.contracts.payloads import Scalar
 
 KIND_ATTRIBUTES = (
@@ -46,8 +46,8 @@ class Named(BaseModel):
     @classmethod
     def _languages(cls, data: Any) -> Any:
         if isinstance(data, dict) and "name" in data and "name_zh" not in data:
-            name = LocalizedName.of(data["name"])
-            data = {**data, "name_en": name.en, "name_zh": name.zh}
+            name = data["name"]
+            data = {**data, "name_en": name_in(name, "en"), "name_zh": name_in(name, "zh-CN")}
         return data
 
 
@@ -206,8 +206,8 @@ def _rounds(
             shift=s.id,
             route=r.route,
             route_name=r.route_name,
-            route_name_en=LocalizedName.of(r.route_name).en,
-            route_name_zh=LocalizedName.of(r.route_name).zh,
+            route_name_en=name_in(r.route_name, "en"),
+            route_name_zh=name_in(r.route_name, "zh-CN"),
             start=r.start,
             end=r.end,
             checkpoints=list(r.checkpoints),

@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 from html import escape
 
 from api.schemas.records import HandoverPublic, MonthlyReport
-from estatewatch.config.names import Lang, LocalizedName, in_language
+from estatewatch.config.names import Lang, in_language, name_in
 
 TEXT: dict[str, tuple[str, str]] = {
     # key: (zh-CN, en)
@@ -154,7 +154,7 @@ def _unusual(doc: _Doc, h: HandoverPublic) -> None:
 
 def _name(name: str, lang: str) -> str:
     """A name of the site file (both languages joined) in `lang`."""
-    return LocalizedName.of(name).pick(lang) if name else name
+    return name_in(name, lang)
 
 
 def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) -> str:

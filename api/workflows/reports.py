@@ -19,7 +19,7 @@ from api.store import workorders
 from api.workflows import alarms, devices, patrol
 from api.workflows.order_events import to_public
 from estatewatch.config import SlaPolicy
-from estatewatch.config.names import Lang, LocalizedName, in_language
+from estatewatch.config.names import Lang, in_language, name_in
 from estatewatch.contracts.payloads import DeviceState
 
 
@@ -79,7 +79,7 @@ def handover_csv(report: Handover, lang: Lang = "zh-CN") -> str:
         [
             "patrol_round",
             r.route,
-            LocalizedName.of(r.route_name).pick(lang),
+            name_in(r.route_name, lang),
             "complete" if r.complete else f"{r.percent}%",
             ",".join(r.missed),
             r.start,

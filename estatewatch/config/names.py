@@ -33,6 +33,15 @@ def in_language(text: str, text_zh: str | None, lang: str) -> str:
     return text_zh if text_zh and lang.lower().startswith("zh") else text
 
 
+def name_in(name: str, lang: str) -> str:
+    """A name kept as text (a `LocalizedName`, or the joined form read back from a record)
+    in `lang`; never fails, unlike validating it again."""
+    if isinstance(name, LocalizedName):
+        return name.pick(lang)
+    en, zh = split_legacy(name)
+    return zh if lang.lower().startswith("zh") else en
+
+
 def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 

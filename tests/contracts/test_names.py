@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from estatewatch.config import SiteConfig, parse_site
-from estatewatch.config.names import Bilingual, LocalizedName, has_cjk, split_legacy
+from estatewatch.config.names import Bilingual, LocalizedName, has_cjk, name_in, split_legacy
 from estatewatch.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "estate.yaml"
@@ -108,3 +108,11 @@ def test_a_plain_text_is_both_languages_and_is_never_split() -> None:
     assert (two.pick("zh-CN"), two.pick("en"), two.both) == ("火警", "Fire", True)
     with pytest.raises(ValidationError):
         Bilingual.model_validate({"zh": "火警", "en": "Fire", "de": "Feuer"})
+
+
+def test_a_name_read_back_from_a_record_is_shown_in_each_language_and_never_fails() -> None:
+    assert name_in(LocalizedName("2号楼A梯", "Tower 2 car A"), "zh-CN") == "2号楼A梯"
+    assert name_in("Power outage plan 停电应急预案", "zh-CN") == "停电应急预案"
+    assert name_in("Power outage plan 停电应急预案", "en") == "Power outage plan"
+    assert name_in("x" * 300, "en") == "x" * 300  # too long for a site file, still shown
+    assert name_in("", "zh-CN") == ""
