@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from api.runtime import Runtime
 from api.security import read_token
 from api.sites import Sites
 from estatewatch.clock import Clock
+from estatewatch.config.names import Lang
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -131,3 +132,12 @@ IncidentRunner = Annotated[Principal, require(Permission.INCIDENT_RUN)]
 IncidentReviewer = Annotated[Principal, require(Permission.INCIDENT_REVIEW)]
 QualityStaff = Annotated[Principal, require(Permission.QUALITY)]
 HandoverSigner = Annotated[Principal, require(Permission.HANDOVER_SIGN)]
+
+
+LangQuery = Annotated[
+    Lang,
+    Query(
+        description="the language of a document the server writes (CSV, printable HTML): "
+        "zh-CN or en. JSON carries both languages (`title`/`title_zh`, `name_en`/`name_zh`)"
+    ),
+]

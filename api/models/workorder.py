@@ -25,6 +25,9 @@ class WorkOrder(Base):
     category: Mapped[str] = mapped_column(String(256), default="")
     finding_priority: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(256))
+    title_zh: Mapped[str | None] = mapped_column(
+        String(256), doc="the title in Chinese when known in both languages (from an alarm)"
+    )
     description: Mapped[str] = mapped_column(Text, default="")
     trade: Mapped[str] = mapped_column(String(32))
     department: Mapped[str] = mapped_column(String(64))

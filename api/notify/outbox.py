@@ -37,6 +37,7 @@ def line_data(line: Line) -> dict[str, Any]:
     return {
         "severity": line.severity,
         "what": line.what,
+        "what_zh": line.what_zh,
         "where": line.where,
         "since": to_epoch_ms(line.since),
         "link": line.link,
@@ -48,6 +49,7 @@ def line_of(data: dict[str, Any]) -> Line:
     return Line(
         severity=str(data["severity"]),
         what=str(data["what"]),
+        what_zh=str(data["what_zh"]) if data.get("what_zh") else None,
         where=str(data["where"]),
         since=from_epoch_ms(int(data["since"])),
         link=str(data["link"]),

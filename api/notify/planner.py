@@ -53,6 +53,7 @@ def alarm_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject:
         building=payload.get("building"),
         where=f"{where} {target}".strip(),
         what=payload["title"],
+        what_zh=payload.get("title_zh"),
         since=datetime.fromisoformat(payload["raised_at"]),
         link=f"{config.dashboard_url.rstrip('/')}/alarms/{payload['alarm_id']}",
     )
@@ -76,6 +77,9 @@ def workorder_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject 
         building=payload.get("building"),
         where=where,
         what=f"{payload['order_id']} {payload['title']} ({payload['event']})",
+        what_zh=f"{payload['order_id']} {payload['title_zh']} ({payload['event']})"
+        if payload.get("title_zh")
+        else None,
         since=from_epoch_ms(payload["at"]),
         link=f"{config.dashboard_url.rstrip('/')}/workorders/{payload['order_id']}",
     )

@@ -18,6 +18,7 @@ def line_of(subject: Subject, escalation: int = 0) -> Line:
     return Line(
         severity=subject.severity,
         what=subject.what,
+        what_zh=subject.what_zh,
         where=subject.where,
         since=subject.since,
         link=subject.link,

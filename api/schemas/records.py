@@ -23,6 +23,7 @@ class OrderClocks(BaseModel):
 
     id: str
     title: str
+    title_zh: str | None = None
     state: str
     urgency: str
     trade: str
@@ -181,6 +182,7 @@ class RecordAlarm(BaseModel):
     category: str
     severity: str
     title: str
+    title_zh: str | None = None
     state: str
     raised_at: datetime
     cleared_at: datetime | None
@@ -201,6 +203,7 @@ class RecordOrder(BaseModel):
     source: str
     category: str
     title: str
+    title_zh: str | None = None
     state: str
     urgency: str
     reported_at: datetime

@@ -112,6 +112,8 @@ class WorkOrderPublic(BaseModel):
     category: str
     finding_priority: str | None
     title: str
+    title_zh: str | None = None
+    """The title in Chinese when the order has it in both languages (opened by an alarm)."""
     description: str
     trade: Trade
     department: str

@@ -11,12 +11,14 @@ answer on syncing is what counts); 16 bits tell too little of a UID to forge a s
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.domain import patrol as rounds
 from api.readings import PointType, point_type
 from estatewatch.config import Device, MqttSensor, SiteConfig
+from estatewatch.config.names import LocalizedName, name_in
 from estatewatch.contracts.payloads import Scalar
 
 KIND_ATTRIBUTES = (
@@ -33,16 +35,44 @@ KIND_ATTRIBUTES = (
 """Per-kind attributes of a device config that a tile shows (set-point, floors...)."""
 
 
+class Named(BaseModel):
+    """`name` as the site file gives it (both languages joined: "Tower 2 car A 2号楼A梯"),
+    `name_en` and `name_zh` each language's: a page shows the one of its language."""
+
+    name: str
+    name_en: str = ""
+    name_zh: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _languages(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" in data and "name_zh" not in data:
+            name = data["name"]
+            data = {**data, "name_en": name_in(name, "en"), "name_zh": name_in(name, "zh-CN")}
+        return data
+
+
 class PointInfo(BaseModel):
     name: str
     unit: str = ""
     type: PointType = "number"
     enum: dict[int, str] | None = None
+    """Raw codes to their text in English (the register map's `enum`)."""
+    enum_zh: dict[int, str] | None = None
+    """The same texts in Chinese."""
 
 
-class DeviceInfo(BaseModel):
+def _enums(given: dict[int, LocalizedName] | None) -> dict[str, Any]:
+    if given is None:
+        return {}
+    return {
+        "enum": {code: text.en for code, text in given.items()},
+        "enum_zh": {code: text.zh for code, text in given.items()},
+    }
+
+
+class DeviceInfo(Named):
     id: str
-    name: str
     kind: str
     building: str
     room: str
@@ -50,23 +80,20 @@ class DeviceInfo(BaseModel):
     points: list[PointInfo]
 
 
-class RoomInfo(BaseModel):
+class RoomInfo(Named):
     id: str
-    name: str
     floor: int
 
 
-class BuildingInfo(BaseModel):
+class BuildingInfo(Named):
     id: str
-    name: str
     floors: int
     basements: int
     rooms: list[RoomInfo]
 
 
-class CheckpointInfo(BaseModel):
+class CheckpointInfo(Named):
     id: str
-    name: str
     building: str
     floor: int
     location: str
@@ -77,22 +104,19 @@ class CheckpointInfo(BaseModel):
     )
 
 
-class RouteInfo(BaseModel):
+class RouteInfo(Named):
     id: str
-    name: str
     checkpoints: list[str]
     ordered: bool
 
 
-class GuardInfo(BaseModel):
+class GuardInfo(Named):
     id: str
-    name: str
     handheld: str | None
 
 
-class ShiftInfo(BaseModel):
+class ShiftInfo(Named):
     id: str
-    name: str
     date: date
     start: datetime
     end: datetime
@@ -102,15 +126,16 @@ class RoundInfo(BaseModel):
     shift: str
     route: str
     route_name: str
+    route_name_en: str = ""
+    route_name_zh: str = ""
     start: datetime
     end: datetime
     checkpoints: list[str]
     ordered: bool
 
 
-class SiteLayout(BaseModel):
+class SiteLayout(Named):
     id: str
-    name: str
     timezone: str
     buildings: list[BuildingInfo]
     devices: list[DeviceInfo]
@@ -145,7 +170,7 @@ def _points(config: SiteConfig, device: Device) -> list[PointInfo]:
             name=p.name,
             unit=p.unit,
             type=point_type(p.name, p.type.value, coded=bool(p.enum)),
-            enum=p.enum,
+            **_enums(p.enum),
         )
         for p in register_map.points
     ]
@@ -188,6 +213,8 @@ def _rounds(
             shift=s.id,
             route=r.route,
             route_name=r.route_name,
+            route_name_en=name_in(r.route_name, "en"),
+            route_name_zh=name_in(r.route_name, "zh-CN"),
             start=r.start,
             end=r.end,
             checkpoints=list(r.checkpoints),

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from html import escape
-from typing import Literal
 
 from api.schemas.records import HandoverPublic, MonthlyReport
-
-Lang = Literal["zh-CN", "en"]
+from estatewatch.config.names import Lang, in_language, name_in
 
 TEXT: dict[str, tuple[str, str]] = {
     # key: (zh-CN, en)
@@ -142,15 +140,21 @@ def _unusual(doc: _Doc, h: HandoverPublic) -> None:
         doc.h(3, key)
         doc.table(
             ["device", "point", "value", "limit", "basis"],
-            ([f.device_name, f.point, f"{f.value:g} {f.unit}", f"{f.limit:g}", f.basis]
+            ([_name(f.device_name, doc.lang), f.point, f"{f.value:g} {f.unit}", f"{f.limit:g}",
+              f.basis]
              for f in found),
         )  # fmt: skip
     doc.h(3, "offline")
     doc.table(
         ["device", "from_to", "minutes"],
-        ([s.device_name, f"{doc.time(s.start)} – {doc.time(s.end)}", s.minutes]
+        ([_name(s.device_name, doc.lang), f"{doc.time(s.start)} – {doc.time(s.end)}", s.minutes]
          for s in unusual.offline),
     )  # fmt: skip
+
+
+def _name(name: str, lang: str) -> str:
+    """A name of the site file (both languages joined) in `lang`."""
+    return name_in(name, lang)
 
 
 def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) -> str:
@@ -163,13 +167,21 @@ def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) 
     doc.h(2, "open_alarms")
     doc.table(
         ["time", "title", "state"],
-        ([doc.time(a.raised_at), a.title, f"{a.severity} {a.state}"] for a in r.open_alarms),
+        (
+            [
+                doc.time(a.raised_at),
+                in_language(a.title, a.title_zh, lang),
+                f"{a.severity} {a.state}",
+            ]
+            for a in r.open_alarms
+        ),
     )
     doc.h(2, "open_orders")
     doc.table(
         ["time", "title", "state", "clocks"],
         (
-            [doc.time(o.reported_at), o.title, f"{o.state} {o.assignee or ''}",
+            [doc.time(o.reported_at), in_language(o.title, o.title_zh, lang),
+             f"{o.state} {o.assignee or ''}",
              "; ".join(f"{c.clock} {doc.time(c.due_at)} {c.status}" for c in o.clocks)]
             for o in r.open_orders
         ),
@@ -182,7 +194,8 @@ def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) 
     doc.h(2, "patrol")
     doc.table(
         ["route", "time", "percent", "missed"],
-        ([x.route_name, doc.time(x.start), f"{x.percent:g} %", ", ".join(x.missed)]
+        ([_name(x.route_name, lang), doc.time(x.start), f"{x.percent:g} %",
+          ", ".join(x.missed)]
          for x in r.patrol.rounds),
     )  # fmt: skip
     doc.h(2, "incidents")
@@ -224,7 +237,7 @@ def monthly_html(m: MonthlyReport, *, lang: Lang, tz: tzinfo, site_name: str) ->
     doc.h(2, "patrol")
     doc.table(
         ["route", "rounds", "complete", "percent"],
-        ([r.route_name, r.rounds, r.complete_rounds, f"{r.percent:g} %"]
+        ([_name(r.route_name, lang), r.rounds, r.complete_rounds, f"{r.percent:g} %"]
          for r in m.patrol_by_route),
     )  # fmt: skip
     doc.table(

@@ -57,6 +57,7 @@ def event_of(
         source=WorkOrderSource(order.source),
         alarm_id=order.alarm_id,
         title=order.title,
+        title_zh=order.title_zh,
         trade=Trade(order.trade),
         department=order.department,
         urgency=Urgency(order.urgency),

@@ -70,6 +70,7 @@ def order_for_alarm_event(event: AlarmEvent, *, kind: Classification, now: datet
         alarm_id=event.alarm_id,
         category=event.category,
         title=event.title,
+        title_zh=event.title_zh,
         description=event.message,
         trade=kind.trade,
         department=kind.department,
@@ -257,6 +258,8 @@ def update(
     before = {k: getattr(order, k) for k in changes}
     for key, value in changes.items():
         setattr(order, key, value)
+    if "title" in changes:
+        order.title_zh = None  # a person's own words, in one language: the old Chinese is stale
     if "trade" in changes and "department" not in changes and data.trade is not None:
         order.department = department_of(data.trade)
     record(

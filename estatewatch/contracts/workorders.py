@@ -87,6 +87,9 @@ class WorkOrderEvent(Payload):
     source: WorkOrderSource
     alarm_id: ShortText | None = None
     title: ShortText
+    title_zh: ShortText | None = Field(
+        default=None, description="the title in Chinese when it is known in both languages"
+    )
     trade: Trade
     department: ShortText
     urgency: Urgency

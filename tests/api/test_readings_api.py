@@ -139,7 +139,7 @@ def test_the_operation_log_of_a_day(api: Api) -> None:
     assert response.status_code == 200
     log = response.json()
     assert (log["name"], log["building"], log["timezone"]) == (
-        "Tower 2 car A",
+        "Tower 2 car A 2号楼A梯",  # the site file's name, both languages joined
         "t2",
         "Asia/Shanghai",
     )

@@ -4,7 +4,7 @@ async () => {
   const r = await import('/static/js/lib/rounds.js');
   const { EventParser } = await import('/static/js/lib/sse.js');
   const { normalizeTag, validTag } = await import('/static/js/guard/nfc.js');
-  const { localName, tagHint } = await import('/static/js/lib/names.js');
+  const { localName, nameOf, tagHint, textIn } = await import('/static/js/lib/names.js');
   const { clockLines, pendingClocks } = await import('/static/js/lib/orders.js');
   const { duration, faultSpan, setTimeZone } = await import('/static/js/lib/time.js');
   setTimeZone('Asia/Shanghai');
@@ -27,6 +27,12 @@ async () => {
     tag: normalizeTag('04:a1:b2:00:11'),
     valid: [validTag('04A1B20011'), validTag('04A1'), validTag('04A1B2001Z')],
     names: [localName('Domestic pump room 生活泵房'), localName('Tower 2 car A'), localName('LV power room 1 (Towers 1-2) 1号配电房')],
+    named: [
+      nameOf({ name: 'Car park B1 B1 车库', name_en: 'Car park B1', name_zh: 'B1 车库' }),
+      nameOf({ name: 'Tower 2 car A 2号楼A梯' }),
+      textIn({ title: 'Burst pipe', title_zh: '疑似爆管' }, 'title'),
+      textIn({ title: 'Typed by a person', title_zh: null }, 'title'),
+    ],
     // The page renders the API's pending_clocks (met or not is decided in api/domain/sla.py),
     // never the deadlines it cannot judge.
     pending: pendingClocks({ state: 'dispatched', deadlines: { dispatch: '2026-11-02T01:30:00Z' },

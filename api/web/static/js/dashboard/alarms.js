@@ -6,6 +6,7 @@ import { api } from '../lib/api.js';
 import { formDialog } from '../lib/dialog.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
+import { textIn } from '../lib/names.js';
 import { countdownBadge, refreshCountdowns } from '../lib/orders.js';
 import { duration, faultSpan, hhmm, ms, now } from '../lib/time.js';
 import { needsAttention, on, putAlarm, store } from './store.js';
@@ -103,7 +104,7 @@ function card(alarm) {
       { class: 'what' },
       h('h3', { id: headingId, class: 'category' }, tr('category', alarm.category)),
       h('p', { class: 'where' }, store.index.where(alarm)),
-      h('p', { class: 'title' }, alarm.title),
+      h('p', { class: 'title' }, textIn(alarm, 'title')),
     ),
     h(
       'div',

@@ -6,6 +6,7 @@
 import { api } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
+import { textIn } from '../lib/names.js';
 import { clockLines, countdownBadge, faultBadge, pendingClocks, refreshCountdowns, runAction } from '../lib/orders.js';
 import { dayTime } from '../lib/time.js';
 import { on, putOrder, store } from './store.js';
@@ -26,7 +27,7 @@ function byUrgency(a, b) {
 
 function title(order) {
   const category = tr('category', order.category);
-  return order.source === 'alarm' && category !== order.category ? category : order.title;
+  return order.source === 'alarm' && category !== order.category ? category : textIn(order, 'title');
 }
 
 /** Picking a known technician fills in their number. */

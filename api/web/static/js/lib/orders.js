@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { formDialog } from './dialog.js';
 import { h } from './dom.js';
 import { t, tr } from './i18n.js';
+import { textIn } from './names.js';
 import { keepPhoto, uploadPending } from './photos.js';
 import { clock, dayTime, ms, now } from './time.js';
 
@@ -109,7 +110,7 @@ export async function runAction(order, action, { defaults = {}, extra = null, on
   const override = order.alarm_active && OVERRIDABLE.has(action);
   const fields = override ? [{ name: 'override_reason', required: true, type: 'textarea' }, ...form.fields] : form.fields;
   const values = await formDialog({
-    title: `${tr('action', action)} · ${order.title}`,
+    title: `${tr('action', action)} · ${textIn(order, 'title')}`,
     submit: tr('action', action),
     extra: override ? h('p', { class: 'warning' }, t('order.faultActiveOverride')) : extra,
     onInput,
