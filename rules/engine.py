@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "rules"
 _MODELS = topics.models(
-    "telemetry", "device_status", "patrol_scan", "patrol_exception", "alarm_command"
+    "telemetry", "device_status", "patrol_scan", "patrol_exception", "alarm_command", "roster"
 )
 """What the engine consumes (`topics.TOPICS` holds the model of each kind)."""
 
@@ -57,6 +57,7 @@ def subscriptions(site: str) -> list[str]:
         topics.status_filter(site),
         topics.patrol_filter(site),
         topics.alarm_command_filter(site),
+        topics.roster_filter(site),
     ]
 
 
@@ -197,6 +198,9 @@ class RulesEngine:
         """Decode and evaluate one message; queue what it raised."""
         parts = topics.parse(message.topic)
         if parts is None or parts.site not in self.state.sites or parts.kind not in _MODELS:
+            return []
+        if parts.kind == "roster" and not message.payload:
+            self.state.sites[parts.site].roster = None  # retained roster cleared: the file's
             return []
         try:
             payload = decode(_MODELS[parts.kind], message.topic, message.payload)

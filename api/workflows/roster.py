@@ -11,8 +11,12 @@ from api.domain import roster as duty
 from api.domain.errors import InvalidInput, NotFound
 from api.models import WorkOrder
 from api.sites import Sites
+from api.store import feed
 from api.store import roster as roster_store
+from estatewatch.clock import to_epoch_ms
 from estatewatch.config.site import RosterEntry, SiteConfig
+from estatewatch.contracts import topics
+from estatewatch.contracts.roster import DutyRoster, RosterLine
 
 
 def _site(sites: Sites, site: str) -> SiteConfig:
@@ -56,6 +60,14 @@ def replace(
                 detail_zh=f"未知保安 {entry.person!r}",
             )
     roster_store.replace(session, site=site, entries=entries, by=by, at=now)
+    # The rules engine counts a rostered guard's hourly report by it (retained topic).
+    published = DutyRoster(
+        site=site,
+        entries=[RosterLine(**entry.model_dump()) for entry in entries],
+        updated_by=by,
+        updated_at=to_epoch_ms(now),
+    )
+    feed.enqueue(session, topic=topics.roster(site), payload=published, at=now)
     return entries
 
 
