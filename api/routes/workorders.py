@@ -154,6 +154,7 @@ def comment(
     body: OrderCommentIn,
     session: SessionDep,
     clock: ClockDep,
+    sites: SitesDep,
 ) -> WorkOrderLogPublic:
     order = _visible(session, order_id, user, lock=True)
     entry = order_flows.comment(
@@ -163,6 +164,7 @@ def comment(
         at=clock.now(),
         text=body.text,
         to_requester=body.to_requester,
+        sites=sites,
     )
     return WorkOrderLogPublic.model_validate(entry)
 

@@ -295,6 +295,7 @@ def comment(
     at: datetime,
     text: str,
     to_requester: bool,
+    sites: Sites,
 ) -> WorkOrderLog:
     """A note on the order; one given to the requester (`order:answer`: not a technician,
     whose notes go to the duty room, which answers) also stops their answer clock."""
@@ -306,6 +307,14 @@ def comment(
             detail_zh="无权答复业主：请去掉“答复业主”再提交，备注将转给值班室，由值班室答复业主",
         )
     by = user.username
+    if not has(user.role, Permission.ORDER_ANSWER):
+        # The duty room answers the requester from it: on the board and to the on-duty
+        # duty engineers (the planner routes `note` events there).
+        record(
+            session, order, event=WorkOrderEventType.NOTE, action="comment",
+            from_state=order.state, by=by, at=at, sites=sites, note=text,
+        )  # fmt: skip
+        return order_store.last_log(session, order=order)
     if to_requester and order.requester_answered_at is None:
         order.requester_answered_at = at
         order.updated_at = at
