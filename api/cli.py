@@ -84,6 +84,7 @@ def _add_user(args: argparse.Namespace) -> int:
             full_name=args.full_name,
             contact=args.contact,
             guard_id=args.guard_id,
+            trade=args.trade,
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
@@ -146,4 +147,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_user.add_argument("--full-name", default="")
     add_user.add_argument("--contact", default="")
     add_user.add_argument("--guard-id")
+    add_user.add_argument("--trade", help="a technician's trade (elevator, water_electric, ...)")
     add_user.set_defaults(run=_add_user)

@@ -68,10 +68,15 @@ def _keep_an_admin(session: Session, user: User) -> None:
 
 
 def technicians(
-    session: Session, *, trade: str | None = None, on_duty: bool | None = None
+    session: Session,
+    *,
+    trade: str | None = None,
+    on_duty: bool | None = None,
+    rostered: list[str] | None = None,
 ) -> list[TechnicianPublic]:
-    """Active technicians with their count of open orders, the least busy first."""
-    return [
+    """Active technicians with their count of open orders, the least busy first; with a
+    site's `rostered` technicians (on a shift now), those first, each marked."""
+    found = [
         TechnicianPublic(
             username=user.username,
             full_name=user.full_name,
@@ -79,6 +84,10 @@ def technicians(
             trade=user.trade,
             on_duty=user.on_duty,
             open_orders=n,
+            rostered=None if rostered is None else user.username in rostered,
         )
         for user, n in user_store.technicians(session, trade=trade, on_duty=on_duty)
     ]
+    if rostered is None:
+        return found
+    return sorted(found, key=lambda t: not t.rostered)  # stable: least busy first within
