@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.domain.transitions import Action
 from api.schemas.common import Moment, Patch
+from api.schemas.pm import ChecklistAnswer, ChecklistItem, PmSignature, SignatureIn
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import (
     LongText,
@@ -141,6 +142,16 @@ class WorkOrderPublic(BaseModel):
     requester_answered_at: datetime | None
     expected_done_at: datetime | None
     progress_at: datetime | None
+    due_by: datetime | None = Field(default=None, description="a PM order's due-by date")
+    checklist: list[ChecklistItem] | None = Field(
+        default=None, description="a PM order's checklist, answered on completion"
+    )
+    signature: PmSignature | None = Field(
+        default=None, description="the technician's signature on a completed PM order"
+    )
+    parent_order_id: str | None = Field(
+        default=None, description="the PM order whose failed checklist item opened this one"
+    )
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)
@@ -246,6 +257,15 @@ class CompleteIn(NoteIn):
     photo_refs: list[ShortText] = Field(default_factory=list, max_length=20)
     override_reason: LongText | None = Field(
         default=None, description="why complete while the order's alarm is still active"
+    )
+    checklist: list[ChecklistAnswer] = Field(
+        default_factory=list,
+        max_length=50,
+        description="a PM order: every item of its checklist, passed or failed (a failed "
+        "item opens a work order on the device)",
+    )
+    signature: SignatureIn | None = Field(
+        default=None, description="a PM order: the technician's signature (required)"
     )
 
 
