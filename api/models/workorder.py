@@ -73,6 +73,9 @@ class WorkOrder(Base):
     checklist: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parent_order_id: Mapped[str | None] = mapped_column(String(32))
+    owner: Mapped[str | None] = mapped_column(
+        String(64), doc="who answers for a by-deadline finding's fix by its due date (a user)"
+    )
 
     alarm: Mapped[Alarm | None] = relationship(lazy="selectin", viewonly=True)
     """The alarm this order was opened for: whether its fault is still active."""

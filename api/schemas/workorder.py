@@ -76,7 +76,7 @@ class WorkOrderCreate(WorkOrderBase):
 
 
 class WorkOrderUpdate(Patch):
-    nullable = frozenset({"building", "device", "requester_name", "requester_contact"})
+    nullable = frozenset({"building", "device", "requester_name", "requester_contact", "owner"})
 
     title: Name | None = None
     description: LongText | None = None
@@ -92,6 +92,11 @@ class WorkOrderUpdate(Patch):
     location: ShortText | None = None
     requester_name: Name | None = None
     requester_contact: Name | None = None
+    owner: ShortText | None = Field(
+        default=None,
+        description="a by-deadline finding's owner (整改责任人): an active user; default the "
+        "first technician it is dispatched to",
+    )
     reason: Text1 | None = Field(
         default=None, description="why: kept in the order's log (required to lower urgency)"
     )
@@ -152,6 +157,7 @@ class WorkOrderPublic(BaseModel):
     parent_order_id: str | None = Field(
         default=None, description="the PM order whose failed checklist item opened this one"
     )
+    owner: str | None = Field(default=None, description="a by-deadline finding's owner")
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)

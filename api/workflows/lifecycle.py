@@ -121,6 +121,8 @@ def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
     """Set the fields and first-reached times that `target` implies."""
     if target is S.DISPATCHED:
         order.assignee = change.assignee or order.assignee
+        if order.finding_priority == FindingPriority.BY_DEADLINE and order.owner is None:
+            order.owner = order.assignee  # the first technician answers for the fix
         order.assignee_contact = change.contact or order.assignee_contact
         order.eta = change.eta or order.eta
         order.dispatched_at = order.dispatched_at or now

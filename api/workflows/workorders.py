@@ -23,6 +23,7 @@ from api.domain.transitions import OPEN_STATES
 from api.models import WorkOrder, WorkOrderLog
 from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
 from api.sites import Sites
+from api.store import users as user_store
 from api.store import workorders as order_store
 from api.store.workorders import Created, new_order, order_id_for_alarm, order_id_for_scan
 from api.workflows.order_events import record
@@ -237,6 +238,16 @@ def _check_lowering(order: WorkOrder, data: WorkOrderUpdate, user: Principal) ->
     return True
 
 
+def _check_owner(session: Session, username: str) -> None:
+    account = user_store.get(session, username=username)
+    if account is None or not account.active:
+        raise InvalidInput(
+            f"{username!r} is no active user: a finding's owner answers for its fix",
+            field="owner",
+            detail_zh=f"{username!r} 不是在用账号：整改责任人须为系统用户",
+        )
+
+
 def update(
     session: Session,
     *,
@@ -251,6 +262,8 @@ def update(
     if order.state not in OPEN_STATES:
         raise Conflict(f"work order {order.id!r} is {order.state}: it can no longer change")
     lowered = _check_lowering(order, data, user)
+    if data.owner is not None:
+        _check_owner(session, data.owner)
     by = user.username
     changes = data.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)

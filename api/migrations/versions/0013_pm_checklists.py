@@ -1,5 +1,6 @@
 """Preventive maintenance orders with a due-by date, a checklist and the technician's
-signature on completion; an order opened from a failed checklist item names its PM order.
+signature on completion; an order opened from a failed checklist item names its PM order;
+a by-deadline finding's owner.
 
 Revision ID: 0013
 Revises: 0012
@@ -29,10 +30,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("checklist", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("signature", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("parent_order_id", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("owner", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("work_orders") as batch:
+        batch.drop_column("owner")
         batch.drop_column("parent_order_id")
         batch.drop_column("signature")
         batch.drop_column("checklist")
