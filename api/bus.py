@@ -221,8 +221,18 @@ class Bus:
                 continue
             # Resolves at each PUBACK; paho resends across reconnects, so this only waits.
             await asyncio.gather(
-                *(self.client.publish_nowait(m.topic, m.payload, qos=1) for m in batch)
+                *(
+                    self.client.publish_nowait(m.topic, m.payload, qos=1, retain=_retained(m.topic))
+                    for m in batch
+                )
             )
             await asyncio.to_thread(self._mark, [m.id for m in batch])
             self.published += len(batch)
             log.debug("published %d outbox message(s)", len(batch))
+
+
+def _retained(topic: str) -> bool:
+    """Whether the topic tree retains this kind (the duty roster): a late subscriber gets
+    the message in force."""
+    parts = topics.parse(topic)
+    return parts is not None and topics.TOPICS[parts.kind].retained

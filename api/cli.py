@@ -111,6 +111,7 @@ def _add_user(args: argparse.Namespace) -> int:
             contact=args.contact,
             guard_id=args.guard_id,
             estates=args.estates or [],
+            trade=args.trade,
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
@@ -197,4 +198,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="an estate (site id) the user may see; repeat for several; none: every estate",
     )
     add_user.add_argument("--site", dest="sites", action="append", metavar="FILE")
+    add_user.add_argument("--trade", help="a technician's trade (elevator, water_electric, ...)")
     add_user.set_defaults(run=_add_user)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from estatewatch.config.site import RosterEntry
 from estatewatch.contracts.payloads import (
     AlarmCommand,
     AlarmEvent,
@@ -19,6 +20,7 @@ from estatewatch.contracts.payloads import (
     PatrolScan,
     TelemetryBatch,
 )
+from estatewatch.contracts.roster import DutyRoster
 from rules import devices, gateways, patrol
 from rules.state import EngineState
 
@@ -41,6 +43,7 @@ Event = (
     | PatrolScan
     | PatrolException
     | AlarmCommand
+    | DutyRoster
     | Tick
 )
 
@@ -75,4 +78,9 @@ def evaluate(state: EngineState, event: Event, now: int) -> tuple[EngineState, l
         return state, patrol.on_scan(site, event, now)
     if isinstance(event, PatrolException):
         return state, patrol.on_exception(site, event, now)
+    if isinstance(event, DutyRoster):
+        # Takes effect at the next tick: a guard rostered from a shift already running owes
+        # the hourly report from its start.
+        site.roster = [RosterEntry(**line.model_dump()) for line in event.entries]
+        return state, []
     return state, site.book.command(event, now)

@@ -395,7 +395,7 @@ def _rostered_guards(site: SiteState, now: int) -> dict[str, int]:
     they owe the hourly report, scanned or not."""
     shifts = {s.id: s for s in site.plan.config.shifts}
     starts: dict[str, int] = {}
-    for entry in site.plan.config.roster:
+    for entry in site.duty_roster:
         shift = shifts.get(entry.shift)
         if entry.role != "guard" or shift is None:
             continue

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from estatewatch.config.site import RosterEntry
 from estatewatch.contracts.payloads import AlarmEvent, Scalar
 from rules.alarms import Alarm, AlarmBook
 from rules.conditions import DeviceRuntime, RuleState
@@ -95,10 +96,17 @@ class SiteState:
     gateways: dict[str, GatewaySeen] = field(default_factory=dict)
     """What each gateway last said of itself (`rules.gateways`); not snapshotted: its
     retained state is delivered again when the engine reconnects."""
+    roster: list[RosterEntry] | None = None
+    """The roster as last edited through the API (its retained `DutyRoster`), else None:
+    the site file's holds. Not snapshotted: the broker hands the retained one back."""
 
     @property
     def site(self) -> str:
         return self.plan.site
+
+    @property
+    def duty_roster(self) -> list[RosterEntry]:
+        return self.roster if self.roster is not None else list(self.plan.config.roster)
 
 
 @dataclass

@@ -10,7 +10,7 @@ waits for any of this: they only appended to the feed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from api.notify.reactions import FeedReactions, NoReactions
 from api.notify.routing import Subject
 from api.sites import Sites
 from estatewatch.clock import from_epoch_ms
-from estatewatch.config.notify import EventKind, NotifyConfig
+from estatewatch.config.notify import EventKind, NotifyConfig, OnCallRole
 from estatewatch.config.site import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,11 @@ def _on_workorder(
         return
     tz = sites.tz(subject.site)
     key = f"workorder:{subject.id}:{payload['revision']}"
+    if subject.event is EventKind.WORKORDER_NOTE:  # a technician's note: to the duty room
+        subject = replace(subject, what=f"{subject.what}: {payload.get('note', '')}"[:500])
+        people = people_for(site, roles=[OnCallRole.DUTY_ENGINEER], people=[], now=now, tz=tz)
+        notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
+        return
     for rule in routing.rules_for(site.notifications, subject):
         people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)

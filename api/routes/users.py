@@ -6,12 +6,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import ClockDep, CurrentUser, ReaderDep, RuntimeDep, SessionDep, UserAdmin, UserReader
+from api.deps import (
+    ClockDep,
+    CurrentUser,
+    ReaderDep,
+    RuntimeDep,
+    SessionDep,
+    SitesDep,
+    UserAdmin,
+    UserReader,
+)
 from api.domain.errors import Forbidden
 from api.domain.permissions import Role, may_take
 from api.domain.transitions import Action
 from api.schemas.user import DutyIn, TechnicianPublic, UserCreate, UserPublic, UserUpdate
 from api.store import users
+from api.workflows import roster as roster_flows
 from api.workflows import users as user_flows
 from estatewatch.contracts.payloads import Trade
 
@@ -38,14 +48,27 @@ def set_duty(user: CurrentUser, body: DutyIn, session: SessionDep) -> UserPublic
 def technicians(
     user: CurrentUser,
     session: ReaderDep,
+    sites: SitesDep,
+    clock: ClockDep,
     trade: Trade | None = None,
     on_duty: Annotated[bool | None, Query(description="true: only those on duty")] = None,
+    site: Annotated[
+        str | None, Query(description="mark and list first who the site's roster has on shift")
+    ] = None,
 ) -> list[TechnicianPublic]:
     """Whom to dispatch to: active technicians, on duty first, then the least busy (open
-    orders: dispatched, accepted, on site). For those who dispatch."""
+    orders: dispatched, accepted, on site); with `site`, those its duty roster has on a
+    shift now come first. For those who dispatch."""
     if not may_take(user.role, Action.DISPATCH):
         raise Forbidden(f"a {user.role} does not dispatch")
-    return user_flows.technicians(session, trade=trade, on_duty=on_duty, scope=user.scope)
+    rostered = None
+    if site is not None:
+        rostered = roster_flows.rostered_technicians(
+            session, site=site, at=clock.now(), sites=sites
+        )
+    return user_flows.technicians(
+        session, trade=trade, on_duty=on_duty, rostered=rostered, scope=user.scope
+    )
 
 
 @router.get("")

@@ -99,6 +99,10 @@ class TechnicianPublic(BaseModel):
     trade: Trade | None
     on_duty: bool
     open_orders: int = Field(description="orders assigned to them and not yet completed")
+    rostered: bool | None = Field(
+        default=None,
+        description="on a shift of the site's duty roster now (only with ?site=)",
+    )
 
 
 class Token(BaseModel):

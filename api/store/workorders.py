@@ -209,6 +209,18 @@ def add_note(
     return entry
 
 
+def last_log(session: Session, *, order: WorkOrder) -> WorkOrderLog:
+    """The order's latest log entry (the one just added)."""
+    session.flush()
+    found = session.scalars(
+        select(WorkOrderLog)
+        .where(WorkOrderLog.order_id == order.id)
+        .order_by(WorkOrderLog.id.desc())
+        .limit(1)
+    ).one()
+    return found
+
+
 def add_log(
     session: Session,
     *,

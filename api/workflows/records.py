@@ -13,6 +13,7 @@ from api.domain import faults as analysis
 from api.domain import patrol as rounds
 from api.domain.errors import InvalidInput, NotFound
 from api.models import Alarm, MaintenancePlan, WorkOrder
+from api.schemas.pm import ChecklistItem, PmSignature
 from api.schemas.records import (
     CalendarEntry,
     DeviceRecord,
@@ -168,6 +169,10 @@ def _order(order: WorkOrder, steps: list[RecordStep]) -> RecordOrder:
         parts=list(order.parts or []),
         photo_refs=list(order.photo_refs or []),
         callback_note=order.callback_note,
+        due_by=order.due_by,
+        checklist=[ChecklistItem.model_validate(c) for c in order.checklist or []] or None,
+        signature=PmSignature.model_validate(order.signature) if order.signature else None,
+        parent_order_id=order.parent_order_id,
         steps=steps,
     )
 

@@ -121,10 +121,12 @@ def technicians(
     trade: str | None = None,
     on_duty: bool | None = None,
     scope: EstateScope = EVERY_ESTATE,
+    rostered: list[str] | None = None,
 ) -> list[TechnicianPublic]:
     """Active technicians with their count of open orders, the least busy first: those of
-    the scope's estates and those who serve every estate."""
-    return [
+    the scope's estates and those who serve every estate; with a site's `rostered`
+    technicians (on a shift now), those first, each marked."""
+    found = [
         TechnicianPublic(
             username=user.username,
             full_name=user.full_name,
@@ -132,7 +134,11 @@ def technicians(
             trade=user.trade,
             on_duty=user.on_duty,
             open_orders=n,
+            rostered=None if rostered is None else user.username in rostered,
         )
         for user, n in user_store.technicians(session, trade=trade, on_duty=on_duty)
         if not user.estates or visible(user, scope)
     ]
+    if rostered is None:
+        return found
+    return sorted(found, key=lambda t: not t.rostered)  # stable: least busy first within

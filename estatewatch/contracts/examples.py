@@ -19,6 +19,7 @@ from estatewatch.contracts.payloads import (
     WorkOrderEvent,
     stable_id,
 )
+from estatewatch.contracts.roster import DutyRoster, RosterLine
 
 T0 = 1_793_664_000_000  # 2026-11-02 00:00 UTC (08:00 in Shanghai)
 SITE = "harbour-view"
@@ -232,5 +233,14 @@ EXAMPLES: dict[str, Payload] = {
         received_at=T0,
         payload_bytes=182,
         payload='{"schema_version":1,"site":"harbour-view","gateway":"gw-harbour-1","seq":1,...',
+    ),
+    "roster": DutyRoster(
+        site=SITE,
+        entries=[
+            RosterLine(role="guard", person="guard-zhang", shift="night", weekdays=[0, 1, 2]),
+            RosterLine(role="technician", person="tom", shift="day", weekdays=[0, 1, 2, 3, 4]),
+        ],
+        updated_by="liu-supervisor",
+        updated_at=T0,
     ),
 }

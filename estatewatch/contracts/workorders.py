@@ -52,6 +52,7 @@ class WorkOrderEventType(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     UPDATED = "updated"
+    NOTE = "note"  # a technician's note for the duty room (who answers the requester)
 
 
 class Urgency(StrEnum):

@@ -25,7 +25,20 @@ DEMO_USERS = (
     ("tech", "technician", "estate-tech"),
     ("guard", "guard", "estate-guard"),
     ("service", "customer_service", "estate-service"),
+    # The example site's rostered duty engineers and technicians (its `roster`), so the
+    # on-call people can be dispatched and rostered (issue #24).
+    ("wang-duty", "duty_engineer", "estate-duty"),
+    ("sun-duty", "duty_engineer", "estate-duty"),
+    ("li-elevator", "technician", "estate-tech"),
+    ("zhang-electric", "technician", "estate-tech"),
 )
+DEMO_PROFILES = {
+    "wang-duty": ("王工 Wang Lei", None),
+    "sun-duty": ("孙工 Sun Tao", None),
+    "li-elevator": ("李师傅 Li Qiang", "elevator"),
+    "zhang-electric": ("张师傅 Zhang Wei", "water_electric"),
+}
+"""Full name and trade of the demo's rostered people (user -> (name, trade))."""
 SECRET_FIELDS = ("secret_ref", "key_ref", "password_ref")
 
 
@@ -116,6 +129,7 @@ async def demo_users(database: Path, env: Mapping[str, str], guard_id: str) -> b
             "--database",
             str(database),
             *(["--guard-id", guard_id] if role == "guard" else []),
+            *_profile_args(user),
             env={**os.environ, **env, "EW_NEW_PASSWORD": password},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -124,3 +138,10 @@ async def demo_users(database: Path, env: Mapping[str, str], guard_id: str) -> b
         if proc.returncode != 0:
             raise UpError(f"creating demo user {user}: {output.decode(errors='replace')}")
     return True
+
+
+def _profile_args(user: str) -> list[str]:
+    if user not in DEMO_PROFILES:
+        return []
+    name, trade = DEMO_PROFILES[user]
+    return ["--full-name", name, *(["--trade", trade] if trade else [])]

@@ -108,7 +108,9 @@ export function faultBadge(order) {
 export async function runAction(order, action, { defaults = {}, extra = null, onInput = null } = {}) {
   const form = FORMS[action] ?? NOTE_ONLY;
   const override = order.alarm_active && OVERRIDABLE.has(action);
-  const fields = override ? [{ name: 'override_reason', required: true, type: 'textarea' }, ...form.fields] : form.fields;
+  const pm = action === 'complete' && order.source === 'maintenance';
+  let fields = override ? [{ name: 'override_reason', required: true, type: 'textarea' }, ...form.fields] : form.fields;
+  if (pm) fields = [...fields, ...pmFields(order)];
   const values = await formDialog({
     title: `${tr('action', action)} · ${textIn(order, 'title')}`,
     submit: tr('action', action),
@@ -116,12 +118,34 @@ export async function runAction(order, action, { defaults = {}, extra = null, on
     onInput,
     fields: fields.map((f) => ({
       ...f,
-      label: t(`field.${f.name}`),
+      label: f.label ?? t(`field.${f.name}`),
       value: defaults[f.name] ?? f.value,
     })),
   });
   if (!values) return null;
   const body = await form.body(values);
   if (override) body.override_reason = values.override_reason;
+  if (pm) Object.assign(body, pmBody(order, values));
   return api(`/workorders/${encodeURIComponent(order.id)}/${action}`, { method: 'POST', body });
+}
+
+/** A PM order's completion: pass or fail per checklist item, and the technician's typed
+ * signature (their name, confirmed with the time the server stamps). */
+function pmFields(order) {
+  const verdicts = [['pass', t('pm.pass')], ['fail', t('pm.fail')]];
+  return [
+    ...(order.checklist ?? []).map((c, i) => ({ name: `check_${i}`, label: c.item, type: 'select', options: verdicts, value: 'pass' })),
+    { name: 'checklist_note', type: 'textarea' },
+    { name: 'signature_name', required: true },
+  ];
+}
+
+function pmBody(order, v) {
+  return {
+    checklist: (order.checklist ?? []).map((c, i) => {
+      const ok = v[`check_${i}`] !== 'fail';
+      return { item: c.item, ok, note: ok ? '' : v.checklist_note };
+    }),
+    signature: { name: v.signature_name, confirmed: true },
+  };
 }
