@@ -67,7 +67,9 @@ class World:
 
 
 def _estate_b(example: SiteConfig) -> SiteConfig:
-    site = example.site.model_copy(update={"id": B, "name": "Estate B 乙小区"})
+    # Validated, as a site file is read: its name in both languages.
+    info = {**example.site.model_dump(), "id": B, "name": {"en": "Estate B", "zh": "乙小区"}}
+    site = type(example.site).model_validate(info)
     return example.model_copy(update={"site": site})
 
 

@@ -391,7 +391,7 @@ def test_a_scan_made_offline_syncs_later_with_its_own_time(phone: Any, live: Liv
     queued.wait_for()
     assert queued.get_attribute("data-status") == "pending"
     # never scanned before, and no signal: named by its tag hint, not shown as a raw code
-    assert "Power room 1 door" in queued.inner_text()
+    assert "1号配电房门" in queued.inner_text()  # the zh-CN page: the name's zh half
     assert POWER_ROOM_TAG not in queued.inner_text()
     assert phone.inner_text("#pending") == "待同步 1 条"
     screenshot(phone, "guard-phone-offline")
@@ -431,12 +431,16 @@ def test_the_guard_page_opens_again_without_signal(
     context.close()
 
 
-def test_the_patrol_board_shows_the_guard_and_the_rounds(wall: Any) -> None:
+def test_the_patrol_board_shows_the_guard_and_the_rounds(wall: Any, live: LiveStack) -> None:
     tab(wall, "patrol")
     guard = wall.locator('.guard[data-guard="guard-zhang"]')
     guard.wait_for(timeout=20_000)
     eventually(lambda: "最后打卡" in guard.inner_text(), timeout=35)
-    assert "1号配电房门" in guard.inner_text()
+    # the last checkpoint the guard scanned (earlier tests of the module scan several), by
+    # its zh-CN name, never by its tag
+    last = re.search(r"最后打卡：(\S+)", guard.inner_text())
+    assert last is not None
+    assert last.group(1) in {c.name.pick("zh-CN") for c in live.site.checkpoints}
     assert wall.locator(".round").count() > 0
     assert re.search(r"(白班|夜班)｜\d\d:\d\d–\d\d:\d\d", wall.inner_text("#patrol-shift"))
     assert a11y_problems(wall) == []

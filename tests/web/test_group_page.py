@@ -36,7 +36,9 @@ class Server:
 
 
 def _estate_b(example: SiteConfig) -> SiteConfig:
-    site = example.site.model_copy(update={"id": B, "name": "Lake Court 湖畔小区"})
+    # Validated, as a site file is read: its name in both languages.
+    info = {**example.site.model_dump(), "id": B, "name": {"en": "Lake Court", "zh": "湖畔小区"}}
+    site = type(example.site).model_validate(info)
     return example.model_copy(update={"site": site})
 
 

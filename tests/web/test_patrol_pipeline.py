@@ -107,7 +107,8 @@ class PatrolPipeline:
         return next(c.tag_uid for c in self.site.checkpoints if c.id == checkpoint)
 
     def name(self, checkpoint: str) -> str:
-        return next(c.name for c in self.site.checkpoints if c.id == checkpoint)
+        """The checkpoint's name as the zh-CN phone shows it."""
+        return next(c.name.pick("zh-CN") for c in self.site.checkpoints if c.id == checkpoint)
 
     def get(self, path: str, **params: Any) -> Any:
         token = httpx.post(
@@ -287,10 +288,11 @@ def test_a_skipped_checkpoint_is_one_alarm_naming_it(pipeline: PatrolPipeline) -
     missed = pipeline.alarms("patrol.missed_checkpoint")
     assert [a["target"] for a in missed] == [SKIPPED[0]], pipeline.logs()
     alarm = missed[0]
-    name = pipeline.name(SKIPPED_CHECKPOINT)
-    assert name in alarm["title"]
+    (checkpoint,) = [c for c in pipeline.site.checkpoints if c.id == SKIPPED_CHECKPOINT]
+    assert checkpoint.name.pick("en") in alarm["title"]
+    assert checkpoint.name.pick("zh-CN") in alarm["title_zh"]
     assert alarm["details"]["checkpoints"] == SKIPPED_CHECKPOINT
-    assert alarm["details"]["checkpoint_names"] == name
+    assert alarm["details"]["checkpoint_names"] == str(checkpoint.name)
     assert alarm["details"]["missed"] == 1
 
 
