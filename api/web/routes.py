@@ -102,6 +102,12 @@ def records_page() -> FileResponse:
     return _page("records.html")
 
 
+@router.get("/wall", include_in_schema=False)
+def wall_overview() -> FileResponse:
+    """The duty room's overview on one 1920×1080 screen: alarms, clocks, equipment, patrol."""
+    return _page("wall.html")
+
+
 @router.get("/service", include_in_schema=False)
 def service_page() -> FileResponse:
     """Customer service (客服): log an owner's report, answer them, call back, close."""
