@@ -108,6 +108,12 @@ def wall_overview() -> FileResponse:
     return _page("wall.html")
 
 
+@router.get("/quality", include_in_schema=False)
+def quality_page() -> FileResponse:
+    """Supervisors and quality staff: SLA compliance, the weekly sample, reviews, handovers."""
+    return _page("quality.html")
+
+
 @router.get("/service", include_in_schema=False)
 def service_page() -> FileResponse:
     """Customer service (客服): log an owner's report, answer them, call back, close."""
