@@ -114,6 +114,12 @@ def quality_page() -> FileResponse:
     return _page("quality.html")
 
 
+@router.get("/admin", include_in_schema=False)
+def admin_page() -> FileResponse:
+    """Admins: users (role, password, deactivate) and preventive-maintenance plans."""
+    return _page("admin.html")
+
+
 @router.get("/service", include_in_schema=False)
 def service_page() -> FileResponse:
     """Customer service (客服): log an owner's report, answer them, call back, close."""
