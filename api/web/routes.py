@@ -20,7 +20,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.deps import CurrentUser, RuntimeDep
+from api.deps import CurrentUser, OrderCreator, RuntimeDep
+from api.domain.policy import report_categories
 from api.web.layout import Layout, site_layout
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -109,6 +110,30 @@ def group_page() -> FileResponse:
     return _page("group.html")
 
 
+@router.get("/wall", include_in_schema=False)
+def wall_overview() -> FileResponse:
+    """The duty room's overview on one 1920×1080 screen: alarms, clocks, equipment, patrol."""
+    return _page("wall.html")
+
+
+@router.get("/quality", include_in_schema=False)
+def quality_page() -> FileResponse:
+    """Supervisors and quality staff: SLA compliance, the weekly sample, reviews, handovers."""
+    return _page("quality.html")
+
+
+@router.get("/admin", include_in_schema=False)
+def admin_page() -> FileResponse:
+    """Admins: users (role, password, deactivate) and preventive-maintenance plans."""
+    return _page("admin.html")
+
+
+@router.get("/service", include_in_schema=False)
+def service_page() -> FileResponse:
+    """Customer service (客服): log an owner's report, answer them, call back, close."""
+    return _page("service.html")
+
+
 @router.get("/guard-sw.js", include_in_schema=False)
 def guard_service_worker() -> FileResponse:
     """The guard page's service worker, served from the root so it may control `/guard`."""
@@ -141,3 +166,11 @@ def layout(user: CurrentUser, runtime: RuntimeDep) -> Layout:
         sites=[site_layout(c, now=now, tz=sites.tz(c.site.id)) for c in configs],
         notifying=runtime.notifier is not None,
     )
+
+
+@router.get("/web/report-categories", tags=["pages"])
+def categories(_: OrderCreator, runtime: RuntimeDep) -> dict[str, list[str]]:
+    """Per site, the categories an owner's report may name (every category a rule of the
+    site's dispatch policy names): customer service picks one for a phoned-in emergency."""
+    sites = runtime.sites
+    return {site_id: report_categories(sites.dispatch(site_id)) for site_id in sites.ids}

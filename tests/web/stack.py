@@ -55,6 +55,8 @@ USERS: dict[str, tuple[Role, str, str, str | None]] = {
     "wang": (Role.SUPERVISOR, "王主管", "0755-8888 0002", None),
     "liu": (Role.TECHNICIAN, "刘师傅", "138 0000 0001", None),
     "zhang": (Role.GUARD, "张伟", "138 0000 0002", "guard-zhang"),
+    "sun": (Role.CUSTOMER_SERVICE, "孙客服", "0755-8888 0005", None),
+    "li": (Role.ADMIN, "李管理", "0755-8888 0006", None),
 }
 
 

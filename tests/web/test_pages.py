@@ -177,10 +177,12 @@ def test_no_inline_script_style_or_html_injection() -> None:
 
 def _table(name: str) -> str:
     """The text table of a strings module (the Chinese one also holds enum texts after it),
-    with each page's own texts of that language (js/PAGE/strings.js, merged into the table
-    when that page loads)."""
+    with the per-page texts of that language (js/<page>/strings.js: `<PAGE>_ZH`, then
+    `<PAGE>_EN`, merged into the table when that page loads) and the API refusals' texts
+    (js/lib/problem-strings.js)."""
     table = (STATIC_DIR / "js" / "lib" / name).read_text().split("export const ENUM_ZH")[0]
-    for page in sorted((STATIC_DIR / "js").glob("*/strings.js")):
+    extra = [STATIC_DIR / "js" / "lib" / "problem-strings.js"]
+    for page in [*sorted((STATIC_DIR / "js").glob("*/strings.js")), *extra]:
         zh, en = re.split(r"export const \w+_EN", page.read_text())
         table += zh if name == "strings-zh.js" else en
     return table

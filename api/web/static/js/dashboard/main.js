@@ -4,6 +4,7 @@
 import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, $$, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t } from '../lib/i18n.js';
+import { goToOwnPage } from './landing.js';
 import { signOut, signedInUser } from '../lib/login.js';
 import { SiteIndex, nameOf } from '../lib/names.js';
 import { LiveStream } from '../lib/sse.js';
@@ -110,6 +111,7 @@ async function main() {
   $('#signout').addEventListener('click', signOut);
   onSignedOut(() => location.reload());
   store.me = await signedInUser('dashboard');
+  if (goToOwnPage(store.me, 'dashboard')) return;
   if (!BOARD_ROLES.has(store.me.role)) {
     fill($('#main'), h('p', { class: 'note', role: 'alert' }, t('app.wrongRole')));
     return;

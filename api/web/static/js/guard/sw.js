@@ -19,6 +19,8 @@ const SHELL = [
   '/static/js/lib/login.js',
   '/static/js/lib/names.js',
   '/static/js/lib/photos.js',
+  '/static/js/lib/problem-strings.js',
+  '/static/js/lib/problems.js',
   '/static/js/lib/rounds.js',
   '/static/js/lib/strings-en.js',
   '/static/js/lib/strings-zh.js',

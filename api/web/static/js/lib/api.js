@@ -1,5 +1,8 @@
 // Talking to the API: bearer tokens from the OAuth2 password flow, JSON in and out, and
-// problem details (RFC 9457) turned into ApiError with the API's own `detail` text.
+// problem details (RFC 9457) turned into ApiError with a text in the page's language
+// (problems.js).
+
+import { problemText } from './problems.js';
 
 const listeners = new Set();
 let tokenKey = 'ew.token';
@@ -11,7 +14,7 @@ const KEEP_FRESH_EVERY_MS = 30_000;
 
 export class ApiError extends Error {
   constructor(status, problem = {}) {
-    super(problem.detail || problem.title || `HTTP ${status}`);
+    super(problemText(status, problem));
     this.status = status;
     this.problem = problem;
     this.field = problem.field;

@@ -7,6 +7,7 @@ import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
 import { SiteIndex, textIn } from '../lib/names.js';
+import { orderExtras } from './extras.js';
 import { countdownBadge, faultBadge, refreshCountdowns, runAction } from '../lib/orders.js';
 import { dayTime, setTimeZone, syncServerTime } from '../lib/time.js';
 
@@ -45,6 +46,7 @@ function card(order) {
     faultBadge(order),
     order.eta ? h('p', { class: 'muted' }, t('order.eta', { time: dayTime(order.eta) })) : null,
     order.result ? h('p', {}, t('order.result', { text: order.result })) : null,
+    orderExtras(order, indexes.get(order.site)?.devices.get(order.device) ?? null),
     actions.length ? h('div', { class: 'actions' }, actions.map((a) =>
       h('button', { type: 'button', class: 'primary', dataset: { action: a }, onclick: () => act(order, a) }, tr('action', a)))) : null);
 }
