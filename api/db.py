@@ -72,8 +72,12 @@ class Database:
         self._listeners.append(listener)
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        with self._write_turn, self._writer() as session:
+    def write(self, *, turn: bool = True) -> Iterator[Session]:
+        """`turn=False`: without taking the process's write turn, for a unit of work whose
+        start and end may run in different threads (a request's session dependency: FastAPI
+        enters and leaves it in worker threads of its choosing, and a re-entrant lock
+        cannot be released by another thread). It meets SQLite's busy timeout instead."""
+        with self._write_turn if turn else contextlib.nullcontext(), self._writer() as session:
             with session.begin():
                 yield session
             # Only now is it committed. (SQLAlchemy's after_commit event also fires when a

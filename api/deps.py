@@ -42,7 +42,8 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def _write_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.db.write() as session:
+    # Entered and left in worker threads FastAPI picks: no process write turn (api/db.py).
+    with runtime.db.write(turn=False) as session:
         yield session
 
 

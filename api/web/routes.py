@@ -169,8 +169,12 @@ def layout(user: CurrentUser, runtime: RuntimeDep) -> Layout:
 
 
 @router.get("/web/report-categories", tags=["pages"])
-def categories(_: OrderCreator, runtime: RuntimeDep) -> dict[str, list[str]]:
-    """Per site, the categories an owner's report may name (every category a rule of the
-    site's dispatch policy names): customer service picks one for a phoned-in emergency."""
+def categories(user: OrderCreator, runtime: RuntimeDep) -> dict[str, list[str]]:
+    """Per site the user may see, the categories an owner's report may name (every category
+    a rule of the site's dispatch policy names): customer service picks one for a
+    phoned-in emergency."""
     sites = runtime.sites
-    return {site_id: report_categories(sites.dispatch(site_id)) for site_id in sites.ids}
+    return {
+        site_id: report_categories(sites.dispatch(site_id))
+        for site_id in user.scope.visible(sites.ids)
+    }

@@ -105,6 +105,8 @@ def test_a_group_supervisor_sees_every_estate_most_urgent_first_and_drills_down(
         first.locator("a.open").click()
         page.wait_for_url(f"**/?site={B}")
         page.wait_for_selector("#app:not([hidden])")  # the board, signed in already
+        # the board names its site once the layout is in (the app shows before it is)
+        page.wait_for_function("document.querySelector('#site-name').textContent !== ''")
         assert "湖畔小区" in page.inner_text("#site-name")
     finally:
         page.context.close()
