@@ -110,7 +110,9 @@ def test_the_layout_describes_the_site_without_secrets(client: TestClient) -> No
     (site,) = body["sites"]
     assert site["id"] == "harbour-view"
     assert site["timezone"] == "Asia/Shanghai"
-    assert len(site["devices"]) == 25  # with fire-panel-1, generator-1 and four meters
+    assert (
+        len(site["devices"]) == 27
+    )  # with fire-panel-1, generator-1, four meters, ahu-1, chiller-1
     assert len(site["checkpoints"]) == 30
     devices = {d["id"]: d for d in site["devices"]}
     fault = next(p for p in devices["elevator-3"]["points"] if p["name"] == "fault_code")

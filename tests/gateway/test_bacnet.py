@@ -1,0 +1,126 @@
+"""The `bacnet` source over real UDP on loopback: against the simulated air handler and
+chiller (values, units from the device, one ReadPropertyMultiple per poll, offline and
+back, COV), and against a device built from bacpypes3's own local objects, found by
+Who-Is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from estatewatch.clock import FakeClock, SystemClock
+from estatewatch.config import Bacnet, SiteConfig
+from estatewatch.contracts.payloads import DeviceErrorKind, DeviceState
+from gateway.bacnet import BacnetPoller, BacnetSource
+from gateway.schedule import PollStats
+from simulators.harness import run_estate
+from tests.gateway.test_dlt645 import Capture, trackers
+
+HVAC = {"ahu-1", "chiller-1"}
+
+
+def hvac_site(example: SiteConfig, *, cov: bool = False) -> SiteConfig:
+    """The example's office tower plant only, answering within 0.3 s (a fast offline)."""
+    devices = []
+    for device in example.devices:
+        if device.id in HVAC:
+            assert isinstance(device.connection, Bacnet)
+            conn = device.connection.model_copy(
+                update={"timeout": timedelta(seconds=0.3), "cov": cov}
+            )
+            devices.append(device.model_copy(update={"connection": conn}))
+    return example.model_copy(update={"devices": devices})
+
+
+def poller(source: BacnetSource, device_id: str) -> BacnetPoller:
+    return next(p for p in source.pollers if p.device.id == device_id)
+
+
+async def test_the_plant_is_read_as_the_simulator_serves_it(example_site: SiteConfig) -> None:
+    clock = FakeClock()
+    async with run_estate(hvac_site(example_site), clock=clock) as estate:
+        estate.freeze()
+        source = BacnetSource.from_site(estate.site, trackers(estate.site), PollStats(), clock)
+        sink = Capture()
+        async with source.link:
+            for p in source.pollers:
+                await p.poll(sink)
+            ahu = poller(source, "ahu-1")
+            assert source.link.requests == 2  # one ReadPropertyMultiple per device per poll
+            await ahu.poll(sink)
+            assert source.link.requests == 3  # the units were asked once, with the first
+        truth = {d: estate.values(d) for d in HVAC}
+    assert sink.statuses == [("ahu-1", DeviceState.ONLINE), ("chiller-1", DeviceState.ONLINE)]
+    got = {r["device"]: r["values"] for r in reversed(sink.readings)}  # each one's first
+    assert got["ahu-1"] == pytest.approx(truth["ahu-1"])
+    assert got["chiller-1"] == pytest.approx(truth["chiller-1"])
+    assert got["ahu-1"]["fan_status"] is True  # 16:00 on a weekday: the fan runs
+    assert got["chiller-1"]["trip_alarm"] is False
+    # The site file leaves the analog units to the device: what it reports.
+    assert ahu.units == {"supply_air_temp": "degrees-celsius", "filter_dp": "pascals"}
+
+
+async def test_a_device_that_stops_answering_goes_offline_and_comes_back(
+    example_site: SiteConfig,
+) -> None:
+    clock = FakeClock()
+    async with run_estate(hvac_site(example_site), clock=clock) as estate:
+        estate.freeze()
+        found = trackers(estate.site)
+        source = BacnetSource.from_site(estate.site, found, PollStats(), clock)
+        ahu, chiller = poller(source, "ahu-1"), poller(source, "chiller-1")
+        sink = Capture()
+        async with source.link:
+            await ahu.poll(sink)
+            estate.inject("ahu-1", "offline")
+            for _ in range(3):
+                await ahu.poll(sink)
+                await chiller.poll(sink)  # the same gateway port: still answers
+            tracker = found["ahu-1"]
+            assert tracker.state is DeviceState.OFFLINE
+            assert tracker.last_error is not None
+            assert tracker.last_error.kind is DeviceErrorKind.TIMEOUT
+            assert found["chiller-1"].state is DeviceState.ONLINE
+            estate.clear("ahu-1")
+            await clock.advance(120)  # past the offline probe's backoff
+            await ahu.poll(sink)
+            assert tracker.state is DeviceState.ONLINE
+    ahu_statuses = [s for d, s in sink.statuses if d == "ahu-1"]
+    assert ahu_statuses == [DeviceState.ONLINE, DeviceState.OFFLINE, DeviceState.ONLINE]
+    assert sink.readings[-1]["device"] == "ahu-1"
+
+
+async def until(done: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not done():  # noqa: ASYNC110 (UDP datagrams to wait for: no event to await)
+            await asyncio.sleep(0.02)
+
+
+async def test_a_change_of_value_arrives_between_polls(example_site: SiteConfig) -> None:
+    clock = SystemClock()
+    async with run_estate(hvac_site(example_site, cov=True), clock=clock) as estate:
+        estate.freeze()
+        source = BacnetSource.from_site(estate.site, trackers(estate.site), PollStats(), clock)
+        chiller = poller(source, "chiller-1")
+        sink = Capture()
+        async with source.link:
+            await chiller.poll(sink)
+            task = asyncio.create_task(chiller.follow_changes(sink))
+            try:
+                await until(lambda: len(chiller.subscribed) == 3)
+                before = len(sink.readings)
+                estate.inject("chiller-1", "chiller_trip")  # no poll from here on
+                await until(
+                    lambda: any(r["values"].get("trip_alarm") for r in sink.readings[before:])
+                )
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    changed = [r["values"] for r in sink.readings[before:]]
+    assert {"trip_alarm": True} in changed
+    assert not chiller.cov_refused
