@@ -5,19 +5,24 @@ Who-Is."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from bacpypes3.app import Application
+from bacpypes3.local.analog import AnalogValueObject
+from bacpypes3.local.binary import BinaryValueObject
+from bacpypes3.local.multistate import MultiStateValueObject
 
 from estatewatch.clock import FakeClock, SystemClock
-from estatewatch.config import Bacnet, SiteConfig
+from estatewatch.config import Bacnet, BacnetPort, SiteConfig
 from estatewatch.contracts.payloads import DeviceErrorKind, DeviceState
 from gateway.bacnet import BacnetPoller, BacnetSource
 from gateway.schedule import PollStats
-from simulators.harness import run_estate
+from simulators.harness import free_udp_port, run_estate
 from tests.gateway.test_dlt645 import Capture, trackers
 
 HVAC = {"ahu-1", "chiller-1"}
@@ -124,3 +129,81 @@ async def test_a_change_of_value_arrives_between_polls(example_site: SiteConfig)
     changed = [r["values"] for r in sink.readings[before:]]
     assert {"trip_alarm": True} in changed
     assert not chiller.cov_refused
+
+
+def library_device(address: str) -> Application:
+    """A BACnet device made of bacpypes3's own application and local objects (nobody here
+    wrote them), which is also the BBMD of its (loopback) subnet."""
+    args = argparse.Namespace(
+        vendoridentifier=999, instance=777, name="library-device", address=f"{address}",
+        network=0, foreign=None, ttl=30, bbmd=[address],
+    )  # fmt: skip
+    app = Application.from_args(args)
+    app.add_object(
+        AnalogValueObject(
+            objectIdentifier=("analog-value", 5), objectName="humidity", presentValue=41.5,
+            units="percentRelativeHumidity", covIncrement=1.0,
+        )
+    )  # fmt: skip
+    app.add_object(
+        BinaryValueObject(
+            objectIdentifier=("binary-value", 2), objectName="occupied", presentValue="active"
+        )
+    )
+    app.add_object(
+        MultiStateValueObject(
+            objectIdentifier=("multi-state-value", 1), objectName="mode", presentValue=3,
+            numberOfStates=4,
+        )
+    )  # fmt: skip
+    return app
+
+
+async def test_a_library_device_is_found_by_who_is_through_its_bbmd_and_read(
+    example_site: SiteConfig,
+) -> None:
+    """No address in the site file: the gateway registers as a foreign device with the BBMD
+    (on 127.0.0.2, another loopback address), its Who-Is goes through it, the I-Am comes
+    back, and the points are read; an object the device lacks degrades it, naming the
+    point."""
+    bbmd = f"127.0.0.2:{free_udp_port()}"
+    device = example_site.device("ahu-1").model_copy(
+        update={
+            "id": "library-device",
+            "connection": Bacnet.model_validate(
+                {
+                    "protocol": "bacnet", "device_instance": 777, "timeout": "1s",
+                    "cov": False,
+                    "points": [
+                        {"name": "humidity", "object_type": "analog-value", "instance": 5},
+                        {"name": "occupied", "object_type": "binary-value", "instance": 2},
+                        {"name": "mode", "object_type": "multi-state-value", "instance": 1},
+                        {"name": "missing", "object_type": "analog-value", "instance": 99},
+                    ],
+                }
+            ),
+        }
+    )  # fmt: skip
+    port = BacnetPort(address=f"127.0.0.1:{free_udp_port()}", bbmd=bbmd, bbmd_ttl="60s")
+    site = example_site.model_copy(update={"devices": [device]})
+    clock = FakeClock()
+    found = trackers(site)
+    source = BacnetSource.from_site(site, found, PollStats(), clock, port)
+    served = library_device(bbmd)
+    sink = Capture()
+    try:
+        async with source.link:
+            await asyncio.sleep(0.3)  # the foreign-device registration goes first
+            (lib,) = source.pollers
+            await lib.poll(sink)
+    finally:
+        served.close()
+    assert lib.address == bbmd  # the source of the I-Am
+    assert sink.readings[0]["values"] == {"humidity": 41.5, "occupied": True, "mode": 3}
+    assert sink.readings[0]["quality"] == {"missing": "error"}
+    tracker = found["library-device"]
+    assert tracker.state is DeviceState.DEGRADED
+    assert tracker.last_error is not None
+    assert tracker.last_error.kind is DeviceErrorKind.PROTOCOL_ERROR
+    assert "missing (analog-value,99)" in tracker.last_error.message
+    assert lib.units["humidity"] == "percent-relative-humidity"  # as the object reports it
