@@ -269,6 +269,9 @@ class AirHandler(DeviceBase):
     the pressure drop across it."""
 
     kind: Literal[DeviceKind.AIR_HANDLER]
+    schedule: Literal["office_hours", "always"] = Field(
+        default="office_hours", description="when its fan runs: 07:00-21:00 local, or always"
+    )
     supply_air_setpoint_c: float = Field(default=14.0, ge=5, le=35)
     supply_air_band_c: float = Field(
         default=3.0, gt=0, le=15, description="the supply air is out of band beyond ± this"

@@ -1,6 +1,6 @@
 """An office tower's air handler and chiller, as their BACnet controllers report them.
 
-The air handler's fan runs in office hours (07:00-21:00 local) and its supply air follows
+The air handler's fan runs in office hours (07:00-21:00 local) or always and its supply air follows
 the set-point through a first-order lag (a cooling coil answers in a minute or so); off
 hours it drifts towards the plant room's ~24 °C. The filter's pressure drop grows with
 the fan's airflow, from the clean filter's drop; `filter_clogged` takes it to ~1.7 times
@@ -43,15 +43,16 @@ class AirHandlerModel:
         self.setpoint = device.supply_air_setpoint_c
         self.clean_dp = device.filter_dp_clean_pa
         self.high_dp = device.filter_dp_high_pa
+        self.always = device.schedule == "always"
         self.faults: set[Fault] = set()
-        self.fan = occupied(now, tz)
+        self.fan = self.always or occupied(now, tz)
         self.supply_air = self.setpoint if self.fan else PLANT_ROOM_C
         self.filter_dp = self.clean_dp if self.fan else 0.0
 
     def step(self, now: datetime, dt: float) -> None:
         if dt <= 0:
             return
-        self.fan = occupied(now, tz=self.tz)
+        self.fan = self.always or occupied(now, tz=self.tz)
         if self.fan:
             target = self.setpoint + (WARM_SUPPLY if Fault.SUPPLY_AIR_HIGH in self.faults else 0)
             target += self.rng.gauss(0.0, 0.1)
