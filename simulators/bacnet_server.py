@@ -14,6 +14,7 @@ BACnet/IP's well-known port 47808 can be bound once per address.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from collections.abc import Iterable
 from types import TracebackType
@@ -152,13 +153,28 @@ class BacnetServers:
             for sim in sims
             if isinstance(sim.device.connection, Bacnet) and sim.device.connection.address
         ]
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def refresh(self) -> None:
+        """Serve the current values; from another thread (the control API injects faults
+        from its worker threads) on the servers' event loop, as bacpypes3 needs its COV
+        detection to run there."""
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._refresh()
+        elif self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._refresh)
+
+    def _refresh(self) -> None:
         for device in self.devices:
             if device.app is not None:
                 device.refresh()
 
     async def __aenter__(self) -> BacnetServers:
+        self._loop = asyncio.get_running_loop()
         try:
             for device in self.devices:
                 device.start()

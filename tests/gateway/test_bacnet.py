@@ -118,7 +118,8 @@ async def test_a_change_of_value_arrives_between_polls(example_site: SiteConfig)
             try:
                 await until(lambda: len(chiller.subscribed) == 3)
                 before = len(sink.readings)
-                estate.inject("chiller-1", "chiller_trip")  # no poll from here on
+                # From a worker thread, as the control API injects: no poll from here on.
+                await asyncio.to_thread(estate.inject, "chiller-1", "chiller_trip")
                 await until(
                     lambda: any(r["values"].get("trip_alarm") for r in sink.readings[before:])
                 )
