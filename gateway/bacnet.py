@@ -163,6 +163,7 @@ class BacnetPoller:
                     self.cov_refused = True
                     log.info("%s takes no COV subscription (%s): polled", self.device.id, failure)
                     return
+                await self.clock.sleep(max(self.interval, 1.0))  # no answer: try again later
             finally:
                 self.subscribed = set()
 
