@@ -7,8 +7,8 @@ the site file leaves to the device. A device without an address is found by Who-
 found again after it went offline (it may have come back elsewhere).
 
 Where `cov` is on (the default), once the device answers the gateway subscribes to each
-point's changes of value; a notification is published at once, between polls. A device
-that refuses the subscription is only polled. Polls go on either way: they keep the
+point's changes of value; a notification is published at once, between polls. A point whose
+subscription the device refuses is only polled. Polls go on either way: they keep the
 offline/degraded handling of Modbus (`DeviceTracker`: `offline_after` polls without an
 answer is offline, then only probed, at a backoff doubling to a minute), and an object the
 device does not know fails its point with `protocol_error`, the device `degraded`.
@@ -65,7 +65,8 @@ class BacnetPoller:
         """Each point's unit: the site file's, or the one its object reports."""
         self.subscribed: set[str] = set()
         """Points whose changes of value come by COV notification."""
-        self.cov_refused = False
+        self.cov_refused: set[str] = set()
+        """Points whose COV subscription the device refused: polled only."""
         self._next_probe = 0.0
         self._probes = 0
 
@@ -139,33 +140,46 @@ class BacnetPoller:
     async def follow_changes(self, sink: Sink) -> None:
         """Subscribe to each present-value point's changes once the device answers, and
         publish each notification at once; subscribe again after the device was offline.
-        Returns when the device refuses COV (it is then only polled)."""
+        A point whose subscription the device refuses is only polled; returns when that is
+        every point."""
         if not self.connection.cov:
             return
         lifetime = self.connection.cov_lifetime.total_seconds()
         while True:
             while self.address is None or self.tracker.state is None or self.tracker.offline:
                 await self.clock.sleep(max(self.interval, 0.5))
-            address = self.address
             try:
                 async with contextlib.AsyncExitStack() as stack:
-                    readers = []
-                    for point, ref in zip(self.points, self.refs, strict=True):
-                        if ref.prop == "present-value":
-                            changes = self.link.changes(address, ref, lifetime, self.timeout)
-                            next_value = await stack.enter_async_context(changes)
-                            readers.append(self._relay(point.name, ref, next_value, sink))
-                            self.subscribed.add(point.name)
+                    readers = await self._subscribe(stack, self.address, lifetime, sink)
+                    if not readers:
+                        log.info("%s takes no COV subscription: polled only", self.device.id)
+                        return
                     log.info("%s: %d points by COV", self.device.id, len(self.subscribed))
                     await self._relay_until_offline(readers)
-            except ReadFailure as failure:
-                if failure.kind is DeviceErrorKind.PROTOCOL_ERROR:
-                    self.cov_refused = True
-                    log.info("%s takes no COV subscription (%s): polled", self.device.id, failure)
-                    return
-                await self.clock.sleep(max(self.interval, 1.0))  # no answer: try again later
+            except ReadFailure:  # no answer to a subscription: try again later
+                await self.clock.sleep(max(self.interval, 1.0))
             finally:
                 self.subscribed = set()
+
+    async def _subscribe(
+        self, stack: contextlib.AsyncExitStack, address: str, lifetime: float, sink: Sink
+    ) -> list[Coroutine[None, None, None]]:
+        readers = []
+        for point, ref in zip(self.points, self.refs, strict=True):
+            if ref.prop != "present-value" or point.name in self.cov_refused:
+                continue
+            try:
+                changes = self.link.changes(address, ref, lifetime, self.timeout)
+                next_value = await stack.enter_async_context(changes)
+            except ReadFailure as failure:
+                if failure.kind is not DeviceErrorKind.PROTOCOL_ERROR:
+                    raise
+                self.cov_refused.add(point.name)
+                log.info("%s: no COV for %s (%s): polled", self.device.id, point.name, failure)
+                continue
+            readers.append(self._relay(point.name, ref, next_value, sink))
+            self.subscribed.add(point.name)
+        return readers
 
     async def _relay_until_offline(self, readers: list[Coroutine[None, None, None]]) -> None:
         try:

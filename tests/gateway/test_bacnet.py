@@ -129,7 +129,7 @@ async def test_a_change_of_value_arrives_between_polls(example_site: SiteConfig)
                     await task
     changed = [r["values"] for r in sink.readings[before:]]
     assert {"trip_alarm": True} in changed
-    assert not chiller.cov_refused
+    assert chiller.cov_refused == set()
 
 
 def library_device(address: str) -> Application:
@@ -208,3 +208,51 @@ async def test_a_library_device_is_found_by_who_is_through_its_bbmd_and_read(
     assert tracker.last_error.kind is DeviceErrorKind.PROTOCOL_ERROR
     assert "missing (analog-value,99)" in tracker.last_error.message
     assert lib.units["humidity"] == "percent-relative-humidity"  # as the object reports it
+
+
+async def test_cov_from_a_library_device_and_polling_for_what_it_refuses(
+    example_site: SiteConfig,
+) -> None:
+    """bacpypes3's own device refuses a subscription to an object it lacks: that point is
+    polled, the others come by COV."""
+    address = f"127.0.0.1:{free_udp_port()}"
+    device = example_site.device("ahu-1").model_copy(
+        update={
+            "id": "library-device",
+            "connection": Bacnet.model_validate(
+                {
+                    "protocol": "bacnet", "device_instance": 777, "address": address,
+                    "timeout": "1s",
+                    "points": [
+                        {"name": "humidity", "object_type": "analog-value", "instance": 5},
+                        {"name": "missing", "object_type": "analog-value", "instance": 99},
+                    ],
+                }
+            ),
+        }
+    )  # fmt: skip
+    port = BacnetPort(address=f"127.0.0.1:{free_udp_port()}")
+    site = example_site.model_copy(update={"devices": [device]})
+    clock = SystemClock()
+    source = BacnetSource.from_site(site, trackers(site), PollStats(), clock, port)
+    served = library_device(address)
+    humidity = served.get_object_name("humidity")
+    sink = Capture()
+    try:
+        async with source.link:
+            (lib,) = source.pollers
+            await lib.poll(sink)
+            task = asyncio.create_task(lib.follow_changes(sink))
+            try:
+                await until(lambda: lib.subscribed == {"humidity"})
+                before = len(sink.readings)
+                humidity.presentValue = 55.0  # beyond its COV increment of 1 %RH
+                await until(lambda: len(sink.readings) > before)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        served.close()
+    assert lib.cov_refused == {"missing"}
+    assert sink.readings[before]["values"] == {"humidity": 55.0}
