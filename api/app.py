@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.bus import Bus
 from api.db import Database
+from api.docs_pages import install_docs
 from api.domain.permissions import Role
 from api.errors import install_problem_handlers
 from api.feedhub import FeedHub
+from api.incidents.automation import IncidentReactions
 from api.notify.dispatcher import Notifier
 from api.openapi import AllowHeaders, document_responses
 from api.readings import store_for
@@ -29,6 +31,7 @@ from api.routes import (
     auth,
     devices,
     fire,
+    group,
     handovers,
     health,
     incidents,
@@ -48,6 +51,7 @@ from api.routes import (
 from api.routes import readings as device_readings
 from api.runtime import Runtime, Services
 from api.schemas.user import UserCreate
+from api.scoping import guard_estates
 from api.settings import Settings
 from api.sites import Sites
 from api.store import users as user_store
@@ -78,6 +82,7 @@ ROUTERS = (
     fire,
     handovers,
     records,
+    group,
     stream,
     health,
     metrics,
@@ -138,6 +143,7 @@ async def _services(rt: Runtime) -> AsyncIterator[Services]:
                     rt.clock,
                     pulse=rt.pulse,
                     poll_interval=settings.notify_poll_interval.total_seconds(),
+                    reactions=IncidentReactions(),
                 )
             )
         yield Services(
@@ -156,11 +162,13 @@ def create_app(
     clock: Clock | None = None,
     sites: Sites | None = None,
     readings: ReadingStore | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> FastAPI:
     """Build the API. Site files and the dispatch policy are read now, so a bad one stops
     start-up with every problem named. `readings` answers a device's latest values, history
     and operation log; without it, the store `settings.readings_url` names is opened for the
-    app's lifetime (and without that, those endpoints answer 503)."""
+    app's lifetime (and without that, those endpoints answer 503). `on_started` runs once
+    every service is up, before the first request."""
     clock = clock or SystemClock()
     owned = None if readings is not None else store_for(settings, clock)
     runtime = Runtime(
@@ -182,6 +190,8 @@ def create_app(
             stack.callback(runtime.pulse.forget, asyncio.get_running_loop())
             runtime.services = await stack.enter_async_context(_services(runtime))
             stack.callback(setattr, runtime, "services", Services())
+            if on_started is not None:
+                on_started()
             yield
 
     app = FastAPI(
@@ -189,7 +199,11 @@ def create_app(
         version=__version__,
         description="Alarms, work orders, patrols and equipment of managed estates.",
         lifespan=lifespan,
+        dependencies=[Depends(guard_estates)],
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.runtime = runtime
     install_problem_handlers(app)
     for module in ROUTERS:

@@ -38,8 +38,11 @@ log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = (topics.alarm_filter(), topics.status_filter(), topics.patrol_filter())
 OUTBOX_BATCH = 200
-CONSUME_BATCH = 100
+CONSUME_BATCH = 500
 """Messages stored in one transaction at most; the MQTT receive window bounds it too."""
+RECEIVE_WINDOW = 1000
+"""Unacknowledged messages the broker may send ahead (MQTT 5 receive maximum): two full
+batches, so the next batch is on hand when one commits."""
 COMPONENT = "api"
 
 
@@ -66,6 +69,7 @@ class Bus:
                 clean_start=False,
                 session_expiry=settings.mqtt_session_expiry,
                 manual_ack=True,
+                max_inflight=RECEIVE_WINDOW,
                 urgent_first=True,  # a critical alarm before a storm of lesser ones
                 connect_timeout=None,  # serve HTTP even while the broker is away
             )
@@ -217,8 +221,18 @@ class Bus:
                 continue
             # Resolves at each PUBACK; paho resends across reconnects, so this only waits.
             await asyncio.gather(
-                *(self.client.publish_nowait(m.topic, m.payload, qos=1) for m in batch)
+                *(
+                    self.client.publish_nowait(m.topic, m.payload, qos=1, retain=_retained(m.topic))
+                    for m in batch
+                )
             )
             await asyncio.to_thread(self._mark, [m.id for m in batch])
             self.published += len(batch)
             log.debug("published %d outbox message(s)", len(batch))
+
+
+def _retained(topic: str) -> bool:
+    """Whether the topic tree retains this kind (the duty roster): a late subscriber gets
+    the message in force."""
+    parts = topics.parse(topic)
+    return parts is not None and topics.TOPICS[parts.kind].retained

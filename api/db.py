@@ -9,6 +9,7 @@ is reached with psycopg 3.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,14 @@ class Database:
     def __init__(self, url: str | URL) -> None:
         self.url = database_url(url) if isinstance(url, str) else url
         self._listeners: list[ChangeListener] = []
+        # SQLite has one writer; its busy handler makes a waiting writer sleep in steps of
+        # up to 100 ms. Writers of this process queue here instead and start the moment the
+        # last one commits (a storm's consumer, planner and sends take turns ~50x a second).
+        # Other processes still meet the busy timeout. Re-entrant: a nested write fails on
+        # SQLite's lock as it did, not on this one.
+        self._write_turn: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if self.url.get_backend_name() == "sqlite":
+            self._write_turn = threading.RLock()
             assert self.url.database is not None
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(
@@ -65,7 +73,7 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        with self._writer() as session:
+        with self._write_turn, self._writer() as session:
             with session.begin():
                 yield session
             # Only now is it committed. (SQLAlchemy's after_commit event also fires when a

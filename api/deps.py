@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
 from api.domain.errors import Forbidden, NotAuthenticated
 from api.domain.permissions import Permission, Principal, Role, has
+from api.domain.scope import EstateScope
 from api.models import User
 from api.runtime import Runtime
 from api.security import read_token
 from api.sites import Sites
 from estatewatch.clock import Clock
+from estatewatch.config.names import Lang
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -56,11 +59,7 @@ ReaderDep = Annotated[Session, Depends(_read_session, scope="function")]
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
 
 
-def get_current_user(
-    runtime: RuntimeDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
-    """The user of the bearer token, re-read each request: a deactivated user or a changed
-    role takes effect at once, not when the token expires."""
+def _principal(runtime: Runtime, token: str | None) -> Principal:
     if token is None:
         raise NotAuthenticated("sign in first: no bearer token")
     claims = read_token(token, secret=runtime.secret, now=runtime.clock.now())
@@ -68,7 +67,30 @@ def get_current_user(
         user = session.get(User, claims.username)
         if user is None or not user.active:
             raise NotAuthenticated("this account is disabled or gone")
-        return Principal(user.username, Role(user.role), user.guard_id)
+        return Principal(user.username, Role(user.role), user.guard_id, EstateScope(user.estates))
+
+
+def current_principal(request: Request) -> Principal:
+    """The request's user, read once per request (the estate guard and the route share it)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is None:
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        bearer = token if scheme.lower() == "bearer" and token else None
+        known = _principal(get_runtime(request), bearer)
+        request.state.principal = known
+    return known
+
+
+def get_current_user(
+    request: Request, runtime: RuntimeDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The user of the bearer token, re-read each request: a deactivated user or a changed
+    role takes effect at once, not when the token expires."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is None:
+        known = _principal(runtime, token)
+        request.state.principal = known
+    return known
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
@@ -110,3 +132,12 @@ IncidentRunner = Annotated[Principal, require(Permission.INCIDENT_RUN)]
 IncidentReviewer = Annotated[Principal, require(Permission.INCIDENT_REVIEW)]
 QualityStaff = Annotated[Principal, require(Permission.QUALITY)]
 HandoverSigner = Annotated[Principal, require(Permission.HANDOVER_SIGN)]
+
+
+LangQuery = Annotated[
+    Lang,
+    Query(
+        description="the language of a document the server writes (CSV, printable HTML): "
+        "zh-CN or en. JSON carries both languages (`title`/`title_zh`, `name_en`/`name_zh`)"
+    ),
+]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
+from api.domain import oplog
 from api.domain.errors import InvalidInput, NotFound, Unavailable
 from api.settings import Settings
 from estatewatch.clock import Clock
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 SQLITE_PREFIX = "sqlite:"
 
-PointType = Literal["number", "bool", "text"]
+PointType = Literal["number", "bool", "text", "state"]
+"""`state`: numbers that are codes or states (`api.domain.oplog.is_state`), never averaged."""
 
 
 def store_for(settings: Settings, clock: Clock) -> SqliteReadingStore | InfluxQLStore | None:
@@ -84,15 +86,24 @@ def device_points(config: SiteConfig, device: str) -> list[PointInfo]:
     found = config.device(device)
     if found.register_map is not None:
         return [
-            PointInfo(p.name, p.unit, p.description, _TYPES.get(p.type, "number"))
+            PointInfo(p.name, p.unit, p.description, point_type(p.name, p.type, coded=bool(p.enum)))
             for p in config.register_maps[found.register_map].points
         ]
     connection = found.connection
     if connection.protocol == "mqtt":
         return [
-            PointInfo(p.name, p.unit, "", _TYPES.get(p.type, "number")) for p in connection.points
+            PointInfo(p.name, p.unit, "", point_type(p.name, p.type, coded=False))
+            for p in connection.points
         ]
     return []
+
+
+def point_type(name: str, declared: str, *, coded: bool) -> PointType:
+    """bool, text, state (a number that is a code or a state) or number."""
+    found = _TYPES.get(declared)
+    if found is not None:
+        return found
+    return "state" if oplog.is_state(name, coded=coded) else "number"
 
 
 @dataclass(frozen=True)

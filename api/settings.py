@@ -43,7 +43,9 @@ class Settings(CommonSettings):
         default=Path("var/photos"), description="where uploaded photos are kept (files)"
     )
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(
+        default=8000, ge=0, le=65535, description="0: one the OS picks, announced in $EW_READY_FILE"
+    )
 
     # The API alone may run without a broker (a stand-alone board over its database).
     mqtt_url: str | None = Field(  # type: ignore[assignment]

@@ -18,6 +18,8 @@ class BrokerError(EstateWatchError):
 
 
 class EmbeddedBroker:
+    """amqtt on `host:port` while the block runs; port 0: one the OS picks (then `port`)."""
+
     def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
         self.host = host
         self.port = port
@@ -50,6 +52,9 @@ class EmbeddedBroker:
         except Exception as exc:  # amqtt wraps bind errors in its own types
             raise BrokerError(f"embedded MQTT broker on {self.host}:{self.port}: {exc}") from exc
         self._broker = broker
+        if self.port == 0:  # the port the OS picked
+            server = broker._servers["default"].instance  # amqtt keeps no public handle on it
+            self.port = int(server.sockets[0].getsockname()[1])
         return self
 
     async def __aexit__(

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from estatewatch.ready import announce, bound_port
+
 Health = Callable[[], Mapping[str, Any]]
 """Returns at least `{"status": "ok" | "degraded" | "down"}` plus whatever explains it."""
 
@@ -57,6 +59,7 @@ class OpsServer:
             ops_app(registry, health), host=host, port=port, log_level="warning", lifespan="off"
         )
         self._server = _QuietServer(config)
+        self.port = port  # the port it got, once listening (port 0: any)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> OpsServer:
@@ -65,6 +68,8 @@ class OpsServer:
             if self._task.done():
                 self._task.result()  # raises the bind error
             await asyncio.sleep(0.01)
+        self.port = bound_port(self._server)
+        announce("ops", self.port)
         return self
 
     async def __aexit__(

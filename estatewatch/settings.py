@@ -50,7 +50,11 @@ class CommonSettings(BaseSettings):
         description="address of the /health and /metrics endpoint (0.0.0.0 for a remote scraper)",
     )
     ops_port: int | None = Field(
-        default=None, ge=0, le=65535, description="serve /health and Prometheus /metrics here"
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve /health and Prometheus /metrics here (0: a port the OS picks,"
+        " announced in $EW_READY_FILE)",
     )
 
 

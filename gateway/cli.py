@@ -54,7 +54,7 @@ async def _serve(args: argparse.Namespace) -> int:
         central_url=settings.mqtt_url,
         site_url=settings.site_mqtt_url,
         http_host=settings.http_host,
-        http_port=settings.http_port or None,
+        http_port=settings.http_port,
         buffer_path=str(settings.buffer) if settings.buffer else None,
         sync=settings.sync,
         window=settings.window,

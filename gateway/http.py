@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from estatewatch.ops import Health, ops_app
+from estatewatch.ready import announce, bound_port
 from gateway.errors import GatewayError
 from gateway.patrol import MAX_SYNC_SCANS, PatrolIntake
 from gateway.sink import Sink
@@ -70,6 +71,8 @@ class HttpServer:
     def __init__(self, app: Starlette, *, host: str, port: int) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         self._server = _QuietServer(config)
+        self._host = host
+        self.port = port  # the port it got, once listening (port 0: any)
         self.where = f"{host}:{port}"
         self._task: asyncio.Task[None] | None = None
 
@@ -81,6 +84,9 @@ class HttpServer:
                     self._task.result()
                 raise GatewayError(f"cannot serve HTTP on {self.where}")
             await asyncio.sleep(0.01)
+        self.port = bound_port(self._server)
+        self.where = f"{self._host}:{self.port}"
+        announce("http", self.port)
         return self
 
     async def __aexit__(

@@ -22,7 +22,8 @@ class GatewaySettings(CommonSettings):
         default=8090,
         ge=0,
         le=65535,
-        description="POST /scans, /health and /metrics on this port (0: none)",
+        description="POST /scans, /health and /metrics on this port (0: one the OS picks,"
+        " announced in $EW_READY_FILE)",
     )
     http_host: str = Field(
         default="127.0.0.1",

@@ -2,7 +2,8 @@
 InfluxDB (or an embedded SQLite file), at least once; run more instances (same `--group`)
 to split the load.
 
-    estatewatch ingest [--mqtt URL] [--client-id ID] [--group NAME]
+    estatewatch ingest [--mqtt URL | --source jetstream --nats URL,URL,URL]
+                       [--client-id ID] [--group NAME]
                        [--influx-url URL] [--influx-db DB [--influx-rp RP] [--influx-user U]
                         | --influx-org ORG --influx-bucket BUCKET
                         | --sqlite PATH [--raw-retention DUR]]
@@ -74,9 +75,16 @@ def _build(options: IngestOptions) -> IngestSettings:
         sqlite_retention=o.raw_retention,
     )
     sink = "sqlite" if o.sqlite is not None else "v2" if v2 else "v1"
+    jetstream = None
+    if o.source == "jetstream":
+        from estatewatch.jetstream import JetStreamSettings
+
+        jetstream = JetStreamSettings.from_url(o.nats, replicas=o.replicas, ack_wait=o.ack_wait)
     return IngestSettings(
         mqtt=mqtt,
         sink=sink,
+        source=o.source,
+        jetstream=jetstream,
         influx=influx,
         group=o.group,
         limits=limits_for(mqtt, max_lines=o.batch_lines, max_age=o.flush_interval.total_seconds()),
@@ -103,7 +111,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sink = make_sink(settings.sink, settings.influx)
         stack.push_async_callback(sink.aclose)
         ingest = await stack.enter_async_context(Ingest(settings, sink))
-        if options.ops_port:
+        if options.ops_port is not None:
             ops = OpsServer(
                 registry_for(ingest.stats),
                 ingest.health,

@@ -1,4 +1,4 @@
-"""The ingest service: MQTT in, InfluxDB out, at least once.
+"""The ingest service: MQTT (or a JetStream consumer) in, InfluxDB out, at least once.
 
     consume  ─ messages from the broker, decoded into the open batch (the event loop)
     timer    ─ seals the open batch when it is `max_age` old
@@ -23,7 +23,7 @@ from typing import Any
 from estatewatch.clock import Clock, SystemClock, to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.errors import PayloadError
-from estatewatch.mqtt import Message, MqttClient, MqttError
+from estatewatch.mqtt import Message, MqttError
 from estatewatch.readings.influxql import InfluxConnection, InfluxQLStore
 from estatewatch.readings.store import ReadingsError
 from ingest.batch import Batch, Batcher, Entry
@@ -33,6 +33,7 @@ from ingest.errors import IngestError
 from ingest.metrics import IngestStats
 from ingest.settings import IngestSettings
 from ingest.sinks import Sink
+from ingest.sources import Source, make_source
 from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,13 @@ class Ingest:
         *,
         clock: Clock | None = None,
         stats: IngestStats | None = None,
+        source: Source | None = None,
     ) -> None:
         self.settings = settings
         self.sink = sink
         self.clock = clock or SystemClock()
         self.stats = stats or IngestStats()
-        self.client = MqttClient(settings.mqtt)
+        self.client: Source = source or make_source(settings)
         self._writer: Writer[Message] = Writer(
             sink, clock=self.clock, stats=self.stats, backoff=settings.backoff
         )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
 from estatewatch.contracts import topics
 from estatewatch.durations import Duration
+from estatewatch.jetstream import JetStreamSettings
 from estatewatch.mqtt import MqttSettings
 from estatewatch.readings.schema import Retention
 from estatewatch.settings import CommonSettings
@@ -28,6 +30,10 @@ class IngestSettings:
     mqtt: MqttSettings
     """Must have `manual_ack=True`, `clean_start=False` and a session expiry: see `mqtt_for`."""
     sink: str = "v1"
+    source: str = "mqtt"
+    """``mqtt`` (the broker's topics) or ``jetstream`` (the cluster's telemetry stream
+    through the shared durable consumer; `jetstream` says where)."""
+    jetstream: JetStreamSettings | None = None
     influx: SinkSettings = field(default_factory=SinkSettings)
     group: str | None = DEFAULT_GROUP
     """Shared-subscription group: instances in one group split the stream. None (the
@@ -125,6 +131,23 @@ class IngestOptions(CommonSettings):
         default=1000,
         ge=1,
         description="unacknowledged messages the broker may send (bounds memory)",
+    )
+    source: Literal["mqtt", "jetstream"] = Field(
+        default="mqtt",
+        description="read the broker's topics (mqtt) or a NATS JetStream cluster's telemetry"
+        " stream through the durable consumer all instances share (jetstream)",
+    )
+    nats: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="the JetStream cluster's nodes, comma-separated (--source jetstream)",
+    )
+    ack_wait: Duration = Field(
+        default=timedelta(seconds=30),
+        description="how long a message read by an instance that died waits before another"
+        " instance gets it (--source jetstream)",
+    )
+    replicas: int = Field(
+        default=3, ge=1, le=5, description="copies of the stream kept (--source jetstream)"
     )
     influx_url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB")
     influx_db: str = Field(default="estatewatch", description="v1 API database")

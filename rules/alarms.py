@@ -45,6 +45,8 @@ class Raise:
     message: str = ""
     value: Scalar | None = None
     details: dict[str, Scalar | None] = field(default_factory=dict)
+    title_zh: str | None = None
+    message_zh: str | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +82,8 @@ class Alarm:
     """The root alarm that explains this one (`rules.inhibit`), while it does."""
     held: bool = False
     """Raised while its root was about to be: not published until the root is."""
+    title_zh: str | None = None
+    message_zh: str | None = None
 
     @property
     def key(self) -> Key:
@@ -154,6 +158,8 @@ class AlarmBook:
                 room=target.room,
                 title=what.title,
                 message=what.message,
+                title_zh=what.title_zh,
+                message_zh=what.message_zh,
                 raised_at=now,
                 ts=now,
                 onset_at=min(onset, now) if onset is not None else now,
@@ -326,6 +332,8 @@ class AlarmBook:
             room=alarm.room,
             title=alarm.title,
             message=alarm.message,
+            title_zh=alarm.title_zh,
+            message_zh=alarm.message_zh,
             raised_at=alarm.raised_at,
             onset_at=alarm.onset_at if alarm.onset_at is not None else alarm.raised_at,
             ts=now,

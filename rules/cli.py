@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         ) as engine:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(engine.reload()))
             async with contextlib.AsyncExitStack() as ops:
-                if options.ops_port:
+                if options.ops_port is not None:
                     server = OpsServer(
                         registry_for(engine),
                         engine.health,

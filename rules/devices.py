@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from estatewatch.contracts.payloads import (
     AlarmEvent,
     DeviceErrorKind,
@@ -187,12 +189,10 @@ def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:
     target = plan.target
     context = {
         "device": target.id,
-        "device_name": plan.name,
         "building": target.building or "",
         "room": target.room or "",
         "point": point or "",
         "value": _fmt(value),
-        "value_text": text if text is not None else _fmt(value),
         "threshold": _fmt(rule.threshold),
         "status_error": dev.status_error,
     }
@@ -204,20 +204,49 @@ def _raise(rule: CompiledRule, plan: DevicePlan, dev: DeviceRuntime) -> Raise:
     if rule.threshold is not None:
         details["threshold"] = round(rule.threshold, 6)
     if text is not None:
-        details["value_text"] = text
+        details["value_text"] = text.en
     if dev.status_error:
         details["status_error"] = dev.status_error[:256]
     for name, _ in rule.figures:
         details[name] = context[name]
+
+    def words(lang: str) -> dict[str, str]:
+        return {
+            **context,
+            "device_name": plan.name.pick(lang),
+            "building_name": plan.building_name.pick(lang) if plan.building_name else "",
+            "value_text": text.pick(lang) if text is not None else _fmt(value),
+        }
+
+    (title, message), (title_zh, message_zh) = texts(rule, words)
     return Raise(
         rule.id,
         rule.category,
         rule.severity,
-        render(rule.title, context)[:256],
-        render(rule.message, context)[:4000],
+        title,
+        message,
         value if not isinstance(value, str) else value[:256],
         details,
+        title_zh,
+        message_zh,
     )
+
+
+def texts(
+    rule: CompiledRule, words: Callable[[str], dict[str, str]]
+) -> tuple[tuple[str, str], tuple[str, str]]:
+    """((title, message) in English, the same in Chinese), each language's template filled
+    with that language's names."""
+    done = []
+    for lang in ("en", "zh-CN"):
+        context = words(lang)
+        done.append(
+            (
+                render(rule.title.pick(lang), context)[:256],
+                render(rule.message.pick(lang), context)[:4000],
+            )
+        )
+    return done[0], done[1]
 
 
 def evaluate_group(
@@ -260,17 +289,32 @@ def evaluate_group(
             "group": target.id,
             "building": target.building or "",
             "room": target.room or "",
-            "members": ", ".join(in_alarm),
             "count": str(len(in_alarm)),
+            "members": ", ".join(in_alarm),
         }
+        plans = site.plan.devices
+        building = plans[in_alarm[0]].building_name if in_alarm else None
+        sep = {"en": ", ", "zh-CN": "、"}
+
+        def words(lang: str) -> dict[str, str]:
+            names = [plans[d].name.pick(lang) for d in in_alarm]
+            return {
+                **context,
+                "building_name": building.pick(lang) if building else context["building"],
+                "member_names": sep[lang].join(names),
+            }
+
+        (title, message), (title_zh, message_zh) = texts(rule, words)
         what = Raise(
             rule.id,
             rule.category,
             rule.severity,
-            render(rule.title, context)[:256],
-            render(rule.message, context)[:4000],
+            title,
+            message,
             len(in_alarm),
             {"members": ", ".join(in_alarm)[:256]},
+            title_zh,
+            message_zh,
         )
         return site.book.fire((rule.id, target.id), target, what, now)
     if change == CLEAR:

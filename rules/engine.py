@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "rules"
 _MODELS = topics.models(
-    "telemetry", "device_status", "patrol_scan", "patrol_exception", "alarm_command"
-)
+    "telemetry", "device_status", "gateway_state", "patrol_scan", "patrol_exception",
+    "alarm_command", "roster",
+)  # fmt: skip
 """What the engine consumes (`topics.TOPICS` holds the model of each kind)."""
 
 
@@ -56,8 +57,10 @@ def subscriptions(site: str) -> list[str]:
     return [
         topics.telemetry_filter(site),
         topics.status_filter(site),
+        topics.TOPICS["gateway_state"].filter(site),
         topics.patrol_filter(site),
         topics.alarm_command_filter(site),
+        topics.roster_filter(site),
     ]
 
 
@@ -199,6 +202,9 @@ class RulesEngine:
         """Decode and evaluate one message; queue what it raised."""
         parts = topics.parse(message.topic)
         if parts is None or parts.site not in self.state.sites or parts.kind not in _MODELS:
+            return []
+        if parts.kind == "roster" and not message.payload:
+            self.state.sites[parts.site].roster = None  # retained roster cleared: the file's
             return []
         try:
             payload = decode(_MODELS[parts.kind], message.topic, message.payload)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from estatewatch.config.site import RosterEntry
 from estatewatch.contracts.payloads import (
     AlarmCommand,
     AlarmEvent,
     DeviceStatus,
+    GatewayState,
     PatrolException,
     PatrolScan,
     TelemetryBatch,
 )
-from rules import devices, patrol
+from estatewatch.contracts.roster import DutyRoster
+from rules import devices, gateways, patrol
 from rules.state import EngineState
 
 
@@ -33,7 +36,16 @@ class Tick:
     """Also the patrol rules (a replay of readings alone leaves them out)."""
 
 
-Event = TelemetryBatch | DeviceStatus | PatrolScan | PatrolException | AlarmCommand | Tick
+Event = (
+    TelemetryBatch
+    | DeviceStatus
+    | GatewayState
+    | PatrolScan
+    | PatrolException
+    | AlarmCommand
+    | DutyRoster
+    | Tick
+)
 
 
 def evaluate(state: EngineState, event: Event, now: int) -> tuple[EngineState, list[AlarmEvent]]:
@@ -43,6 +55,7 @@ def evaluate(state: EngineState, event: Event, now: int) -> tuple[EngineState, l
         for site_id, each in state.sites.items():
             if event.site is None or event.site == site_id:
                 events += devices.on_tick(each, now)
+                events += gateways.on_tick(each, now)
                 if event.patrol:
                     events += patrol.on_tick(each, now)
                 events += each.book.tick(now)
@@ -59,8 +72,15 @@ def evaluate(state: EngineState, event: Event, now: int) -> tuple[EngineState, l
         return state, events
     if isinstance(event, DeviceStatus):
         return state, devices.on_status(site, event, now)
+    if isinstance(event, GatewayState):
+        return state, gateways.on_state(site, event, now)
     if isinstance(event, PatrolScan):
         return state, patrol.on_scan(site, event, now)
     if isinstance(event, PatrolException):
         return state, patrol.on_exception(site, event, now)
+    if isinstance(event, DutyRoster):
+        # Takes effect at the next tick: a guard rostered from a shift already running owes
+        # the hourly report from its start.
+        site.roster = [RosterEntry(**line.model_dump()) for line in event.entries]
+        return state, []
     return state, site.book.command(event, now)

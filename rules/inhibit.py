@@ -2,10 +2,13 @@
 from the site's wiring rather than label matching).
 
 A *root* alarm is one whose cause stops other equipment: a power room's loss of supply
-(`power.outage`) stops what the site file says it feeds (`PowerRoom.feeds`). While a root
-is active, an alarm raised on a device it feeds (or on a group of such devices) is its
-*child*: the AlarmEvent carries `parent_alarm_id`, the API keeps it under the root, and it
-opens no work order and pages nobody. When the root clears, its children still active are
+(`power.outage`) stops what the site file says it feeds (`PowerRoom.feeds`); a gateway
+gone offline (`gateway.offline`, its last will or a clean stop: `rules.gateways`) silences
+every device it polls. While a root is active, an alarm it explains is its *child*: for a
+power room, any alarm raised on a device it feeds (or on a group of such devices); for a
+gateway, the offline alarms (`GATEWAY_EXPLAINS`) of the site's devices. A child's
+AlarmEvent carries `parent_alarm_id`, the API keeps it under the root, and it opens no
+work order and pages nobody. When the root clears, its children still active are
 released (an `updated` event without the parent): alarms in their own right from then on.
 
 The race at the start of an outage is handled here too: fed devices fail within seconds of
@@ -17,8 +20,15 @@ root is raised — then published as its child — or until the root's condition
 
 from __future__ import annotations
 
-ROOT_RULES = frozenset({"power.outage"})
+POWER_ROOTS = frozenset({"power.outage"})
 """Rules whose alarm explains the alarms of what its target feeds."""
+GATEWAY_ROOT = "gateway.offline"
+"""The alarm of a gateway gone offline (`rules.gateways`)."""
+GATEWAY_EXPLAINS = frozenset({"device.offline", "sensor.offline"})
+"""What a gateway's silence explains: its devices not heard from (their own faults it
+does not explain — nothing of theirs arrives while it is away)."""
+ROOT_RULES = POWER_ROOTS | {GATEWAY_ROOT}
+"""Every rule whose alarm can have children."""
 PENDING = "pending"
 """`explain`'s answer while a root's condition holds and its alarm is not raised yet."""
 HOLD_MS = 15_000

@@ -20,10 +20,14 @@ from pydantic import (
 )
 
 from estatewatch.config.base import PointName
+from estatewatch.config.names import Bilingual
 from estatewatch.config.site import DeviceKind, SensorType
 from estatewatch.contracts.payloads import DeviceState, Scalar, Severity
 from estatewatch.durations import Duration
 from rules import levels
+
+MAX_TITLE = 200
+MAX_MESSAGE = 1000
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")]
 """``pump.dry_run``: dotted, lower case."""
@@ -178,8 +182,8 @@ class RuleBase(Timing):
     sensor_types: list[SensorType] | None = None
     category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
     severity: Severity
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    message: Annotated[str, StringConstraints(max_length=1000)] = ""
+    title: Bilingual = Field(description="a plain string, or {zh: ..., en: ...}")
+    message: Bilingual = Bilingual(zh="", en="")
     when: Condition
     params: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")], float] = {}
     value_point: PointName | None = Field(
@@ -191,6 +195,16 @@ class RuleBase(Timing):
         "the alarm is raised: arithmetic over the device's points, attributes and $params",
     )
     enabled: bool = True
+
+    @model_validator(mode="after")
+    def _text_lengths(self) -> Self:
+        for text in (self.title.zh, self.title.en):
+            if not 1 <= len(text) <= MAX_TITLE:
+                raise ValueError(f"a title has 1 to {MAX_TITLE} characters in each language")
+        for text in (self.message.zh, self.message.en):
+            if len(text) > MAX_MESSAGE:
+                raise ValueError(f"a message has at most {MAX_MESSAGE} characters")
+        return self
 
 
 class DeviceRule(RuleBase):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bisect import insort
 
-from estatewatch.config.site import PatrolRoute
+from estatewatch.config.site import Checkpoint, Guard, PatrolRoute
 from estatewatch.contracts.payloads import (
     AlarmEvent,
     PatrolException,
@@ -34,19 +34,37 @@ _EXCEPTION_RULES = {
     PatrolExceptionKind.UNKNOWN_HANDHELD: "bad_scan",
     PatrolExceptionKind.MALFORMED: "bad_scan",
 }
-_TITLES = {
-    "late_scan": "Checkpoint {target} scanned late on {route}",
-    "out_of_order": "Route {target} patrolled out of order",
-    "silent_guard": "Guard {target} has not scanned for over {minutes} min",
-    "impossible_transit": "Impossible transit to {target}: cloned tag or replay?",
-    "unknown_tag": "Unknown tag scanned by {target}",
-    "bad_signature": "Scan with a bad signature from {target}",
-    "replay": "Replayed scan from {target}",
-    "cloned_tag": "Checkpoint tag failed its NTAG 424 check, scanned by {target}: cloned tag?",
-    "shared_tag": "Checkpoint {checkpoint} read by {target} and {other} {seconds} s apart: "
-    "cloned tag?",
-    "bad_scan": "Unusable scan from {target}",
+_TITLES = {  # (en, zh)
+    "late_scan": (
+        "Checkpoint {target} scanned late on {route}",
+        "巡更点{target}迟到打卡（{route}）",
+    ),
+    "out_of_order": ("Route {target} patrolled out of order", "路线{target}未按顺序巡逻"),
+    "silent_guard": (
+        "Guard {target} has not scanned for over {minutes} min",
+        "保安{target}已超过{minutes}分钟未打卡",
+    ),
+    "impossible_transit": (
+        "Impossible transit to {target}: cloned tag or replay?",
+        "到达{target}的时间不可能：标签被复制或重放？",
+    ),
+    "unknown_tag": ("Unknown tag scanned by {target}", "{target}扫描了未登记的标签"),
+    "bad_signature": ("Scan with a bad signature from {target}", "来自{target}的打卡签名无效"),
+    "replay": ("Replayed scan from {target}", "来自{target}的重放打卡"),
+    "cloned_tag": (
+        "Checkpoint tag failed its NTAG 424 check, scanned by {target}: cloned tag?",
+        "{target}扫描的巡更标签未通过NTAG 424校验：标签被复制？",
+    ),
+    "shared_tag": (
+        "Checkpoint {checkpoint} read by {target} and {other} {seconds} s apart: cloned tag?",
+        "巡更点{checkpoint}被{target}和{other}相隔{seconds}秒读取：标签被复制？",
+    ),
+    "bad_scan": ("Unusable scan from {target}", "来自{target}的打卡无法使用"),
 }
+_MISSED = (
+    "{route} {window}: {missed} of {expected} checkpoints missed — {names}",
+    "{route} {window}：{expected}个巡更点漏巡{missed}个——{names}",
+)
 _KINDS = {
     "missed_checkpoint": TargetKind.ROUTE,
     "late_scan": TargetKind.CHECKPOINT,
@@ -78,13 +96,15 @@ def _alarm(
     if kind is TargetKind.CHECKPOINT:
         building = next((c.building for c in site.plan.config.checkpoints if c.id == target), None)
     text = {k: "" if v is None else str(v) for k, v in details.items()}
-    template = _TITLES["shared_tag" if name == "cloned_tag" and "other" in details else name]
-    title = template.format(
-        target=target,
-        **{k: text.get(k, "") for k in ("route", "minutes", "checkpoint", "other", "seconds")},
-    )
+    en, zh = _TITLES["shared_tag" if name == "cloned_tag" and "other" in details else name]
+    titles = []
+    for lang, template in (("en", en), ("zh-CN", zh)):
+        words = {k: text.get(k, "") for k in ("route", "minutes", "checkpoint", "other", "seconds")}
+        words["route"] = _name(site, TargetKind.ROUTE, words["route"], lang)
+        words["checkpoint"] = _name(site, TargetKind.CHECKPOINT, words["checkpoint"], lang)
+        titles.append(template.format(target=_name(site, kind, target, lang), **words)[:256])
     rule = f"patrol.{name}"
-    what = Raise(rule, name, config.severity, title[:256], "", None, details)
+    what = Raise(rule, name, config.severity, titles[0], "", None, details, titles[1], "")
     return (rule, target), Target(kind, target, None, building), what
 
 
@@ -300,6 +320,18 @@ def _missed(site: SiteState, now: int) -> list[AlarmEvent]:
             if not config.enabled:
                 continue
             names = [_checkpoint_name(site, cp) for cp in missed]
+            titles = [
+                template.format(
+                    route=route.name.pick(lang),
+                    window=_local(site, occ.start),
+                    missed=len(missed),
+                    expected=len(route.checkpoints),
+                    names=("; " if lang == "en" else "；").join(
+                        _name(site, TargetKind.CHECKPOINT, cp, lang) for cp in missed
+                    ),
+                )[:256]
+                for lang, template in zip(("en", "zh-CN"), _MISSED, strict=True)
+            ]
             details: dict[str, Scalar | None] = {
                 "route": route.id,
                 "route_name": route.name,
@@ -310,12 +342,10 @@ def _missed(site: SiteState, now: int) -> list[AlarmEvent]:
                 "missed": len(missed),
                 "expected": len(route.checkpoints),
             }
-            title = (
-                f"{route.name} {details['window']}: {len(missed)} of {len(route.checkpoints)} "
-                f"checkpoints missed — {'; '.join(names)}"
-            )
             rule = "patrol.missed_checkpoint"
-            what = Raise(rule, "missed_checkpoint", config.severity, title[:256], "", None, details)
+            what = Raise(
+                rule, "missed_checkpoint", config.severity, titles[0], "", None, details, titles[1]
+            )
             key = (rule, route.id)
             state = p.states.setdefault(f"{rule}\x1f{route.id}", RuleState())
             state.raw = state.firing = True
@@ -342,6 +372,19 @@ def _found(site: SiteState, checkpoint: str, now: int) -> list[AlarmEvent]:
     return events
 
 
+def _name(site: SiteState, kind: TargetKind, target: str, lang: str) -> str:
+    """A checkpoint's, route's or guard's name in `lang`; any other target is its id."""
+    config = site.plan.config
+    found: Checkpoint | PatrolRoute | Guard | None = None
+    if kind is TargetKind.CHECKPOINT:
+        found = next((c for c in config.checkpoints if c.id == target), None)
+    elif kind is TargetKind.ROUTE:
+        found = next((r for r in config.routes if r.id == target), None)
+    elif kind is TargetKind.GUARD:
+        found = next((g for g in config.guards if g.id == target), None)
+    return found.name.pick(lang) if found is not None else target
+
+
 def _checkpoint_name(site: SiteState, checkpoint: str) -> str:
     found = next((c for c in site.plan.config.checkpoints if c.id == checkpoint), None)
     return found.name if found is not None else checkpoint
@@ -352,7 +395,7 @@ def _rostered_guards(site: SiteState, now: int) -> dict[str, int]:
     they owe the hourly report, scanned or not."""
     shifts = {s.id: s for s in site.plan.config.shifts}
     starts: dict[str, int] = {}
-    for entry in site.plan.config.roster:
+    for entry in site.duty_roster:
         shift = shifts.get(entry.shift)
         if entry.role != "guard" or shift is None:
             continue

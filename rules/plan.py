@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
+from estatewatch.config.names import Bilingual, LocalizedName
 from estatewatch.config.site import Device, DeviceKind, SiteConfig
 from estatewatch.contracts.payloads import Severity, TargetKind
 from rules import levels
@@ -24,8 +25,8 @@ class CompiledRule:
     id: str
     category: str
     severity: Severity
-    title: str
-    message: str
+    title: Bilingual
+    message: Bilingual
     cond: Cond
     leaves: int
     timing: Timing
@@ -58,10 +59,11 @@ class GroupPlan:
 @dataclass(frozen=True, slots=True)
 class DevicePlan:
     target: Target
-    name: str
+    name: LocalizedName
     rules: tuple[CompiledRule, ...]
-    enums: dict[str, dict[int, str]]
+    enums: dict[str, dict[int, LocalizedName]]
     groups: tuple[GroupPlan, ...] = ()
+    building_name: LocalizedName | None = None
 
 
 @dataclass
@@ -191,6 +193,7 @@ def compile_site(site: SiteConfig, rules: RuleSet) -> SitePlan:
             quiet_ms=_ms(rules.defaults.flap_quiet.total_seconds()),
         ),
     )
+    buildings = {b.id: b.name for b in site.buildings}
     for device in site.devices:
         points = _device_points(site, device)
         attributes = levels.device_attributes(device)
@@ -205,23 +208,25 @@ def compile_site(site: SiteConfig, rules: RuleSet) -> SitePlan:
             made = _compile_rule(rules, rule, device.id, attributes, local)
             if made is not None:
                 compiled.append(made[0])
-        enums: dict[str, dict[int, str]] = {}
+        enums: dict[str, dict[int, LocalizedName]] = {}
         if device.register_map is not None:
             for point in site.register_maps[device.register_map].points:
                 if point.enum:
                     enums[point.name] = dict(point.enum)
         target = Target(TargetKind.DEVICE, device.id, device.kind, device.building, device.room)
         plan.devices[device.id] = DevicePlan(
-            target, device.name, _in_suppression_order(compiled), enums
+            target,
+            device.name,
+            _in_suppression_order(compiled),
+            enums,
+            building_name=buildings.get(device.building),
         )
     groups = [g for rule in rules.group_rules for g in _groups(site, rule, rules, local)]
     plan.groups = tuple(groups)
     for group in groups:
         for member, _ in group.members:
             dev = plan.devices[member]
-            plan.devices[member] = DevicePlan(
-                dev.target, dev.name, dev.rules, dev.enums, (*dev.groups, group)
-            )
+            plan.devices[member] = replace(dev, groups=(*dev.groups, group))
     plan.fed_by = topology(plan)
     for device_id, rule_id, reason in plan.skipped:
         log.info(

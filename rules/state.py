@@ -8,13 +8,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from estatewatch.config.site import RosterEntry
 from estatewatch.contracts.payloads import AlarmEvent, Scalar
 from rules.alarms import Alarm, AlarmBook
 from rules.conditions import DeviceRuntime, RuleState
-from rules.inhibit import PENDING, ROOT_RULES
+from rules.inhibit import GATEWAY_EXPLAINS, GATEWAY_ROOT, PENDING, POWER_ROOTS, ROOT_RULES
 from rules.plan import SitePlan
 
 SNAPSHOT_VERSION = 1
+
+
+def gateway_target(gateway: str) -> str:
+    """The target of a gateway's alarm (as the patrol rules name a gateway)."""
+    return f"gateway:{gateway}"
+
+
+@dataclass
+class GatewaySeen:
+    order: tuple[int, int]
+    """(its run's start, 1 for offline): a last will sorts after its run's online."""
+    back_at: int | None = None
+    """Back online at this time with its root alarm still active (`rules.gateways`)."""
+
+
 SEEN_SCANS = 5000
 
 
@@ -77,10 +93,20 @@ class SiteState:
     devices: dict[str, DeviceRuntime]
     groups: dict[str, RuleState] = field(default_factory=dict)
     patrol: PatrolState = field(default_factory=PatrolState)
+    gateways: dict[str, GatewaySeen] = field(default_factory=dict)
+    """What each gateway last said of itself (`rules.gateways`); not snapshotted: its
+    retained state is delivered again when the engine reconnects."""
+    roster: list[RosterEntry] | None = None
+    """The roster as last edited through the API (its retained `DutyRoster`), else None:
+    the site file's holds. Not snapshotted: the broker hands the retained one back."""
 
     @property
     def site(self) -> str:
         return self.plan.site
+
+    @property
+    def duty_roster(self) -> list[RosterEntry]:
+        return self.roster if self.roster is not None else list(self.plan.config.roster)
 
 
 @dataclass
@@ -226,10 +252,14 @@ def explain(site: SiteState, target: str, rule: str, since: int | None = None) -
     that began at `since`, while a feeding room has not reported since — or None."""
     if rule in ROOT_RULES:
         return None
+    if rule in GATEWAY_EXPLAINS and target in site.devices:
+        gateway = site.book.open.get((GATEWAY_ROOT, gateway_target(site.plan.config.gateway.id)))
+        if gateway is not None and gateway.active:
+            return gateway.alarm_id
     pending = False
     for room in site.plan.fed_by.get(target, ()):
         runtime = site.devices.get(room)
-        for root_rule in ROOT_RULES:
+        for root_rule in POWER_ROOTS:
             root = site.book.open.get((root_rule, room))
             if root is not None and root.active and not root.held:
                 return root.alarm_id

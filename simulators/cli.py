@@ -1,7 +1,8 @@
 """`estatewatch simulate`: run simulated devices, sensors and guards.
 
 estatewatch simulate --config FILE [--seed N] [--speed X] [--control-port P]
-                     [--mqtt URL] [--bind-host 127.0.0.1] [--patrols] [--gateway-url URL]
+                     [--mqtt URL] [--bind-host 127.0.0.1] [--patrols] [--guards-only]
+                     [--gateway-url URL]
 estatewatch simulate fault DEVICE FAULT [--clear] [--code N] [--control URL]
 estatewatch simulate fault DEVICE --clear          (clears every fault of DEVICE)
 estatewatch simulate devices [--control URL]
@@ -24,59 +25,86 @@ from estatewatch.errors import EstateWatchError
 from simulators.errors import SimulatorError
 
 if TYPE_CHECKING:
-    from simulators.estate import SimulatedEstate
+    from estatewatch.clock import Clock
+    from simulators.settings import SimulatorSettings
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PORT = 8790
 
 
 def _run(args: argparse.Namespace) -> int:
     from estatewatch.config import load_site
+    from estatewatch.settings import from_args
+    from simulators.settings import SimulatorSettings
 
-    if args.config is None:
+    settings = from_args(SimulatorSettings, args)
+    if settings.config is None:
         print("estatewatch simulate: --config FILE is required", file=sys.stderr)
         return 2
-    if args.patrols and not (args.mqtt or args.gateway_url):
+    walks = settings.patrols or settings.guards_only
+    if walks and not (settings.mqtt_url or settings.gateway_url):
         print("--patrols needs --mqtt or --gateway-url to send scans to", file=sys.stderr)
         return 2
-    site = load_site(args.config)
+    site = load_site(settings.config)
     try:
-        asyncio.run(_simulate(site, args))
+        asyncio.run(_guards(site, settings) if settings.guards_only else _simulate(site, settings))
     except EstateWatchError as exc:  # a port in use, no broker, ...
         print(f"estatewatch simulate: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _simulate(site: SiteConfig, args: argparse.Namespace) -> None:
-    from estatewatch.clock import Clock, ScaledClock, SystemClock
-    from simulators.control import ControlServer
-    from simulators.estate import SimulatedEstate
-
-    clock: Clock = SystemClock() if args.speed == 1.0 else ScaledClock(args.speed)
-    step = args.step if args.step is not None else max(0.1, 0.1 * args.speed)
-    estate = SimulatedEstate(site, clock=clock, seed=args.seed, step=step)
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _clock(settings: SimulatorSettings) -> Clock:
+    from estatewatch.clock import ScaledClock, SystemClock
+
+    return SystemClock() if settings.speed == 1.0 else ScaledClock(settings.speed)
+
+
+async def _guards(site: SiteConfig, settings: SimulatorSettings) -> None:
+    """The simulated guards alone, walking the routes until stopped."""
+    stop = _stop_on_signals()
+    async with AsyncExitStack() as stack:
+        patrols = asyncio.create_task(_patrols(site, _clock(settings), settings, stack))
+        stack.callback(patrols.cancel)
+        log.info("simulated guards walking the %d routes of %s", len(site.routes), site.site.id)
+        await asyncio.wait(
+            {patrols, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
+        )
+        if patrols.done() and not patrols.cancelled():
+            patrols.result()  # raises what stopped the guards
+    log.info("simulated guards stopped")
+
+
+async def _simulate(site: SiteConfig, settings: SimulatorSettings) -> None:
+    from simulators.control import ControlServer
+    from simulators.estate import SimulatedEstate
+
+    step = settings.step if settings.step is not None else max(0.1, 0.1 * settings.speed)
+    estate = SimulatedEstate(site, clock=_clock(settings), seed=settings.seed, step=step)
+    stop = _stop_on_signals()
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(
-            estate.running(bind_host=args.bind_host, mqtt_url=args.mqtt)
+            estate.running(bind_host=settings.bind_host, mqtt_url=settings.mqtt_url)
         )
         control = await stack.enter_async_context(
-            ControlServer(estate, host="127.0.0.1", port=args.control_port)
+            ControlServer(estate, host="127.0.0.1", port=settings.control_port)
         )
-        if args.patrols:
-            patrols = asyncio.create_task(_patrols(site, estate, args, stack))
+        if settings.patrols:
+            patrols = asyncio.create_task(_patrols(site, estate.clock, settings, stack))
             stack.callback(patrols.cancel)
         log.info(
             "simulating %d devices of %s (seed %d, speed %gx); control API at %s",
             len(estate.sims),
             site.site.id,
-            args.seed,
-            args.speed,
+            settings.seed,
+            settings.speed,
             control.url,
         )
         await stop.wait()
@@ -84,17 +112,20 @@ async def _simulate(site: SiteConfig, args: argparse.Namespace) -> None:
 
 
 async def _patrols(
-    site: SiteConfig, estate: SimulatedEstate, args: argparse.Namespace, stack: AsyncExitStack
+    site: SiteConfig, clock: Clock, settings: SimulatorSettings, stack: AsyncExitStack
 ) -> None:
     from estatewatch.mqtt import MqttClient, MqttSettings
     from simulators.patrol import HttpScans, MqttScans, ScanTransport, run_patrols
 
     transport: ScanTransport
-    if args.gateway_url:
-        transport = await stack.enter_async_context(HttpScans(args.gateway_url))
+    if settings.gateway_url:
+        transport = await stack.enter_async_context(HttpScans(settings.gateway_url))
     else:
+        assert settings.mqtt_url is not None  # checked by _run
         client = await stack.enter_async_context(
-            MqttClient(MqttSettings(url=args.mqtt, client_id=f"ew-sim-handhelds-{os.getpid()}"))
+            MqttClient(
+                MqttSettings(url=settings.mqtt_url, client_id=f"ew-sim-handhelds-{os.getpid()}")
+            )
         )
         transport = MqttScans(client, site.site.id)
     keys = {
@@ -103,7 +134,7 @@ async def _patrols(
         if h.key_ref and os.environ.get(h.key_ref)
     }
     await run_patrols(
-        site, transport, clock=estate.clock, seed=args.seed, keys=keys, join_open_windows=True
+        site, transport, clock=clock, seed=settings.seed, keys=keys, join_open_windows=True
     )
 
 
@@ -155,26 +186,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "simulate",
         help="run simulated devices, sensors and guards",
         description="Serve every device of a site config over Modbus TCP (and its sensors"
-        " over MQTT), with physics, fault injection and a control API.",
+        " over MQTT), with physics, fault injection and a control API. Every flag is also"
+        " an EW_* variable or a key of --settings FILE.",
     )
-    parser.add_argument("--config", metavar="FILE", help="the site config to bring to life")
-    parser.add_argument("--seed", type=int, default=1, help="fixes every random choice")
-    parser.add_argument("--speed", type=float, default=1.0, help="estate time per real second")
-    parser.add_argument(
-        "--step", type=float, default=None, help="physics step, seconds of estate time"
-    )
-    parser.add_argument("--control-port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--mqtt", metavar="URL", help="site broker for the MQTT sensors")
-    parser.add_argument(
-        "--bind-host", default="127.0.0.1", help="address the Modbus servers listen on"
-    )
-    parser.add_argument(
-        "--patrols", action="store_true", help="walk the routes at their scheduled windows"
-    )
-    parser.add_argument("--gateway-url", help="send patrol scans by POST {URL}/scans")
+    from estatewatch.settings import add_flags
+    from simulators.settings import DEFAULT_CONTROL_PORT, SimulatorSettings
+
+    add_flags(parser, SimulatorSettings, skip=("ops_host", "ops_port"))
     parser.set_defaults(run=_run)
 
-    control_url = f"http://127.0.0.1:{DEFAULT_PORT}"
+    control_url = f"http://127.0.0.1:{DEFAULT_CONTROL_PORT}"
     actions = parser.add_subparsers(dest="simulate_action", metavar="ACTION")
     fault = actions.add_parser("fault", help="inject or clear a fault in a running simulator")
     fault.add_argument("device")

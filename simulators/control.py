@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from estatewatch.config import DeviceKind
 from estatewatch.contracts.payloads import Scalar
+from estatewatch.ready import announce, bound_port
 from simulators.errors import FaultError, SimulatorError, UnknownDevice
 from simulators.estate import SimulatedEstate
 from simulators.faults import Fault
@@ -126,7 +127,8 @@ class ControlServer:
         config = uvicorn.Config(
             create_app(estate), host=host, port=port, log_level="warning", lifespan="off"
         )
-        self.url = f"http://{host}:{port}"
+        self.host = host
+        self.url = f"http://{host}:{port}"  # the port it got, once listening (port 0: any)
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
 
@@ -134,6 +136,9 @@ class ControlServer:
         self._task = asyncio.create_task(self._server.serve(), name="sim-control")
         for _ in range(1000):  # 10 s
             if self._server.started:
+                port = bound_port(self._server)
+                self.url = f"http://{self.host}:{port}"
+                announce("control", port)
                 return self
             if self._task.done():
                 break

@@ -73,12 +73,17 @@ def plan_round(
     unknown_tag: bool = False,
     offline: bool = False,
     counter_start: int = 0,
+    window: timedelta | None = None,
+    joined: bool = False,
 ) -> list[HandheldScan]:
     """The scans of one round of `route_id` starting at `start`, in the order sent.
 
     Checkpoints are walked in route order, spaced at random (never closer than 1.5 ×
-    `min_transit`) to finish within 85 % of the window. `late` checkpoints are scanned 5–15
-    minutes after the window closed; a `replay` is an earlier scan sent again unchanged.
+    `min_transit`) to finish within 85 % of the window (`window`: what is left of it, for a
+    round `joined` late, whose guard is already out and near a checkpoint; default the
+    window that starts at `start`). `late` checkpoints are
+    scanned 5–15 minutes after the window closed; a `replay` is an earlier scan sent again
+    unchanged.
     """
     if start.tzinfo is None:
         raise SimulatorError("start must be timezone-aware")
@@ -91,7 +96,7 @@ def plan_round(
             raise SimulatorError(f"{name}: {sorted(strangers)} not on route {route_id}")
     rng = Random(f"{seed}:{route_id}:{guard_id}:{to_epoch_ms(start)}")
     tags = {cp.id: cp.tag_uid for cp in site.checkpoints}
-    window = route_window(site, route, start)
+    window = window if window is not None else route_window(site, route, start)
 
     walk = [tags[c] for c in route.checkpoints if c not in skip and c not in late]
     if out_of_order and len(walk) >= 2:
@@ -100,7 +105,8 @@ def plan_round(
     if unknown_tag:
         walk.insert(rng.randint(1, len(walk)) if walk else 0, unknown_tag_uid(site, rng))
 
-    times = _spacing(len(walk), window * 0.85, route.min_transit * 1.5, rng)
+    first = JOINED_WALK_S if joined else FIRST_WALK_S
+    times = _spacing(len(walk), window * 0.85, route.min_transit * 1.5, rng, first)
     timed = [(start + t, tag) for t, tag in zip(times, walk, strict=True)]
     moment = start + window + timedelta(minutes=rng.uniform(5.0, 15.0))  # the first late one
     for checkpoint in (c for c in route.checkpoints if c in late):
@@ -125,12 +131,30 @@ def plan_round(
     return scans
 
 
-def _spacing(n: int, budget: timedelta, shortest: timedelta, rng: Random) -> list[timedelta]:
+def shortest_walk(route: PatrolRoute, *, joined: bool = False) -> timedelta:
+    """The least time `plan_round` needs for a round of `route` (the slowest first walk,
+    then the closest spacing), over the 85 % of the window it plans in."""
+    gaps = max(0, len(route.checkpoints) - 1)
+    first = (JOINED_WALK_S if joined else FIRST_WALK_S)[1]
+    return (timedelta(seconds=first) + route.min_transit * 1.5 * gaps) / 0.85
+
+
+FIRST_WALK_S = (30.0, 120.0)  # from the round's start to its first checkpoint
+JOINED_WALK_S = (5.0, 30.0)  # a round joined under way: the guard is already out
+
+
+def _spacing(
+    n: int,
+    budget: timedelta,
+    shortest: timedelta,
+    rng: Random,
+    first_walk: tuple[float, float] = FIRST_WALK_S,
+) -> list[timedelta]:
     """`n` rising offsets from the start: a short walk to the first, random gaps after,
     squeezed to fit `budget` but never closer than `shortest`."""
     if n == 0:
         return []
-    first = timedelta(seconds=rng.uniform(30.0, 120.0))
+    first = timedelta(seconds=rng.uniform(*first_walk))
     mean = max(shortest, (budget - first) / n)
     gaps = [max(shortest, mean * rng.uniform(0.6, 1.4)) for _ in range(n - 1)]
     room = budget - first

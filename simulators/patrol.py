@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import HandheldScan
 from estatewatch.mqtt import MqttClient
 from simulators.errors import SimulatorError
-from simulators.guard import plan_round
+from simulators.guard import plan_round, shortest_walk
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,19 @@ def open_rounds(site: SiteConfig, now: datetime) -> list[tuple[datetime, str]]:
     return sorted(found)
 
 
+def joinable_rounds(site: SiteConfig, now: datetime) -> list[tuple[datetime, str, timedelta]]:
+    """The windows open at `now` with time left to walk a whole round, as (now, route,
+    time left): a guard joining late walks only rounds it can finish inside the window
+    (one it cannot is missed whoever walks it)."""
+    tz = ZoneInfo(site.site.timezone)
+    found = {
+        (now, r.route.id, r.end - now)
+        for r in patrol.open_rounds(site.routes, tz, now)
+        if r.start < now and r.end - now >= shortest_walk(r.route, joined=True)
+    }
+    return sorted(found)
+
+
 async def run_patrols(
     site: SiteConfig,
     transport: ScanTransport,
@@ -132,8 +145,9 @@ async def run_patrols(
 ) -> None:
     """Walk every route at its scheduled windows, forever: route `i` by guard `i` (of the
     guards with a handheld, round robin). `keys` maps handheld ids to their scan keys.
-    `join_open_windows`: walk the rounds whose window is open now at once (a demo shows
-    patrols within a minute instead of at the next window)."""
+    `join_open_windows`: walk the rounds whose window is open now, with time left to finish,
+    at once, inside what is left of the window (a demo shows patrols within a minute
+    instead of at the next window)."""
     guards = [g for g in site.guards if g.handheld is not None]
     if not guards or not site.routes:
         log.warning("no guards with handhelds, or no routes: no patrols to simulate")
@@ -145,12 +159,13 @@ async def run_patrols(
     counters: dict[str, int] = {}
     rounds: set[asyncio.Task[None]] = set()
     number = 0
-    late = open_rounds(site, clock.now()) if join_open_windows else []
+    late = joinable_rounds(site, clock.now()) if join_open_windows else []
     try:
         while True:
             number += 1
+            window: timedelta | None = None  # a scheduled round: its whole window
             if late:
-                start, route_id = late.pop(0)
+                start, route_id, window = late.pop(0)
             else:
                 start, route_id = next_rounds(site, clock.now())[0]
                 await _until(clock, to_epoch_ms(start))
@@ -165,6 +180,8 @@ async def run_patrols(
                 seed=seed + number,
                 key=keys.get(guard.handheld),
                 counter_start=counters.get(guard.handheld, first_counter),
+                window=window,
+                joined=window is not None,
             )
             counters[guard.handheld] = counters.get(guard.handheld, first_counter) + len(scans)
             log.info("patrol round %s by %s: %d scans", route_id, guard.id, len(scans))

@@ -13,6 +13,7 @@ import pytest
 
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig, load_site
+from estatewatch.testing.nats import NatsCluster
 from estatewatch.testing.services import InfluxDB, Mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +78,13 @@ def influx_db(influxdb: InfluxDB) -> str:
     name = f"test_{next(_db_numbers)}"
     influxdb.create_database(name)
     return name
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """A real 3-node NATS JetStream cluster of this test's own (MQTT listener on every node),
+    free to lose a node: `kill(i)`, `restart(i)`."""
+    cluster = NatsCluster(tmp_path / "nats")
+    cluster.start()
+    yield cluster
+    cluster.stop()

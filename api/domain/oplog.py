@@ -1,6 +1,8 @@
 """The equipment operation log's arithmetic: the day in site time, the windows that tile it,
 the values at fixed times, and the CSV. Pure.
 
+Codes and states (`is_state`) are not averaged: the day's last value stands for them.
+
 A day's min, max and mean come from the store's per-window aggregates (`ReadingStore` has no
 "whole range" question): windows as long as possible that still tile the local day exactly
 while aligned to the epoch, as the stores align them — 8 h for UTC+8, the whole day for UTC,
@@ -57,6 +59,24 @@ def combine_max(values: Sequence[Scalar | None]) -> Scalar | None:
     return max(present) if present else None
 
 
+def combine_last(values: Sequence[Scalar | None]) -> Scalar | None:
+    """The last present value of windows in time order: a code's or state's day."""
+    present = [v for v in values if v is not None]
+    return present[-1] if present else None
+
+
+STATE_SUFFIXES = ("_code", "_state", "_status", "_mode")
+STATE_NAMES = frozenset({"direction", "state", "status", "mode"})
+
+
+def is_state(name: str, *, coded: bool) -> bool:
+    """A point whose numbers are codes or states (an elevator's direction, a fault code, a
+    door state): its mean, minimum or maximum means nothing (a mean direction of 0.04 is
+    no direction), so the log keeps its last value. `coded` is a register point's enum
+    table; a point without one (an MQTT sensor's) is judged by its name."""
+    return coded or name in STATE_NAMES or name.endswith(STATE_SUFFIXES)
+
+
 def combine_mean(values: Sequence[Scalar | None]) -> float | None:
     present = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     return sum(present) / len(present) if present else None
@@ -99,6 +119,8 @@ class _PointRow(Protocol):
     @property
     def mean(self) -> float | None: ...
     @property
+    def last(self) -> Scalar | None: ...
+    @property
     def values(self) -> Sequence[_Value]: ...
 
 
@@ -112,13 +134,14 @@ class LogTable(Protocol):
 
 
 def log_csv(log: LogTable) -> str:
-    """One row per point: point, unit, min, max, mean, then the value at each time."""
+    """One row per point: point, unit, min, max, mean, last (codes, states and text), then
+    the value at each time."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["point", "unit", "description", "min", "max", "mean", *log.times])
+    writer.writerow(["point", "unit", "description", "min", "max", "mean", "last", *log.times])
     for p in log.points:
+        summary = [_cell(p.min), _cell(p.max), _cell(p.mean), _cell(p.last)]
         writer.writerow(
-            [p.point, p.unit, p.description, _cell(p.min), _cell(p.max), _cell(p.mean)]
-            + [_cell(v.value) for v in p.values]
+            [p.point, p.unit, p.description, *summary] + [_cell(v.value) for v in p.values]
         )
     return out.getvalue()

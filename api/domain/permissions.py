@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from api.domain.scope import EVERY_ESTATE, EstateScope
 from api.domain.transitions import Action
 
 
@@ -123,12 +124,19 @@ def can_see_order(role: Role, username: str, assignee: str | None) -> bool:
 class Principal:
     """The signed-in user a request acts for."""
 
-    __slots__ = ("guard_id", "role", "username")
+    __slots__ = ("guard_id", "role", "scope", "username")
 
-    def __init__(self, username: str, role: Role, guard_id: str | None = None) -> None:
+    def __init__(
+        self,
+        username: str,
+        role: Role,
+        guard_id: str | None = None,
+        scope: EstateScope = EVERY_ESTATE,
+    ) -> None:
         self.username = username
         self.role = role
         self.guard_id = guard_id
+        self.scope = scope
 
     def __repr__(self) -> str:
         return f"Principal({self.username!r}, {self.role})"

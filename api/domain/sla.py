@@ -18,6 +18,7 @@ never extends a deadline.
 | coordination | needs-coordination finding | reported + coordination_answer (24 h) | accepted |
 | callback | completed orders | completed + callback (24 h) | verified |
 | requester_answer | owners' reports | reported + 2 working days (`domain.calendar`) | answered |
+| due_by | preventive maintenance | the PM order's due-by date | completed |
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class SlaSubject(Protocol):
     def expected_done_at(self) -> datetime | None: ...
     @property
     def progress_at(self) -> datetime | None: ...
+    @property
+    def due_by(self) -> datetime | None: ...
 
 
 def deadlines(
@@ -96,6 +99,8 @@ def deadlines(
         due["coordination"] = start + policy.coordination_answer
     if order.expected_done_at is not None:
         due["completion"] = order.expected_done_at
+    if order.due_by is not None:
+        due["due_by"] = order.due_by
     if order.completed_at is not None:
         due["callback"] = order.completed_at + policy.callback
     if order.source in (WorkOrderSource.MANUAL, WorkOrderSource.COMPLAINT):
@@ -120,6 +125,7 @@ MET_AT: dict[str, Callable[[SlaSubject], datetime | None]] = {
     "coordination": lambda o: o.responded_at,
     "on_site": lambda o: o.on_site_at,
     "fix": lambda o: o.completed_at,
+    "due_by": lambda o: o.completed_at,
     "callback": lambda o: o.verified_at,
     "requester_answer": lambda o: _first(o.requester_answered_at, o.verified_at),
 }

@@ -134,3 +134,32 @@ def remind_reviews(session: Session, *, sites: Sites, now: datetime) -> int:
         )
         reminded += 1
     return reminded
+
+
+OPEN_INCIDENT_SITES = select(Incident.site).where(Incident.state == OPEN).distinct()
+
+
+class IncidentReactions:
+    """The emergency plans as the notifier's `FeedReactions` (api/notify/reactions.py):
+    the API's lifespan hands it to the notifier."""
+
+    def active_sites(self, session: Session) -> set[str]:
+        return set(session.scalars(OPEN_INCIDENT_SITES))
+
+    def on_alarm(
+        self,
+        session: Session,
+        site: SiteConfig,
+        subject: Subject,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        sites: Sites,
+    ) -> bool:
+        return on_alarm(session, site, subject, payload, now=now, sites=sites) is not None
+
+    def on_workorder(self, session: Session, payload: dict[str, Any], *, now: datetime) -> None:
+        on_workorder(session, payload, now=now)
+
+    def periodic(self, session: Session, *, sites: Sites, now: datetime) -> None:
+        remind_reviews(session, sites=sites, now=now)

@@ -8,6 +8,7 @@ from typing import Any
 
 from api.models import Incident, IncidentEntry
 from estatewatch.config.emergency import EmergencyPlan
+from estatewatch.config.names import split_legacy
 
 LABELS = {
     "zh-CN": {
@@ -93,6 +94,9 @@ def to_html(
 ) -> str:
     """A self-contained page that prints on A4."""
     words = LABELS.get(language, LABELS["en"])
+    # A plan's name gives an incident its title, both languages joined: show the viewer's.
+    en, zh = split_legacy(incident.title)
+    title = zh if language == "zh-CN" else en
 
     def at(moment: datetime | None) -> str:
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
@@ -118,13 +122,13 @@ def to_html(
         )
     return f"""<!doctype html>
 <html lang="{escape(language)}"><head><meta charset="utf-8">
-<title>{escape(incident.title)} · {escape(incident.id)}</title>
+<title>{escape(title)} · {escape(incident.id)}</title>
 <style>
 body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #999;padding:4px;text-align:left;vertical-align:top}}
 li.todo{{color:#a00}} @media print{{@page{{size:A4;margin:15mm}} body{{margin:0}}}}
 </style></head><body>
-<h1>{escape(incident.title)}</h1>
+<h1>{escape(title)}</h1>
 <p>{escape(incident.id)} · {escape(incident.site)} · {escape(incident.building or "")}<br>
 {words["opened"]}: {at(incident.opened_at)} · {words["closed"]}: {at(incident.closed_at)} ·
 {words["due"]}: {at(incident.review_due_at)}</p>

@@ -20,6 +20,7 @@ from api.sites import Sites
 from api.store import feed
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config.emergency import EmergencyPlan
+from estatewatch.config.names import split_legacy
 from estatewatch.config.notify import EventKind
 from estatewatch.config.site import SiteConfig
 from estatewatch.contracts import topics
@@ -53,12 +54,13 @@ def owners_notice(
     out: dict[str, str] = {}
     for lang, template in plan.owners_notice.items():
         pending = "另行通知" if lang == "zh-CN" else "to be announced"
+        where = names.get(building or "")
         out[lang] = template.format(
-            building=names.get(building or "", building or site.site.name),
+            building=where.pick(lang) if where else building or site.site.name.pick(lang),
             start=start.astimezone(tz).strftime("%H:%M"),
             end=end or pending,
-            site=site.site.name,
-            what=plan.name,
+            site=site.site.name.pick(lang),
+            what=plan.name.pick(lang),
         )
     return out
 
@@ -145,7 +147,8 @@ def open_incident(
         device=None,
         building=building,
         where=building or site.site.name,
-        what=incident.title,
+        what=split_legacy(incident.title)[0],
+        what_zh=split_legacy(incident.title)[1],
         since=now,
         link=f"{site.notifications.dashboard_url.rstrip('/')}/incidents/{incident.id}",
     )

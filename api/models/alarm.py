@@ -29,6 +29,8 @@ class Alarm(Base):
     room: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(256))
     message: Mapped[str] = mapped_column(Text, default="")
+    title_zh: Mapped[str | None] = mapped_column(String(256), doc="None: only `title`")
+    message_zh: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), doc="active, acknowledged, cleared, closed")
     last_event: Mapped[str] = mapped_column(String(16))
     revision: Mapped[int]

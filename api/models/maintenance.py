@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base
@@ -32,6 +32,10 @@ class MaintenancePlan(Base):
     counter_value: Mapped[float | None] = mapped_column(doc="the counter when last read")
     counter_seen_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
+    checklist: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    due_within_days: Mapped[int | None] = mapped_column(
+        doc="a PM order is due by its date + this (None: the interval, else 7 days)"
+    )
     last_order_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))

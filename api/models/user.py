@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, false
+from sqlalchemy import JSON, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base
@@ -25,6 +25,9 @@ class User(Base):
     created_at: Mapped[datetime]
     trade: Mapped[str | None] = mapped_column(String(32), doc="a technician's trade")
     on_duty: Mapped[bool] = mapped_column(default=False, server_default=false())
+    estates: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'"), doc="site ids; empty: every estate"
+    )
 
 
 class RefreshToken(Base):

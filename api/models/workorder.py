@@ -25,6 +25,9 @@ class WorkOrder(Base):
     category: Mapped[str] = mapped_column(String(256), default="")
     finding_priority: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(256))
+    title_zh: Mapped[str | None] = mapped_column(
+        String(256), doc="the title in Chinese when known in both languages (from an alarm)"
+    )
     description: Mapped[str] = mapped_column(Text, default="")
     trade: Mapped[str] = mapped_column(String(32))
     department: Mapped[str] = mapped_column(String(64))
@@ -66,6 +69,16 @@ class WorkOrder(Base):
     expected_done_at: Mapped[datetime | None]
     progress_at: Mapped[datetime | None]
     progress_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Preventive maintenance: the date the PM order is due by, its checklist (item, ok,
+    # note; ok None until answered on completion) and the technician's signature; an order
+    # opened from a failed item names its PM order.
+    due_by: Mapped[datetime | None]
+    checklist: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parent_order_id: Mapped[str | None] = mapped_column(String(32))
+    owner: Mapped[str | None] = mapped_column(
+        String(64), doc="who answers for a by-deadline finding's fix by its due date (a user)"
+    )
 
     alarm: Mapped[Alarm | None] = relationship(lazy="selectin", viewonly=True)
     """The alarm this order was opened for: whether its fault is still active."""

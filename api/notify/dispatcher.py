@@ -16,12 +16,12 @@ import os
 import random
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import httpx
 
 from api.db import Database
-from api.incidents.automation import remind_reviews
 from api.live import Pulse, wait
 from api.notify import channels, outbox
 from api.notify.channels import Envelope, Sender
@@ -29,9 +29,11 @@ from api.notify.errors import DeliveryError, NotifyError
 from api.notify.escalator import escalate_pass
 from api.notify.handovers import notify_unsigned
 from api.notify.planner import plan_pass
+from api.notify.reactions import FeedReactions, NoReactions
 from api.notify.templates import render
 from api.sites import Sites
 from api.store import feed
+from api.store.batch import enqueue_all
 from estatewatch.clock import Clock, to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import NotificationEvent
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 20.0
 MAX_IN_FLIGHT = 64
+MIN_PAUSE_S = 0.05
+ESCALATE_EVERY = timedelta(seconds=1)
 
 
 class Notifier:
@@ -55,8 +59,10 @@ class Notifier:
         pulse: Pulse | None = None,
         poll_interval: float = 5.0,
         background: bool = True,
+        reactions: FeedReactions | None = None,
     ) -> None:
         self.db, self.sites, self.clock = db, sites, clock
+        self.reactions = reactions or NoReactions()
         self.secrets = secrets if secrets is not None else os.environ
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
         self.pulse = pulse
@@ -66,19 +72,22 @@ class Notifier:
         self._senders: dict[tuple[str, str], Sender] = {}
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[int]] = set()
+        self._escalated: datetime | None = None
         self.attempts: Counter[tuple[str, str]] = Counter()  # (channel, outcome) -> count
 
     # --- the three passes ----------------------------------------------------------------
 
     def plan_once(self) -> int:
         with self.db.write() as session:
-            return plan_pass(session, sites=self.sites, now=self.clock.now())
+            return plan_pass(
+                session, sites=self.sites, now=self.clock.now(), reactions=self.reactions
+            )
 
     def escalate_once(self) -> int:
         """Escalation levels now due, and reminders of incident reviews past due."""
         with self.db.write() as session:
             started = escalate_pass(session, sites=self.sites, now=self.clock.now())
-            remind_reviews(session, sites=self.sites, now=self.clock.now())
+            self.reactions.periodic(session, sites=self.sites, now=self.clock.now())
             notify_unsigned(session, sites=self.sites, now=self.clock.now())
             return started
 
@@ -108,21 +117,46 @@ class Notifier:
 
     async def deliver_once(self, *, wait: bool = True) -> int:
         """Send every message due now, concurrently; returns messages sent. With `wait`
-        False (the background loop) the sends go on as tasks of their own, so a channel
-        that hangs until its timeout holds up no other channel's messages."""
+        False the sends go on as tasks of their own, so a channel that hangs until its
+        timeout holds up no other channel's messages."""
         batches = await asyncio.to_thread(self._claim, MAX_IN_FLIGHT - self.in_flight)
         if wait:
             return sum(await asyncio.gather(*(self._deliver(b) for b in batches)))
+        self._start(batches)
+        return 0
+
+    def _start(self, batches: list[outbox.Batch]) -> None:
         for batch in batches:
             task = asyncio.create_task(self._deliver(batch))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return 0
 
     async def run_once(self, *, wait: bool = True) -> int:
         await asyncio.to_thread(self.plan_once)
         await asyncio.to_thread(self.escalate_once)
         return await self.deliver_once(wait=wait)
+
+    async def _busy_pass(self) -> bool:
+        """The background loop's pass: whether it found work (feed events to plan or
+        messages to start), so the loop goes again at once."""
+        planned = await asyncio.to_thread(self.plan_once)
+        now = self.clock.now()
+        if self._escalated is None or now - self._escalated >= ESCALATE_EVERY:
+            # Levels are minutes apart: during a storm this write need not take every turn.
+            self._escalated = now
+            await asyncio.to_thread(self.escalate_once)
+        batches = await asyncio.to_thread(self._claim, MAX_IN_FLIGHT - self.in_flight)
+        self._start(batches)
+        return bool(planned or batches)
+
+    def _next_due(self) -> float:
+        """Seconds until the earliest pending notification is due (its grouping window
+        ends), at most the poll interval: the loop wakes for it instead of polling."""
+        with self.db.read() as session:
+            due = outbox.next_due(session)
+        if due is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(0.0, (due - self.clock.now()).total_seconds()))
 
     # --- one message ---------------------------------------------------------------------
 
@@ -186,6 +220,7 @@ class Notifier:
                     batch.attempt,
                     error.reason,
                 )
+            messages = []
             for row_id, (kind, subject_id) in zip(batch.ids, batch.subjects, strict=True):
                 notification_id = f"{batch.delivery_id}.{row_id}"
                 event = NotificationEvent(
@@ -201,7 +236,10 @@ class Notifier:
                     error=error.reason[:4000] if error else None,
                 )
                 topic = topics.notification(batch.site, notification_id)
-                feed.enqueue(session, topic=topic, payload=event, at=now)
+                messages.append(
+                    {"topic": topic, "payload": event.model_dump_json(), "created_at": now}
+                )
+            enqueue_all(session, messages)  # a storm's message has hundreds of lines
 
     # --- metrics -------------------------------------------------------------------------
 
@@ -220,13 +258,20 @@ class Notifier:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        """Pass after pass while there is work (a storm's feed is read in several passes,
+        its messages claimed as sends finish); then sleep until a commit, the next
+        notification's due time, or the poll interval, whichever comes first."""
         while True:
             waiter = self.pulse.waiter(feed.FEED) if self.pulse else None
-            await self.run_once(wait=False)
+            if await self._busy_pass():
+                await asyncio.sleep(0)  # let the sends just started go out
+                continue
+            # Due now but nothing claimed (every slot busy, say): look again shortly.
+            pause = max(await asyncio.to_thread(self._next_due), MIN_PAUSE_S)
             if waiter is not None:
-                await wait(waiter, self.poll_interval)
+                await wait(waiter, pause)
             else:
-                await self.clock.sleep(self.poll_interval)
+                await self.clock.sleep(pause)
 
     async def __aenter__(self) -> Notifier:
         await asyncio.to_thread(self.recover)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ def line_data(line: Line) -> dict[str, Any]:
     return {
         "severity": line.severity,
         "what": line.what,
+        "what_zh": line.what_zh,
         "where": line.where,
         "since": to_epoch_ms(line.since),
         "link": line.link,
@@ -47,6 +49,7 @@ def line_of(data: dict[str, Any]) -> Line:
     return Line(
         severity=str(data["severity"]),
         what=str(data["what"]),
+        what_zh=str(data["what_zh"]) if data.get("what_zh") else None,
         where=str(data["where"]),
         since=from_epoch_ms(int(data["since"])),
         link=str(data["link"]),
@@ -54,8 +57,7 @@ def line_of(data: dict[str, Any]) -> Line:
     )
 
 
-def plan(
-    session: Session,
+def row_of(
     *,
     site: str,
     event_key: str,
@@ -67,33 +69,52 @@ def plan(
     now: datetime,
     due_at: datetime,
     level: int = 0,
-) -> bool:
-    """Queue a notification; False when this (event, recipient, channel) was queued before."""
-    key = stable_id(event_key, recipient, channel)
-    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+) -> dict[str, Any]:
+    """The outbox row of a notification, keyed by (event, recipient, channel)."""
+    return {
+        "key": stable_id(event_key, recipient, channel),
+        "site": site,
+        "event_key": event_key,
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "recipient": recipient,
+        "channel": channel,
+        "level": level,
+        "line": line_data(line),
+        "status": PENDING,
+        "attempts": 0,
+        "due_at": due_at,
+        "created_at": now,
+        "sent_at": None,
+        "delivery_id": None,
+        "last_error": None,
+    }
+
+
+def plan(session: Session, row: dict[str, Any]) -> bool:
+    """Queue a notification (a `row_of` row); False when this (event, recipient, channel)
+    was queued before."""
+    if session.scalar(select(Notification.id).where(Notification.key == row["key"])) is not None:
         return False
-    row = Notification(
-        key=key,
-        site=site,
-        event_key=event_key,
-        subject_kind=subject_kind,
-        subject_id=subject_id,
-        recipient=recipient,
-        channel=channel,
-        level=level,
-        line=line_data(line),
-        status=PENDING,
-        attempts=0,
-        due_at=due_at,
-        created_at=now,
-    )
     try:
         with session.begin_nested():
-            session.add(row)
+            session.add(Notification(**row))
     except IntegrityError:  # planned at the same moment by another instance
         return False
     mark_changed(session, OUTBOX_KIND)
     return True
+
+
+def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue many notifications (`row_of`'s rows) in one statement: a storm's planning costs
+    one INSERT, not a savepoint per line. Rows queued before (by key) stay as they are."""
+    if not rows:
+        return
+    unique = list({r["key"]: r for r in rows}.values())
+    table = Notification.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(table).on_conflict_do_nothing(), unique)
+    mark_changed(session, OUTBOX_KIND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +150,9 @@ def claim(
     per_hour: Callable[[str], int],
 ) -> list[Batch]:
     """Take up to `groups` messages due now. A group is due when its earliest row is; it
-    takes every pending row of its recipient and channel (grouping), up to
-    `max_lines(site)`, the rest going next. A recipient and channel that had
-    `per_hour(site)` messages in the last hour waits."""
+    takes every pending row of its recipient and channel (grouping), `max_lines(site)` to a
+    message — a storm's lines go as several messages in the same claim. A recipient and
+    channel that had `per_hour(site)` messages in the last hour waits."""
     due = session.execute(
         select(Notification.site, Notification.recipient, Notification.channel)
         .where(Notification.status == PENDING)
@@ -142,58 +163,103 @@ def claim(
     ).all()
     batches: list[Batch] = []
     for site, recipient, channel in due:
+        if len(batches) >= groups:
+            break
         mine = (
             Notification.site == site,
             Notification.recipient == recipient,
             Notification.channel == channel,
         )
-        recent = session.scalar(
-            select(func.count(func.distinct(Notification.delivery_id))).where(
-                *mine, Notification.status == SENT, Notification.sent_at > now - timedelta(hours=1)
+        recent = (
+            session.scalar(
+                select(func.count(func.distinct(Notification.delivery_id))).where(
+                    *mine,
+                    Notification.status == SENT,
+                    Notification.sent_at > now - timedelta(hours=1),
+                )
             )
+            or 0
         )
-        if (recent or 0) >= per_hour(site):
+        room = min(groups - len(batches), per_hour(site) - recent)
+        if room <= 0:
             session.execute(
                 update(Notification)
                 .where(*mine, Notification.status == PENDING)
                 .values(due_at=now + timedelta(minutes=5))
             )
             continue
-        rows = list(
-            session.scalars(
-                select(Notification)
-                .where(*mine, Notification.status == PENDING)
-                .order_by(Notification.id)
-                .limit(max_lines(site) * 4)
-                .with_for_update()
-            )
+        batches += _claim_group(session, site, recipient, channel, now, room, max_lines(site))
+    return batches
+
+
+def _claim_group(
+    session: Session,
+    site: str,
+    recipient: str,
+    channel: str,
+    now: datetime,
+    messages: int,
+    lines: int,
+) -> list[Batch]:
+    """Up to `messages` messages of one recipient and channel: a message tried before goes
+    again exactly as it was; new rows go together once the earliest of them is due."""
+    rows = session.execute(
+        select(
+            Notification.id,
+            Notification.delivery_id,
+            Notification.due_at,
+            Notification.attempts,
+            Notification.line,
+            Notification.subject_kind,
+            Notification.subject_id,
         )
-        retries = [r for r in rows if r.delivery_id is not None and r.due_at <= now]
-        retry = retries[0].delivery_id if retries else None
-        if retry is not None:  # a message tried before goes again exactly as it was
-            rows = [r for r in rows if r.delivery_id == retry]
-        else:  # new rows, all together once the earliest is due (grouping)
-            rows = [r for r in rows if r.delivery_id is None][: max_lines(site)]
-            if not rows or min(r.due_at for r in rows) > now:
-                continue
-        delivery_id = retry or uuid.uuid4().hex[:20]
-        for row in rows:
-            row.status = SENDING
-            row.delivery_id = delivery_id
-            row.attempts += 1
+        .where(
+            Notification.site == site,
+            Notification.recipient == recipient,
+            Notification.channel == channel,
+            Notification.status == PENDING,
+        )
+        .order_by(Notification.id)
+        .limit(lines * (messages + 3))
+        .with_for_update()
+    ).all()
+    retries = [r for r in rows if r.delivery_id is not None and r.due_at <= now]
+    chunks: list[tuple[str, list[Any]]] = []
+    if retries:
+        retry = retries[0].delivery_id
+        chunks.append((retry, [r for r in rows if r.delivery_id == retry]))
+    else:
+        new = [r for r in rows if r.delivery_id is None]
+        if new and min(r.due_at for r in new) <= now:
+            for i in range(0, min(len(new), lines * messages), lines):
+                chunks.append((uuid.uuid4().hex[:20], new[i : i + lines]))
+    batches = []
+    for delivery_id, chunk in chunks:
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_([r.id for r in chunk]))
+            .values(status=SENDING, delivery_id=delivery_id, attempts=Notification.attempts + 1)
+        )
         batches.append(
             Batch(
                 delivery_id=delivery_id,
                 site=site,
                 recipient=recipient,
                 channel=channel,
-                ids=[r.id for r in rows],
-                lines=[line_of(r.line) for r in rows],
-                subjects=[(r.subject_kind, r.subject_id) for r in rows],
-                attempt=rows[0].attempts,
+                ids=[r.id for r in chunk],
+                lines=[line_of(r.line) for r in chunk],
+                subjects=[(r.subject_kind, r.subject_id) for r in chunk],
+                attempt=chunk[0].attempts + 1,
             )
         )
     return batches
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending notification falls due (its grouping window ends)."""
+    return session.scalar(
+        select(func.min(Notification.due_at)).where(Notification.status == PENDING)
+    )
 
 
 def backoff(attempt: int, base: timedelta, rng: random.Random) -> timedelta:
@@ -223,23 +289,30 @@ def settle_failed(
     session.execute(update(Notification).where(Notification.id.in_(ids)).values(**values))
 
 
-def counts(session: Session) -> dict[tuple[str, str], int]:
-    """(channel, status) -> rows: what /metrics shows as sent/pending/dead by channel."""
-    rows = session.execute(
-        select(Notification.channel, Notification.status, func.count()).group_by(
-            Notification.channel, Notification.status
-        )
-    ).all()
+def counts(session: Session, *, sites: list[str] | None = None) -> dict[tuple[str, str], int]:
+    """(channel, status) -> rows: what /metrics shows as sent/pending/dead by channel;
+    `sites` (an estate scope) counts only theirs."""
+    query = select(Notification.channel, Notification.status, func.count())
+    if sites is not None:
+        query = query.where(Notification.site.in_(sites))
+    rows = session.execute(query.group_by(Notification.channel, Notification.status)).all()
     return {(channel, status): int(n) for channel, status, n in rows}
 
 
 def log(
-    session: Session, *, site: str | None = None, limit: int = 200, failed_only: bool = False
+    session: Session,
+    *,
+    site: str | None = None,
+    sites: list[str] | None = None,
+    limit: int = 200,
+    failed_only: bool = False,
 ) -> list[Notification]:
-    """The notification log, newest first."""
+    """The notification log, newest first; `sites` (an estate scope) narrows it."""
     query = select(Notification)
     if site:
         query = query.where(Notification.site == site)
+    if sites is not None:
+        query = query.where(Notification.site.in_(sites))
     if failed_only:
         query = query.where(Notification.last_error.is_not(None))
     return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))

@@ -10,19 +10,21 @@ waits for any of this: they only appended to the feed.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from api.incidents import automation as incidents
 from api.models import Counter, Escalation, FeedEvent
-from api.notify import routing
+from api.notify import outbox, routing
 from api.notify.queue import notify_people, people_for
+from api.notify.reactions import FeedReactions, NoReactions
 from api.notify.routing import Subject
 from api.sites import Sites
 from estatewatch.clock import from_epoch_ms
-from estatewatch.config.notify import EventKind, NotifyConfig
+from estatewatch.config.notify import EventKind, NotifyConfig, OnCallRole
 from estatewatch.config.site import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ STALE_AFTER = timedelta(hours=1)
 """Changes older than this when the planner reads them are not notified (the feed keeps
 days of history: switching the notifier on must not page everyone about last week)."""
 FEED_KINDS = ["alarm", "workorder"]
+FEED: Table = FeedEvent.__table__  # type: ignore[assignment]
 URGENCY_SEVERITY = {"urgent": "critical", "general": "major"}
 
 
@@ -50,6 +53,7 @@ def alarm_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject:
         building=payload.get("building"),
         where=f"{where} {target}".strip(),
         what=payload["title"],
+        what_zh=payload.get("title_zh"),
         since=datetime.fromisoformat(payload["raised_at"]),
         link=f"{config.dashboard_url.rstrip('/')}/alarms/{payload['alarm_id']}",
     )
@@ -73,14 +77,30 @@ def workorder_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject 
         building=payload.get("building"),
         where=where,
         what=f"{payload['order_id']} {payload['title']} ({payload['event']})",
+        what_zh=f"{payload['order_id']} {payload['title_zh']} ({payload['event']})"
+        if payload.get("title_zh")
+        else None,
         since=from_epoch_ms(payload["at"]),
         link=f"{config.dashboard_url.rstrip('/')}/workorders/{payload['order_id']}",
     )
 
 
+@dataclass
+class _Pass:
+    """What one pass shares across the feed events it reads."""
+
+    now: datetime
+    reactions: FeedReactions
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """Outbox rows planned, inserted together at the end (`outbox.plan_many`)."""
+    incident_sites: set[str] = field(default_factory=set)
+    """Sites with an open incident: only their orders can go on an incident's timeline."""
+
+
 def _on_alarm(
-    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, run: _Pass
 ) -> None:
+    now = run.now
     config = site.notifications
     subject = alarm_subject(payload, config)
     acked = payload.get("acknowledged") or payload.get("ack_requested_by")
@@ -95,13 +115,15 @@ def _on_alarm(
     released = bool((payload.get("details") or {}).get("released_from"))
     if payload.get("last_event") != "raised" and not released:
         return
-    incidents.on_alarm(session, site, subject, payload, now=now, sites=sites)
+    if run.reactions.on_alarm(session, site, subject, payload, now=now, sites=sites):
+        run.incident_sites.add(subject.site)
     if routing.silenced(config, subject, now):
         return
     tz = sites.tz(subject.site)
     for rule in routing.rules_for(config, subject):
         people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
-        notify_people(session, site, subject, people, event_key=f"alarm:{subject.id}:0", now=now)
+        key = f"alarm:{subject.id}:0"
+        notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
         if rule.escalation and session.get(Escalation, subject.id) is None:
             session.add(
                 Escalation(
@@ -116,31 +138,47 @@ def _on_alarm(
 
 
 def _on_workorder(
-    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, now: datetime
+    session: Session, site: SiteConfig, payload: dict[str, Any], sites: Sites, run: _Pass
 ) -> None:
-    incidents.on_workorder(session, payload, now=now)
+    now = run.now
+    if payload["site"] in run.incident_sites:
+        run.reactions.on_workorder(session, payload, now=now)
     subject = workorder_subject(payload, site.notifications)
     if subject is None or routing.silenced(site.notifications, subject, now):
         return
     tz = sites.tz(subject.site)
     key = f"workorder:{subject.id}:{payload['revision']}"
+    if subject.event is EventKind.WORKORDER_NOTE:  # a technician's note: to the duty room
+        subject = replace(subject, what=f"{subject.what}: {payload.get('note', '')}"[:500])
+        people = people_for(site, roles=[OnCallRole.DUTY_ENGINEER], people=[], now=now, tz=tz)
+        notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
+        return
     for rule in routing.rules_for(site.notifications, subject):
         people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
-        notify_people(session, site, subject, people, event_key=key, now=now)
+        notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
 
 
-def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500) -> int:
-    """Read the feed from the cursor and queue what it asks for; returns events read."""
+def plan_pass(
+    session: Session,
+    *,
+    sites: Sites,
+    now: datetime,
+    limit: int = 2000,
+    reactions: FeedReactions | None = None,
+) -> int:
+    """Read the feed from the cursor and queue what it asks for, and what `reactions` (the
+    emergency plans) make of it; returns events read."""
+    reactions = reactions or NoReactions()
     cursor = session.get(Counter, CURSOR, with_for_update=True)
     if cursor is None:
         raise RuntimeError("counter 'notify' is missing: run the migrations")
-    query = (
-        session.query(FeedEvent)
-        .filter(FeedEvent.seq > cursor.value, FeedEvent.kind.in_(FEED_KINDS))
-        .order_by(FeedEvent.seq)
+    events = session.execute(
+        select(FEED.c.seq, FEED.c.kind, FEED.c.site, FEED.c.at, FEED.c.payload)
+        .where(FEED.c.seq > cursor.value, FEED.c.kind.in_(FEED_KINDS))
+        .order_by(FEED.c.seq)
         .limit(limit)
-    )
-    events = list(query)
+    ).all()
+    run = _Pass(now, reactions, incident_sites=reactions.active_sites(session))
     stale = 0
     for event in events:
         site = sites.config(event.site)
@@ -150,9 +188,10 @@ def plan_pass(session: Session, *, sites: Sites, now: datetime, limit: int = 500
             stale += 1
             continue
         if event.kind == "alarm":
-            _on_alarm(session, site, event.payload, sites, now)
+            _on_alarm(session, site, event.payload, sites, run)
         else:
-            _on_workorder(session, site, event.payload, sites, now)
+            _on_workorder(session, site, event.payload, sites, run)
+    outbox.plan_many(session, run.rows)
     if events:
         cursor.value = events[-1].seq
     if stale:

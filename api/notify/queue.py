@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ def line_of(subject: Subject, escalation: int = 0) -> Line:
     return Line(
         severity=subject.severity,
         what=subject.what,
+        what_zh=subject.what_zh,
         where=subject.where,
         since=subject.since,
         link=subject.link,
@@ -33,15 +35,17 @@ def notify_people(
     event_key: str,
     now: datetime,
     level: int = 0,
+    into: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Queue `subject` for each person on each of their channels; returns rows added."""
+    """Queue `subject` for each person on each of their channels; returns rows added. With
+    `into`, the rows are collected there instead, for one `outbox.plan_many` (and 0 is
+    returned: whether they are new is known only then)."""
     config = site.notifications
     due = now + config.grouping.window
     added = 0
     for person_id in people:
         for channel in config.person(person_id).channels:
-            added += outbox.plan(
-                session,
+            row = outbox.row_of(
                 site=subject.site,
                 event_key=event_key,
                 subject_kind=subject.kind,
@@ -53,6 +57,10 @@ def notify_people(
                 due_at=due,
                 level=level,
             )
+            if into is not None:
+                into.append(row)
+            else:
+                added += outbox.plan(session, row)
     return added
 
 

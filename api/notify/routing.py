@@ -29,6 +29,8 @@ class Subject:
     what: str
     since: datetime
     link: str
+    what_zh: str | None = None
+    """`what` in Chinese, when the subject has it (an alarm's or an order's `title_zh`)."""
 
 
 def matches(match: Match, subject: Subject) -> bool:

@@ -47,6 +47,8 @@ class Line:
     link: str
     escalation: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    what_zh: str | None = None
+    """`what` in Chinese, for a zh-CN recipient; None: `what` for everyone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,8 @@ def _line(line: Line, lang: str, tz: tzinfo, *, markdown: bool) -> str:
     severity = SEVERITY[lang].get(line.severity, line.severity)
     since = line.since.astimezone(tz).strftime("%m-%d %H:%M")
     head = f"【{severity}】" if lang == "zh-CN" else f"[{severity}] "
-    text = f"{head}{line.what} · {words['at']} {line.where} · {words['since']} {since}"
+    what = line.what_zh if lang == "zh-CN" and line.what_zh else line.what
+    text = f"{head}{what} · {words['at']} {line.where} · {words['since']} {since}"
     if line.escalation:
         text += " · " + words["escalated"].format(level=line.escalation)
     if markdown:

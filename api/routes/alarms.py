@@ -29,7 +29,7 @@ CURSOR_HELP = "the previous page's X-Next-Cursor: the page after it (faster than
 
 @router.get("", response_model=list[AlarmPublic])
 def board(
-    _: AlarmReader,
+    user: AlarmReader,
     session: ReaderDep,
     site: Annotated[list[str] | None, Query()] = None,
     building: Annotated[list[str] | None, Query()] = None,
@@ -46,7 +46,7 @@ def board(
     next page's cursor in the `X-Next-Cursor` header."""
     rows, following = alarm_flows.board(
         session,
-        sites=site,
+        sites=user.scope.narrow(site),
         buildings=building,
         severities=severity,
         states=state,

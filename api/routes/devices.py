@@ -35,12 +35,12 @@ class DeviceLatest(BaseModel):
 
 @router.get("")
 def list_devices(
-    _: DeviceReader,
+    user: DeviceReader,
     session: ReaderDep,
     site: Annotated[list[str] | None, Query()] = None,
     state: Annotated[list[DeviceState] | None, Query()] = None,
 ) -> list[DevicePublic]:
-    return devices.list_devices(session, sites=site, states=state)
+    return devices.list_devices(session, sites=user.scope.narrow(site), states=state)
 
 
 @router.get("/{device}/latest")

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from api.deps import ClockDep, ReaderDep, ReportReader, SitesDep
+from api.deps import ClockDep, LangQuery, ReaderDep, ReportReader, SitesDep
 from api.domain.errors import InvalidInput
 from api.routes.downloads import csv_download
 from api.schemas.common import Moment
 from api.store import fire
+from estatewatch.config.names import Lang, in_language
 
 router = APIRouter(prefix="/fire", tags=["fire"])
 
@@ -32,6 +33,7 @@ class FireRecord(BaseModel):
     rule: str
     severity: str
     what: str
+    what_zh: str | None = None
     where: str | None
     state: str
     acknowledged_by: str | None
@@ -51,7 +53,7 @@ _COLUMNS = {
 _TITLE = {"en": "Fire alarm record", "zh-CN": "消防报警记录"}
 
 
-def _rows(records: list[FireRecord], tz: object) -> list[list[str]]:
+def _rows(records: list[FireRecord], tz: object, lang: Lang) -> list[list[str]]:
     def local(moment: datetime | None) -> str:
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""  # type: ignore[arg-type]
 
@@ -59,7 +61,7 @@ def _rows(records: list[FireRecord], tz: object) -> list[list[str]]:
         [
             local(r.raised_at),
             r.device,
-            r.what,
+            in_language(r.what, r.what_zh, lang),
             r.where or "",
             r.state,
             r.acknowledged_by or "",
@@ -87,7 +89,7 @@ def records(
     since: Annotated[Moment | None, Query(description="default: 30 days ago")] = None,
     until: Annotated[Moment | None, Query(description="default: now")] = None,
     format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
-    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+    lang: LangQuery = "zh-CN",
 ) -> list[FireRecord] | Response:
     """Every fire alarm of the site's panels and fire sensors, oldest first, with the work
     order each opened: what the fire control room must keep and print."""
@@ -108,6 +110,7 @@ def records(
             rule=a.rule,
             severity=a.severity,
             what=a.title,
+            what_zh=a.title_zh,
             where=str(a.value) if a.value is not None else None,
             state=a.state,
             acknowledged_by=a.acknowledged_by,
@@ -121,7 +124,7 @@ def records(
     ]
     if format == "json":
         return found
-    table = _rows(found, sites.tz(site))
+    table = _rows(found, sites.tz(site), lang)
     name = f"fire-records-{site}-{start:%Y%m%d}-{end:%Y%m%d}"
     if format == "csv":
         out = io.StringIO()

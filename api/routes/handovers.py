@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import (
     ClockDep,
     HandoverSigner,
+    LangQuery,
     ReaderDep,
     ReportReader,
     RuntimeDep,
@@ -21,9 +22,10 @@ from api.deps import (
 from api.notify.handovers import notify_unsigned
 from api.schemas.records import HandoverFile, HandoverPublic, HandoverSign, ShiftHandoverStatus
 from api.store import handovers as store
-from api.web.printable import Lang, handover_html
+from api.web.printable import handover_html
 from api.workflows import handovers
 from api.workflows.unusual import unusual_readings
+from estatewatch.config.names import Lang
 
 router = APIRouter(prefix="/handovers", tags=["handovers"])
 
@@ -75,9 +77,10 @@ def shift_states(
 
 
 @router.post("/check")
-def check_unsigned(_: SlaRunner, runtime: RuntimeDep) -> dict[str, int]:
+def check_unsigned(user: SlaRunner, runtime: RuntimeDep) -> dict[str, int]:
     """Tell the supervisors on call of each shift that ended unsigned (once per shift);
     the SLA checker runs it on every pass too."""
+    user.scope.require_group("the unsigned-handover check")
     with runtime.db.write() as session:
         noticed = notify_unsigned(session, now=runtime.clock.now(), sites=runtime.sites)
     return {"noticed": noticed}
@@ -85,14 +88,11 @@ def check_unsigned(_: SlaRunner, runtime: RuntimeDep) -> dict[str, int]:
 
 def _html(public: HandoverPublic, sites: SitesDep, lang: Lang) -> HTMLResponse:
     config = sites.config(public.site)
-    name = config.site.name if config else public.site
+    name = config.site.name.pick(lang) if config else public.site
     return HTMLResponse(
         handover_html(public, lang=lang, tz=sites.tz(public.site), site_name=name),
         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
     )
-
-
-LangQuery = Annotated[Lang, Query(description="zh-CN or en")]
 
 
 @router.get("/{handover_id}.html", response_class=HTMLResponse)

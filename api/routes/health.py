@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -19,6 +21,10 @@ class Health(BaseModel):
     mqtt: str
     outbox_pending: int
     feed_seq: int
+    notify: Literal["running", "off"] = Field(
+        description="off: the API runs without its notifier (EW_NOTIFY unset), nobody is "
+        "told of an alarm"
+    )
     calendar_unknown_years: dict[str, list[int]] = Field(
         default_factory=dict,
         description="per site, the years (now to 45 days ahead) whose public holidays are "
@@ -43,5 +49,6 @@ def health(runtime: RuntimeDep, session: ReaderDep) -> Health:
         mqtt=mqtt,
         outbox_pending=int(pending or 0),
         feed_seq=feed.bounds(session)[1],
+        notify="off" if runtime.notifier is None else "running",
         calendar_unknown_years=runtime.sites.calendar_gaps(runtime.clock.now()),
     )

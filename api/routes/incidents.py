@@ -89,11 +89,13 @@ def _load(session: Session, incident_id: str) -> Incident:
 
 @router.get("")
 def list_incidents(
-    _: IncidentReader, session: ReaderDep, site: str | None = None, state: str | None = None
+    user: IncidentReader, session: ReaderDep, site: str | None = None, state: str | None = None
 ) -> list[IncidentPublic]:
     query = select(Incident).order_by(Incident.opened_at.desc()).limit(200)
     if site:
         query = query.where(Incident.site == site)
+    if (scope := user.scope.sites) is not None:
+        query = query.where(Incident.site.in_(scope))
     if state:
         query = query.where(Incident.state == state)
     return [IncidentPublic.model_validate(i) for i in session.scalars(query)]

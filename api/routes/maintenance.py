@@ -13,8 +13,9 @@ router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 
 
 @router.get("/plans")
-def list_plans(_: PlanReader, session: ReaderDep, site: str | None = None) -> list[PlanPublic]:
-    return [PlanPublic.model_validate(p) for p in maintenance.list_plans(session, site=site)]
+def list_plans(user: PlanReader, session: ReaderDep, site: str | None = None) -> list[PlanPublic]:
+    found = maintenance.list_plans(session, site=site)
+    return [PlanPublic.model_validate(p) for p in found if user.scope.covers(p.site)]
 
 
 @router.post("/plans", status_code=status.HTTP_201_CREATED)
@@ -32,6 +33,9 @@ def update_plan(_: PlanAdmin, plan_id: str, data: PlanUpdate, session: SessionDe
 
 
 @router.post("/generate")
-def generate(_: PlanAdmin, session: SessionDep, sites: SitesDep, clock: ClockDep) -> dict[str, int]:
+def generate(
+    user: PlanAdmin, session: SessionDep, sites: SitesDep, clock: ClockDep
+) -> dict[str, int]:
     """Open the orders of plans that are due now (this also runs with every SLA check)."""
+    user.scope.require_group("maintenance generation")
     return {"created": plans.generate_due(session, now=clock.now(), sites=sites)}

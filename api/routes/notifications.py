@@ -43,22 +43,22 @@ class OnCallPublic(BaseModel):
 
 @router.get("")
 def notification_log(
-    _: NotifyReader,
+    user: NotifyReader,
     session: ReaderDep,
     site: str | None = None,
     failed: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[NotificationPublic]:
     """Newest first; `failed=true`: only those whose last attempt failed."""
-    rows = outbox.log(session, site=site, limit=limit, failed_only=failed)
+    rows = outbox.log(session, site=site, sites=user.scope.sites, limit=limit, failed_only=failed)
     return [NotificationPublic.model_validate(r) for r in rows]
 
 
 @router.get("/counts")
-def counts(_: NotifyReader, session: ReaderDep) -> dict[str, dict[str, int]]:
+def counts(user: NotifyReader, session: ReaderDep) -> dict[str, dict[str, int]]:
     """Rows by channel and status (pending, sending, sent, dead)."""
     out: dict[str, dict[str, int]] = {}
-    for (channel, status), n in outbox.counts(session).items():
+    for (channel, status), n in outbox.counts(session, sites=user.scope.sites).items():
         out.setdefault(channel, {})[status] = n
     return out
 

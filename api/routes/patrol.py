@@ -7,11 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ClockDep, PatrolReader, PatrolSubmitter, ReaderDep, SessionDep, SitesDep
+from api.deps import (
+    ClockDep,
+    CurrentUser,
+    PatrolReader,
+    PatrolSubmitter,
+    ReaderDep,
+    SessionDep,
+    SitesDep,
+)
 from api.domain import patrol as rounds
 from api.domain.errors import Forbidden, InvalidInput
+from api.domain.permissions import Permission, has
 from api.schemas.patrol import (
     PatrolExceptionPublic,
+    Reinspection,
     ScanBatch,
     ScanPublic,
     ScanResult,
@@ -19,6 +29,7 @@ from api.schemas.patrol import (
 )
 from api.store import patrol
 from api.workflows import patrol as patrol_flows
+from api.workflows import reinspection
 
 router = APIRouter(prefix="/patrol", tags=["patrol"])
 
@@ -101,3 +112,20 @@ def completion(
             raise InvalidInput("no shift is running now; give shift and date", field="shift")
         shift, day = shift or current[0].id, day or current[1]
     return patrol_flows.shift_completion(session, site=site, shift_id=shift, day=day, sites=sites)
+
+
+@router.get("/reinspections")
+def reinspections(
+    user: CurrentUser,
+    session: ReaderDep,
+    sites: SitesDep,
+    clock: ClockDep,
+    site: str,
+    at: Annotated[datetime | None, Query(description="the round's time (default: now)")] = None,
+) -> list[Reinspection]:
+    """The re-inspection tasks on the rounds at `at`: each by-deadline finding due by then
+    and not yet verified, at its checkpoint, with its owner and the photos before and after
+    (for guards, the duty room and supervisors)."""
+    if not (has(user.role, Permission.PATROL_READ) or has(user.role, Permission.PATROL_SUBMIT)):
+        raise Forbidden(f"a {user.role} does not patrol", field="site")
+    return reinspection.due(session, site=site, at=at or clock.now(), sites=sites)

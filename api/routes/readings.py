@@ -90,6 +90,8 @@ async def history(
         raise InvalidInput(f"{point} is text: only fn=last applies", field="fn")
     if fn is Aggregate.MEAN and info.type == "bool":
         raise InvalidInput(f"{point} is on/off: use fn=min, max or last", field="fn")
+    if fn is Aggregate.MEAN and info.type == "state":
+        raise InvalidInput(f"{point} is a code or state, never averaged: use fn=last", field="fn")
     series: Series
     if step is None or fn is None:
         series = await _ask(target.range(point, start_ms, end_ms, limit))
@@ -119,7 +121,8 @@ async def history(
 _LOG_FNS: dict[str, tuple[Aggregate, ...]] = {
     "number": (Aggregate.MIN, Aggregate.MAX, Aggregate.MEAN),
     "bool": (Aggregate.MIN, Aggregate.MAX),  # any off / any on during the day
-    "text": (),
+    "text": (Aggregate.LAST,),
+    "state": (Aggregate.LAST,),  # a code or state: its last value, never a mean
 }
 
 
@@ -156,6 +159,7 @@ async def _log_point(
         min=oplog.combine_min(by_fn.get(Aggregate.MIN, [])),
         max=oplog.combine_max(by_fn.get(Aggregate.MAX, [])),
         mean=oplog.combine_mean(by_fn.get(Aggregate.MEAN, [])),
+        last=oplog.combine_last(by_fn.get(Aggregate.LAST, [])),
         values=values,
     )
 
@@ -184,7 +188,10 @@ async def operation_log(
     points = target.points()
     if not points:  # the config does not list them: whatever the store holds
         latest = await _ask(target.store.latest(site=target.site, kind=target.kind, device=device))
-        points = [PointInfo(name) for name in sorted(latest)]
+        points = [
+            PointInfo(name, type="state" if oplog.is_state(name, coded=False) else "number")
+            for name in sorted(latest)
+        ]
     limit = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def one(info: PointInfo) -> LogPoint:

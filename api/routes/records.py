@@ -9,12 +9,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ClockDep, PlanReader, ReaderDep, ReportReader, RuntimeDep, SitesDep
+from api.deps import (
+    ClockDep,
+    LangQuery,
+    PlanReader,
+    ReaderDep,
+    ReportReader,
+    RuntimeDep,
+    SitesDep,
+)
 from api.domain.errors import InvalidInput
 from api.domain.faults import GroupBy
 from api.routes.downloads import csv_download
 from api.schemas.records import DeviceRecord, FaultReport, MaintenanceCalendar, MonthlyReport
-from api.web.printable import Lang, monthly_html
+from api.web.printable import monthly_html
 from api.workflows import records
 from api.workflows.unusual import days_with_readings
 
@@ -73,6 +81,7 @@ async def device_record(
     ] = None,
     to: To = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    lang: LangQuery = "zh-CN",
 ) -> DeviceRecord | Response:
     """Every alarm, repair (result, parts, photos, each step) and maintenance done of the
     device, the days its operation log has values; for elevators and fire systems the
@@ -94,7 +103,7 @@ async def device_record(
             sites=sites, log_days=days,
         )  # fmt: skip
     if format == "csv":
-        return csv_download(records.record_csv(record), f"record-{device}")
+        return csv_download(records.record_csv(record, lang), f"record-{device}")
     return record
 
 
@@ -109,7 +118,7 @@ def monthly(
         str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: last month")
     ] = None,
     format: Annotated[Literal["json", "html"], Query()] = "json",
-    lang: Annotated[Lang, Query()] = "zh-CN",
+    lang: LangQuery = "zh-CN",
 ) -> MonthlyReport | HTMLResponse:
     """The month: SLA compliance per clock, faults, patrol per route and guard, preventive
     maintenance done vs planned, quality samples and callbacks."""
@@ -122,7 +131,7 @@ def monthly(
         config = sites.config(site)
         return HTMLResponse(
             monthly_html(report, lang=lang, tz=sites.tz(site),
-                         site_name=config.site.name if config else site),
+                         site_name=config.site.name.pick(lang) if config else site),
             headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
         )  # fmt: skip
     return report

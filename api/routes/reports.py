@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import ClockDep, ReaderDep, ReportReader, SitesDep
+from api.deps import ClockDep, LangQuery, ReaderDep, ReportReader, SitesDep
 from api.domain import patrol as rounds
 from api.domain.errors import InvalidInput
 from api.routes.downloads import csv_download
@@ -29,6 +29,7 @@ def handover(
     shift: Annotated[str | None, Query(description="default: the shift running now")] = None,
     day: Annotated[date | None, Query(alias="date")] = None,
     format: Format = "json",
+    lang: LangQuery = "zh-CN",
 ) -> Handover | Response:
     """Open alarms and orders, SLA breaches of the shift, patrol rounds, devices not online."""
     now = clock.now()
@@ -40,13 +41,13 @@ def handover(
         shift, day = shift or current[0].id, day or current[1]
     report = reports.handover(session, site=site, shift=shift, day=day, now=now, sites=sites)
     if format == "csv":
-        return csv_download(reports.handover_csv(report), f"handover-{site}-{day}-{shift}")
+        return csv_download(reports.handover_csv(report, lang), f"handover-{site}-{day}-{shift}")
     return report
 
 
 @router.get("/sla", response_model=SlaReport)
 def sla(
-    _: ReportReader,
+    user: ReportReader,
     session: ReaderDep,
     sites: SitesDep,
     clock: ClockDep,
@@ -61,7 +62,9 @@ def sla(
     since = since or until - timedelta(days=7)
     if since >= until:
         raise InvalidInput("since must be before until", field="since")
-    report = reports.sla_report(session, site=site, since=since, until=until, now=now, sites=sites)
+    report = reports.sla_report(
+        session, site=site, since=since, until=until, now=now, sites=sites, scope=user.scope
+    )
     if format == "csv":
         return csv_download(reports.sla_csv(report), f"sla-{site or 'all'}")
     return report

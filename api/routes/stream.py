@@ -87,13 +87,14 @@ def _newest(runtime: Runtime) -> int:
 
 @router.get("/stream", response_class=EventSourceResponse)
 async def stream(
-    _: StreamReader,
+    user: StreamReader,
     runtime: RuntimeDep,
     resume: Annotated[int | None, Depends(_resume_point)],
     site: Annotated[list[str] | None, Query()] = None,
     kind: Annotated[list[FeedKind] | None, Query()] = None,
     follow: Annotated[bool, Query(description="false: send what is there, then end")] = True,
 ) -> AsyncIterator[ServerSentEvent]:
+    site = user.scope.narrow(site)  # each subscriber's own filter, in the hub and the database
     cursor = resume
     if cursor is None:
         cursor = await asyncio.to_thread(_newest, runtime)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from api.deps import (
     ClockDep,
     CurrentUser,
+    LangQuery,
     OrderAnswerer,
     OrderCommenter,
     OrderCreator,
@@ -48,11 +50,12 @@ from api.schemas.workorder import (
 from api.schemas.workorder import CommentIn as OrderCommentIn
 from api.sites import Sites
 from api.store import workorders
+from api.web.printable import maintenance_html
 from api.workflows import lifecycle
 from api.workflows import sla as sla_clocks
 from api.workflows import workorders as order_flows
 from api.workflows.lifecycle import Change
-from api.workflows.order_events import to_public
+from api.workflows.order_events import queue_public, to_public
 from estatewatch.clock import Clock
 from estatewatch.contracts.payloads import Urgency, WorkOrderState
 
@@ -95,9 +98,10 @@ def list_orders(
     in the `X-Next-Cursor` header."""
     if sees_only_own_orders(user.role):
         assignee = user.username
-    orders, following = workorders.list_orders(
+    page = workorders.queue_page(
         session,
         site=site,
+        sites=user.scope.sites,
         states=state,
         open_only=open,
         assignee=assignee,
@@ -106,8 +110,8 @@ def list_orders(
         offset=offset,
         cursor=cursor,
     )
-    public = [to_public(o, sites, user.role) for o in orders]
-    headers = {NEXT_CURSOR: following} if following is not None else None
+    public = _ORDERS.validate_python(queue_public(page, sites, user.role))
+    headers = {NEXT_CURSOR: page.following} if page.following is not None else None
     return Response(_ORDERS.dump_json(public), media_type=JSON, headers=headers)
 
 
@@ -154,6 +158,7 @@ def comment(
     body: OrderCommentIn,
     session: SessionDep,
     clock: ClockDep,
+    sites: SitesDep,
 ) -> WorkOrderLogPublic:
     order = _visible(session, order_id, user, lock=True)
     entry = order_flows.comment(
@@ -163,6 +168,7 @@ def comment(
         at=clock.now(),
         text=body.text,
         to_requester=body.to_requester,
+        sites=sites,
     )
     return WorkOrderLogPublic.model_validate(entry)
 
@@ -270,6 +276,8 @@ def complete(
         parts=tuple(body.parts),
         photo_refs=tuple(body.photo_refs),
         override_reason=body.override_reason,
+        checklist=tuple(body.checklist),
+        signature=body.signature,
     )
     return _act(user, order_id, Action.COMPLETE, change, session, sites, clock)
 
@@ -330,7 +338,30 @@ def reopen(
 
 @router.post("/sla-check", tags=["sla"])
 def sla_check(
-    _: SlaRunner, session: SessionDep, sites: SitesDep, clock: ClockDep
+    user: SlaRunner, session: SessionDep, sites: SitesDep, clock: ClockDep
 ) -> dict[str, int]:
     """Run the SLA checker now (it also runs every `sla_check_interval`)."""
+    user.scope.require_group("the SLA check")
     return {"flagged": sla_clocks.check_clocks(session, now=clock.now(), sites=sites)}
+
+
+@router.get("/{order_id}/maintenance.html", response_class=HTMLResponse)
+def maintenance_sheet(
+    user: CurrentUser,
+    order_id: str,
+    session: ReaderDep,
+    sites: SitesDep,
+    lang: LangQuery = "zh-CN",
+) -> HTMLResponse:
+    """A preventive maintenance order to print: the checklist as answered and the
+    technician's signature (for the equipment record)."""
+    public = to_public(_visible(session, order_id, user), sites, user.role)
+    config = sites.config(public.site)
+    name = config.site.name if config else public.site
+    return HTMLResponse(
+        maintenance_html(public, lang=lang, tz=sites.tz(public.site), site_name=name),
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:"
+        },
+    )

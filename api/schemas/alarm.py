@@ -26,6 +26,9 @@ class AlarmPublic(BaseModel):
     room: str | None
     title: str
     message: str
+    title_zh: str | None = None
+    """The title in Chinese (None: show `title`); `title` is English or the only text."""
+    message_zh: str | None = None
     state: AlarmState
     last_event: AlarmEventType
     revision: int

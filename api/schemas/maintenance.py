@@ -32,6 +32,18 @@ class PlanBase(BaseModel):
     counter_interval: float | None = Field(
         default=None, gt=0, le=1e9, description="e.g. 500 (run hours) between services"
     )
+    checklist: list[ShortText] = Field(
+        default_factory=list,
+        max_length=50,
+        description="what the technician checks and answers on completion, e.g. 'brake'",
+    )
+    due_within_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=366,
+        description="a PM order is due by its date + this many days (default: the interval, "
+        "else 7)",
+    )
 
 
 class PlanCreate(PlanBase):
@@ -46,6 +58,8 @@ class PlanCreate(PlanBase):
                     "device": "elevator-3",
                     "interval_days": 15,
                     "first_due_at": "2026-11-15T01:00:00Z",
+                    "due_within_days": 3,
+                    "checklist": ["brake", "door operator", "alarm bell", "car lighting"],
                 }
             ]
         },
@@ -78,7 +92,7 @@ class PlanUpdate(Patch):
     """Clearing `interval_days` (with `next_due_at`) leaves a usage-only plan; the result must
     still have a schedule."""
 
-    nullable = frozenset({"interval_days", "next_due_at", "counter_interval"})
+    nullable = frozenset({"interval_days", "next_due_at", "counter_interval", "due_within_days"})
 
     title: Name | None = None
     description: LongText | None = None
@@ -86,6 +100,8 @@ class PlanUpdate(Patch):
     next_due_at: Moment | None = None
     counter_interval: float | None = Field(default=None, gt=0, le=1e9)
     active: bool | None = None
+    checklist: list[ShortText] | None = Field(default=None, max_length=50)
+    due_within_days: int | None = Field(default=None, ge=1, le=366)
 
 
 class PlanPublic(BaseModel):
@@ -108,5 +124,7 @@ class PlanPublic(BaseModel):
     counter_seen_at: datetime | None
     active: bool
     last_order_id: str | None
+    checklist: list[str]
+    due_within_days: int | None
     created_at: datetime
     created_by: str

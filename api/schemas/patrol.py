@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Moment
 from estatewatch.config.base import Identifier
-from estatewatch.contracts.payloads import Finding, TagUid
+from estatewatch.contracts.payloads import Finding, TagUid, WorkOrderState
 
 
 class ScanIn(BaseModel):
@@ -131,3 +131,16 @@ class ShiftCompletion(BaseModel):
     end: datetime
     rounds: list[RoundPublic]
     percent: float = Field(description="checkpoints scanned in time, over all rounds")
+
+
+class Reinspection(BaseModel):
+    order_id: str
+    title: str
+    checkpoint: str
+    routes: list[str] = Field(description="the routes whose rounds pass the checkpoint")
+    due_at: datetime
+    owner: str | None
+    state: WorkOrderState
+    photos_before: list[str] = Field(description="the finding's photos (the guard's)")
+    photos_after: list[str] = Field(description="the repair's photos (the technician's)")
+    reinspected: bool = Field(description="scanned again since the repair was completed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from estatewatch.contracts.payloads import Scalar
 
@@ -53,6 +53,11 @@ class LogPoint(BaseModel):
     min: Scalar | None
     max: Scalar | None
     mean: float | None
+    last: Scalar | None = Field(
+        default=None,
+        description="codes, states and text: the day's last value (they have no min, max or "
+        "mean: a mean fault code means nothing)",
+    )
     values: list[LogValue]
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.alarm import AlarmPublic
 from api.schemas.patrol import ShiftCompletion
+from api.schemas.pm import ChecklistItem, PmSignature
 from api.schemas.report import BreachPublic, ClockRow, ClockSummary
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import LongText
@@ -23,6 +24,7 @@ class OrderClocks(BaseModel):
 
     id: str
     title: str
+    title_zh: str | None = None
     state: str
     urgency: str
     trade: str
@@ -181,6 +183,7 @@ class RecordAlarm(BaseModel):
     category: str
     severity: str
     title: str
+    title_zh: str | None = None
     state: str
     raised_at: datetime
     cleared_at: datetime | None
@@ -201,6 +204,7 @@ class RecordOrder(BaseModel):
     source: str
     category: str
     title: str
+    title_zh: str | None = None
     state: str
     urgency: str
     reported_at: datetime
@@ -211,6 +215,12 @@ class RecordOrder(BaseModel):
     parts: list[str]
     photo_refs: list[str]
     callback_note: str | None
+    due_by: datetime | None = Field(default=None, description="a PM order's due-by date")
+    checklist: list[ChecklistItem] | None = None
+    signature: PmSignature | None = None
+    parent_order_id: str | None = Field(
+        default=None, description="the PM order whose failed checklist item opened it"
+    )
     steps: list[RecordStep]
 
 

@@ -24,6 +24,11 @@ class UserBase(BaseModel):
     guard_id: Identifier | None = Field(default=None, description="a guard's id in the site config")
     trade: Trade | None = Field(default=None, description="a technician's trade")
     on_duty: bool = Field(default=False, description="a technician available for dispatch")
+    estates: list[Identifier] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="site ids this user may see; empty: every estate (group roles)",
+    )
 
 
 class UserCreate(UserBase):
@@ -59,6 +64,7 @@ class UserUpdate(Patch):
     password: Password | None = None
     trade: Trade | None = None
     on_duty: bool | None = None
+    estates: Annotated[list[Identifier], Field(max_length=1000)] | None = None
 
 
 class DutyIn(BaseModel):
@@ -81,6 +87,7 @@ class UserPublic(BaseModel):
     created_at: datetime
     trade: Trade | None
     on_duty: bool
+    estates: list[str] = Field(description="site ids; empty: every estate")
 
 
 class TechnicianPublic(BaseModel):
@@ -92,6 +99,10 @@ class TechnicianPublic(BaseModel):
     trade: Trade | None
     on_duty: bool
     open_orders: int = Field(description="orders assigned to them and not yet completed")
+    rostered: bool | None = Field(
+        default=None,
+        description="on a shift of the site's duty roster now (only with ?site=)",
+    )
 
 
 class Token(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.domain.transitions import Action
 from api.schemas.common import Moment, Patch
+from api.schemas.pm import ChecklistAnswer, ChecklistItem, PmSignature, SignatureIn
 from estatewatch.config.base import Identifier
 from estatewatch.contracts.payloads import (
     LongText,
@@ -75,7 +76,7 @@ class WorkOrderCreate(WorkOrderBase):
 
 
 class WorkOrderUpdate(Patch):
-    nullable = frozenset({"building", "device", "requester_name", "requester_contact"})
+    nullable = frozenset({"building", "device", "requester_name", "requester_contact", "owner"})
 
     title: Name | None = None
     description: LongText | None = None
@@ -91,6 +92,11 @@ class WorkOrderUpdate(Patch):
     location: ShortText | None = None
     requester_name: Name | None = None
     requester_contact: Name | None = None
+    owner: ShortText | None = Field(
+        default=None,
+        description="a by-deadline finding's owner (整改责任人): an active user; default the "
+        "first technician it is dispatched to",
+    )
     reason: Text1 | None = Field(
         default=None, description="why: kept in the order's log (required to lower urgency)"
     )
@@ -112,6 +118,8 @@ class WorkOrderPublic(BaseModel):
     category: str
     finding_priority: str | None
     title: str
+    title_zh: str | None = None
+    """The title in Chinese when the order has it in both languages (opened by an alarm)."""
     description: str
     trade: Trade
     department: str
@@ -146,6 +154,17 @@ class WorkOrderPublic(BaseModel):
     requester_answered_at: datetime | None
     expected_done_at: datetime | None
     progress_at: datetime | None
+    due_by: datetime | None = Field(default=None, description="a PM order's due-by date")
+    checklist: list[ChecklistItem] | None = Field(
+        default=None, description="a PM order's checklist, answered on completion"
+    )
+    signature: PmSignature | None = Field(
+        default=None, description="the technician's signature on a completed PM order"
+    )
+    parent_order_id: str | None = Field(
+        default=None, description="the PM order whose failed checklist item opened this one"
+    )
+    owner: str | None = Field(default=None, description="a by-deadline finding's owner")
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     pending_clocks: list[PendingClockPublic] = Field(
         default_factory=list,
@@ -259,6 +278,15 @@ class CompleteIn(NoteIn):
     photo_refs: list[ShortText] = Field(default_factory=list, max_length=20)
     override_reason: LongText | None = Field(
         default=None, description="why complete while the order's alarm is still active"
+    )
+    checklist: list[ChecklistAnswer] = Field(
+        default_factory=list,
+        max_length=50,
+        description="a PM order: every item of its checklist, passed or failed (a failed "
+        "item opens a work order on the device)",
+    )
+    signature: SignatureIn | None = Field(
+        default=None, description="a PM order: the technician's signature (required)"
     )
 
 

@@ -8,9 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import PatrolExceptionRecord, PatrolScanRecord
+from api.models import PatrolExceptionRecord, PatrolScanRecord, WorkOrder
 from estatewatch.clock import from_epoch_ms
-from estatewatch.contracts.payloads import PatrolException, PatrolScan, stable_id
+from estatewatch.contracts.payloads import (
+    FindingPriority,
+    PatrolException,
+    PatrolScan,
+    WorkOrderState,
+    stable_id,
+)
 
 HTTP_GATEWAY = "http"
 """The gateway id of scans the API took over HTTP (the guard's phone, a handheld's sync):
@@ -116,3 +122,22 @@ def reinspected(session: Session, *, scan_id: str, since: datetime) -> bool:
         PatrolScanRecord.scan_id != scan_id,
     )
     return session.scalars(again.limit(1)).first() is not None
+
+
+def by_deadline_findings_due(
+    session: Session, *, site: str, at: datetime, states: list[WorkOrderState]
+) -> list[tuple[WorkOrder, PatrolScanRecord]]:
+    """By-deadline finding orders of `site` in `states` due by `at`, each with its scan,
+    the earliest due first."""
+    query = (
+        select(WorkOrder, PatrolScanRecord)
+        .join(PatrolScanRecord, PatrolScanRecord.scan_id == WorkOrder.scan_id)
+        .where(
+            WorkOrder.site == site,
+            WorkOrder.finding_priority == FindingPriority.BY_DEADLINE,
+            WorkOrder.state.in_([str(s) for s in states]),
+            WorkOrder.fix_due_at <= at,
+        )
+        .order_by(WorkOrder.fix_due_at, WorkOrder.id)
+    )
+    return [(order, scan) for order, scan in session.execute(query).all()]

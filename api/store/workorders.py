@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain.errors import NotFound
 from api.domain.transitions import OPEN_STATES
-from api.models import SlaBreach, WorkOrder, WorkOrderLog
+from api.models import Alarm, SlaBreach, WorkOrder, WorkOrderLog
 from api.store import cursor as cursors
 from estatewatch.contracts.payloads import WorkOrderState, stable_id
 
@@ -72,22 +72,23 @@ def get(session: Session, *, order_id: str, for_update: bool = False) -> WorkOrd
     return order
 
 
-def list_orders(
-    session: Session,
+def _queue(
+    query: Select[Any],
     *,
-    site: str | None = None,
-    states: list[WorkOrderState] | None = None,
-    open_only: bool = False,
-    assignee: str | None = None,
-    urgency: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
-    cursor: str | None = None,
-) -> tuple[list[WorkOrder], str | None]:
-    """The queue, urgent first, then the longest waiting; and the next page's cursor."""
-    query = select(WorkOrder)
+    site: str | None,
+    sites: list[str] | None,
+    states: list[WorkOrderState] | None,
+    open_only: bool,
+    assignee: str | None,
+    urgency: str | None,
+    cursor: str | None,
+) -> Select[Any]:
+    """`query` filtered to the queue's page, urgent first, then the longest waiting (the
+    order of `ix_work_orders_queue`). `sites` (an estate scope) narrows it to those sites."""
     if site is not None:
         query = query.where(WorkOrder.site == site)
+    if sites is not None:
+        query = query.where(WorkOrder.site.in_(sites))
     if states:
         query = query.where(WorkOrder.state.in_([str(s) for s in states]))
     elif open_only:
@@ -107,13 +108,80 @@ def list_orders(
                 ),
             )
         )
-    query = query.order_by(WorkOrder.urgency.desc(), WorkOrder.reported_at, WorkOrder.id)
+    return query.order_by(WorkOrder.urgency.desc(), WorkOrder.reported_at, WorkOrder.id)
+
+
+def _following(last: Any, rows: int, limit: int) -> str | None:
+    if rows < limit:
+        return None
+    return cursors.encode((last.urgency, last.reported_at, last.id))
+
+
+def list_orders(
+    session: Session,
+    *,
+    site: str | None = None,
+    sites: list[str] | None = None,
+    states: list[WorkOrderState] | None = None,
+    open_only: bool = False,
+    assignee: str | None = None,
+    urgency: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    cursor: str | None = None,
+) -> tuple[list[WorkOrder], str | None]:
+    """The queue, urgent first, then the longest waiting; and the next page's cursor."""
+    query = _queue(
+        select(WorkOrder), site=site, sites=sites, states=states, open_only=open_only,
+        assignee=assignee, urgency=urgency, cursor=cursor,
+    )  # fmt: skip
     orders = list(session.scalars(query.limit(limit).offset(offset)))
-    following = None
-    if len(orders) == limit:
-        last = orders[-1]
-        following = cursors.encode((last.urgency, last.reported_at, last.id))
-    return orders, following
+    return orders, _following(orders[-1] if orders else None, len(orders), limit)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """A page of the queue as plain rows: the order's columns plus `alarm_active`."""
+
+    rows: list[Row[Any]]
+    breached: dict[str, list[str]]
+    """Order id -> its breached clocks (by name), for the orders of the page that have any."""
+    following: str | None
+
+
+def queue_page(
+    session: Session,
+    *,
+    site: str | None = None,
+    sites: list[str] | None = None,
+    states: list[WorkOrderState] | None = None,
+    open_only: bool = False,
+    assignee: str | None = None,
+    urgency: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    cursor: str | None = None,
+) -> QueuePage:
+    """`list_orders` for the queue's page as the API shows it, in two statements: the page's
+    rows with their alarm's `active` (a join, no ORM objects), then the page's breaches."""
+    query = _queue(
+        select(*WorkOrder.__table__.c, Alarm.active.label("alarm_active")).outerjoin(
+            Alarm, Alarm.alarm_id == WorkOrder.alarm_id
+        ),
+        site=site, sites=sites, states=states, open_only=open_only, assignee=assignee,
+        urgency=urgency, cursor=cursor,
+    )  # fmt: skip
+    rows = list(session.execute(query.limit(limit).offset(offset)).all())
+    breached: dict[str, list[str]] = {}
+    if rows:
+        found = session.execute(
+            select(SlaBreach.order_id, SlaBreach.clock)
+            .where(SlaBreach.order_id.in_([r.id for r in rows]))
+            .order_by(SlaBreach.order_id, SlaBreach.clock)
+        )
+        for order_id, clock in found:
+            breached.setdefault(order_id, []).append(clock)
+    return QueuePage(rows, breached, _following(rows[-1] if rows else None, len(rows), limit))
 
 
 def log_of(session: Session, *, order_id: str) -> list[WorkOrderLog]:
@@ -139,6 +207,18 @@ def add_note(
     session.add(entry)
     session.flush()
     return entry
+
+
+def last_log(session: Session, *, order: WorkOrder) -> WorkOrderLog:
+    """The order's latest log entry (the one just added)."""
+    session.flush()
+    found = session.scalars(
+        select(WorkOrderLog)
+        .where(WorkOrderLog.order_id == order.id)
+        .order_by(WorkOrderLog.id.desc())
+        .limit(1)
+    ).one()
+    return found
 
 
 def add_log(

@@ -9,15 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from html import escape
-from typing import Literal
 
 from api.schemas.records import HandoverPublic, MonthlyReport
-
-Lang = Literal["zh-CN", "en"]
+from api.schemas.workorder import WorkOrderPublic
+from estatewatch.config.names import Lang, in_language, name_in
 
 TEXT: dict[str, tuple[str, str]] = {
     # key: (zh-CN, en)
     "handover": ("交接班记录", "Shift handover"),
+    "pm_sheet": ("保养记录单", "Preventive maintenance record"),
+    "pm_device": ("设备", "Device"),
+    "pm_due_by": ("应完成日期", "Due by"),
+    "pm_completed": ("完成时间", "Completed"),
+    "pm_result": ("保养结果", "Result"),
+    "pm_checklist": ("检查项目", "Checklist"),
+    "pm_item": ("项目", "Item"),
+    "pm_ok": ("结果", "Result"),
+    "pm_note": ("说明", "Note"),
+    "pm_pass": ("合格", "Pass"),
+    "pm_fail": ("不合格", "Fail"),
+    "pm_signature": ("维修技师签名", "Technician's signature"),
+    "pm_typed": ("（确认签名，无手写）", "(confirmed, not drawn)"),
+    "pm_unsigned": ("尚未签名完成", "Not yet completed and signed"),
     "monthly": ("月度报告", "Monthly report"),
     "site": ("小区", "Site"),
     "shift": ("班次", "Shift"),
@@ -142,15 +155,21 @@ def _unusual(doc: _Doc, h: HandoverPublic) -> None:
         doc.h(3, key)
         doc.table(
             ["device", "point", "value", "limit", "basis"],
-            ([f.device_name, f.point, f"{f.value:g} {f.unit}", f"{f.limit:g}", f.basis]
+            ([_name(f.device_name, doc.lang), f.point, f"{f.value:g} {f.unit}", f"{f.limit:g}",
+              f.basis]
              for f in found),
         )  # fmt: skip
     doc.h(3, "offline")
     doc.table(
         ["device", "from_to", "minutes"],
-        ([s.device_name, f"{doc.time(s.start)} – {doc.time(s.end)}", s.minutes]
+        ([_name(s.device_name, doc.lang), f"{doc.time(s.start)} – {doc.time(s.end)}", s.minutes]
          for s in unusual.offline),
     )  # fmt: skip
+
+
+def _name(name: str, lang: str) -> str:
+    """A name of the site file (both languages joined) in `lang`."""
+    return name_in(name, lang)
 
 
 def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) -> str:
@@ -163,13 +182,21 @@ def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) 
     doc.h(2, "open_alarms")
     doc.table(
         ["time", "title", "state"],
-        ([doc.time(a.raised_at), a.title, f"{a.severity} {a.state}"] for a in r.open_alarms),
+        (
+            [
+                doc.time(a.raised_at),
+                in_language(a.title, a.title_zh, lang),
+                f"{a.severity} {a.state}",
+            ]
+            for a in r.open_alarms
+        ),
     )
     doc.h(2, "open_orders")
     doc.table(
         ["time", "title", "state", "clocks"],
         (
-            [doc.time(o.reported_at), o.title, f"{o.state} {o.assignee or ''}",
+            [doc.time(o.reported_at), in_language(o.title, o.title_zh, lang),
+             f"{o.state} {o.assignee or ''}",
              "; ".join(f"{c.clock} {doc.time(c.due_at)} {c.status}" for c in o.clocks)]
             for o in r.open_orders
         ),
@@ -182,7 +209,8 @@ def handover_html(h: HandoverPublic, *, lang: Lang, tz: tzinfo, site_name: str) 
     doc.h(2, "patrol")
     doc.table(
         ["route", "time", "percent", "missed"],
-        ([x.route_name, doc.time(x.start), f"{x.percent:g} %", ", ".join(x.missed)]
+        ([_name(x.route_name, lang), doc.time(x.start), f"{x.percent:g} %",
+          ", ".join(x.missed)]
          for x in r.patrol.rounds),
     )  # fmt: skip
     doc.h(2, "incidents")
@@ -224,7 +252,7 @@ def monthly_html(m: MonthlyReport, *, lang: Lang, tz: tzinfo, site_name: str) ->
     doc.h(2, "patrol")
     doc.table(
         ["route", "rounds", "complete", "percent"],
-        ([r.route_name, r.rounds, r.complete_rounds, f"{r.percent:g} %"]
+        ([_name(r.route_name, lang), r.rounds, r.complete_rounds, f"{r.percent:g} %"]
          for r in m.patrol_by_route),
     )  # fmt: skip
     doc.table(
@@ -244,3 +272,35 @@ def monthly_html(m: MonthlyReport, *, lang: Lang, tz: tzinfo, site_name: str) ->
         [[q.samples, q.callbacks, q.satisfied, q.reopened]],
     )
     return doc.html(f"{doc.t('monthly')} {m.month}")
+
+
+def maintenance_html(order: WorkOrderPublic, *, lang: Lang, tz: tzinfo, site_name: str) -> str:
+    """A PM order's record to print: its checklist as answered and the signature."""
+    doc = _Doc(lang, tz)
+    doc.h(1, "pm_sheet")
+    doc.p(f"{doc.t('site')}: {site_name} · {order.id} · {order.title}")
+    due, done = doc.time(order.due_by), doc.time(order.completed_at)
+    doc.p(
+        f"{doc.t('pm_device')}: {order.device or ''} · {doc.t('pm_due_by')}: {due} · "
+        f"{doc.t('pm_completed')}: {done}"
+    )
+    doc.p(f"{doc.t('pm_result')}: {order.result or ''}")
+    doc.h(2, "pm_checklist")
+    verdict = {True: doc.t("pm_pass"), False: doc.t("pm_fail"), None: ""}
+    doc.table(
+        ["pm_item", "pm_ok", "pm_note"],
+        ([c.item, verdict[c.ok], c.note] for c in order.checklist or []),
+    )
+    doc.h(2, "pm_signature")
+    signed = order.signature
+    if signed is None:
+        doc.p(doc.t("pm_unsigned"))
+    else:
+        doc.p(f"{signed.name} ({signed.by}) · {doc.time(signed.at)}")
+        if signed.image is not None:  # a PNG data URL, checked on the way in
+            doc.parts.append(
+                f'<p><img alt="" style="max-height:6em" src="{escape(signed.image)}"></p>'
+            )
+        else:
+            doc.p(doc.t("pm_typed"))
+    return doc.html(f"{doc.t('pm_sheet')} {order.id}")

@@ -1,6 +1,7 @@
 """Serving the pages: `/` the duty-room dashboard, `/guard` the guard's phone page, `/tech`
-the technician's phone page, `/static/...` their files, and `/web/layout`, the site layout
-the pages draw (buildings, devices, checkpoints, routes, rounds of the shift).
+the technician's phone page, `/group` the group monitoring centre, `/static/...` their
+files, and `/web/layout`, the site layout the pages draw (buildings, devices, checkpoints,
+routes, rounds of the shift), of the sites the user may see.
 
 The pages are static: they sign in with the OAuth2 password flow and call the API like any
 client. Every page is sent with a Content-Security-Policy that allows scripts, styles and
@@ -101,6 +102,13 @@ def records_page() -> FileResponse:
     return _page("records.html")
 
 
+@router.get("/group", include_in_schema=False)
+def group_page() -> FileResponse:
+    """The group monitoring centre (集团监控中心): every estate the user may see, side by
+    side, the one needing attention first; each opens its estate's board."""
+    return _page("group.html")
+
+
 @router.get("/guard-sw.js", include_in_schema=False)
 def guard_service_worker() -> FileResponse:
     """The guard page's service worker, served from the root so it may control `/guard`."""
@@ -120,13 +128,16 @@ def favicon() -> FileResponse:
 
 
 @router.get("/web/layout", tags=["pages"])
-def layout(_: CurrentUser, runtime: RuntimeDep) -> Layout:
-    """Every site's layout, for any signed-in user (a guard included), and the server's
-    time, so a page can correct a wall screen's drifting clock."""
+def layout(user: CurrentUser, runtime: RuntimeDep) -> Layout:
+    """The layout of every site the user may see, for any signed-in user (a guard
+    included), the server's time, so a page can correct a wall screen's drifting clock, and
+    whether notifications go out (the duty board warns when they do not)."""
     now = runtime.clock.now()
     sites = runtime.sites
-    configs = [c for c in (sites.config(site_id) for site_id in sites.ids) if c is not None]
+    visible = user.scope.visible(sites.ids)
+    configs = [c for c in (sites.config(site_id) for site_id in visible) if c is not None]
     return Layout(
         now=now,
         sites=[site_layout(c, now=now, tz=sites.tz(c.site.id)) for c in configs],
+        notifying=runtime.notifier is not None,
     )

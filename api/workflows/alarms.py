@@ -192,6 +192,8 @@ def _alarm_row(event: AlarmEvent, now: datetime) -> dict[str, Any]:
         "room": event.room,
         "title": event.title,
         "message": event.message,
+        "title_zh": event.title_zh,
+        "message_zh": event.message_zh,
         "state": state_of(event).value,
         "last_event": event.event.value,
         "revision": event.revision,

@@ -90,6 +90,7 @@ def build_report(
         OrderClocks(
             id=o.id,
             title=o.title,
+            title_zh=o.title_zh,
             state=o.state,
             urgency=o.urgency,
             trade=o.trade,

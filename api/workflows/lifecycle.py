@@ -13,9 +13,10 @@ from api.domain.errors import FaultStillActive, InvalidInput
 from api.domain.permissions import Role
 from api.domain.transitions import EVENT_OF, Action, next_state
 from api.models import WorkOrder
+from api.schemas.pm import ChecklistAnswer, SignatureIn
 from api.sites import Sites
 from api.store import patrol, users
-from api.workflows import roster
+from api.workflows import pm, roster
 from api.workflows.order_events import record
 from api.workflows.sla import flag_breaches
 from estatewatch.contracts.payloads import (
@@ -44,6 +45,10 @@ class Change:
     """Complete or close although the order's alarm is still active: why (audited)."""
     done_by: datetime | None = None
     """Accept: when the technician expects to be done (None: the site's default)."""
+    checklist: tuple[ChecklistAnswer, ...] = ()
+    """Complete a PM order: every item of its checklist, passed or failed."""
+    signature: SignatureIn | None = None
+    """Complete a PM order: the technician's signature."""
 
 
 def _check_technician(session: Session, username: str) -> None:
@@ -116,6 +121,8 @@ def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
     """Set the fields and first-reached times that `target` implies."""
     if target is S.DISPATCHED:
         order.assignee = change.assignee or order.assignee
+        if order.finding_priority == FindingPriority.BY_DEADLINE and order.owner is None:
+            order.owner = order.assignee  # the first technician answers for the fix
         order.assignee_contact = change.contact or order.assignee_contact
         order.eta = change.eta or order.eta
         order.dispatched_at = order.dispatched_at or now
@@ -158,6 +165,9 @@ def transition(
             raise InvalidInput("a re-dispatch needs an assignee", field="assignee")
         _check_technician(session, assignee)
     _check_finding(session, order, action, change)
+    if action is Action.COMPLETE:
+        pm.check_completion(order, change.checklist, change.signature)
+        pm.stamp(order, change.checklist, change.signature, by=by, now=now)
     if action is Action.ACCEPT:
         order.expected_done_at = _expected_done(order, change, now, sites)
     if action is Action.REOPEN:
@@ -210,5 +220,7 @@ def transition(
             sites=sites,
             note=f"reopened: escalation level {order.escalation_level}",
         )
+    if action is Action.COMPLETE and pm.is_pm(order):
+        pm.open_failed_items(session, order, now=now, sites=sites)
     flag_breaches(session, order=order, now=now, sites=sites)
     return order

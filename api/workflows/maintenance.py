@@ -36,6 +36,8 @@ def create(session: Session, *, data: PlanCreate, by: str, now: datetime) -> Mai
         next_due_at=data.first_due_at,
         counter_point=data.counter_point,
         counter_interval=data.counter_interval,
+        checklist=list(data.checklist),
+        due_within_days=data.due_within_days,
         active=True,
         created_at=now,
         created_by=by,
@@ -92,6 +94,8 @@ def _order_for(
         created_at=now,
         created_by="maintenance",
     )
+    order.due_by = due + timedelta(days=plan.due_within_days or plan.interval_days or 7)
+    order.checklist = [{"item": item, "ok": None, "note": ""} for item in plan.checklist]
     return open_once(session, order, sites=sites)
 
 

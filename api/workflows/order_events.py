@@ -4,7 +4,7 @@ workorder topic (through the outbox) and the live feed, all in the caller's tran
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from api.schemas.feed import WorkOrderChange
 from api.schemas.workorder import PendingClockPublic, WorkOrderPublic
 from api.sites import Sites
 from api.store import feed, workorders
+from api.store.workorders import QueuePage
 from estatewatch.clock import to_epoch_ms
 from estatewatch.contracts import topics
 from estatewatch.contracts.payloads import (
@@ -56,6 +57,7 @@ def event_of(
         source=WorkOrderSource(order.source),
         alarm_id=order.alarm_id,
         title=order.title,
+        title_zh=order.title_zh,
         trade=Trade(order.trade),
         department=order.department,
         urgency=Urgency(order.urgency),
@@ -121,3 +123,34 @@ def to_public(order: WorkOrder, sites: Sites, role: Role | None = None) -> WorkO
     public.allowed_actions = [a for a in allowed if role is None or may_take(role, a)]
     public.alarm_active = order.alarm is not None and order.alarm.active
     return public
+
+
+def queue_public(page: QueuePage, sites: Sites, role: Role | None = None) -> list[dict[str, Any]]:
+    """The queue's page as `to_public` shows each order, with what every row shares worked
+    out once per page: a site's SLA policy, zone and calendar, the actions each state
+    allows `role`. Plain dicts, for one validation of the whole page."""
+    clocks: dict[str, tuple[Any, Any, Any]] = {}
+    actions: dict[str, list[str]] = {}
+    out: list[dict[str, Any]] = []
+    for row in page.rows:
+        site = row.site
+        if site not in clocks:
+            clocks[site] = (sites.sla(site), sites.tz(site), sites.calendar(site))
+        policy, tz, calendar = clocks[site]
+        state = row.state
+        if state not in actions:
+            allowed = allowed_actions(WorkOrderState(state))
+            actions[state] = [a for a in allowed if role is None or may_take(role, a)]
+        data = row._asdict()
+        subject = cast(sla.SlaSubject, row)
+        data["deadlines"] = due = sla.deadlines(subject, policy, tz=tz, calendar=calendar)
+        is_open = WorkOrderState(state).open
+        data["pending_clocks"] = [
+            {"clock": clock, "due": at} for clock, at in sla.pending(subject, due, open=is_open)
+        ]
+        data["open"] = is_open
+        data["breached"] = page.breached.get(row.id, [])
+        data["allowed_actions"] = actions[state]
+        data["alarm_active"] = bool(row.alarm_active)
+        out.append(data)
+    return out

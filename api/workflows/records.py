@@ -13,6 +13,7 @@ from api.domain import faults as analysis
 from api.domain import patrol as rounds
 from api.domain.errors import InvalidInput, NotFound
 from api.models import Alarm, MaintenancePlan, WorkOrder
+from api.schemas.pm import ChecklistItem, PmSignature
 from api.schemas.records import (
     CalendarEntry,
     DeviceRecord,
@@ -37,6 +38,7 @@ from api.store import quality as quality_store
 from api.store import records as store
 from api.workflows import patrol, reports
 from estatewatch.config import SiteConfig
+from estatewatch.config.names import Lang, in_language
 from estatewatch.config.site import Device, DeviceKind
 from estatewatch.contracts.payloads import WorkOrderSource
 
@@ -141,6 +143,7 @@ def _alarm(alarm: Alarm, order_ids: dict[str, str]) -> RecordAlarm:
         category=alarm.category,
         severity=alarm.severity,
         title=alarm.title,
+        title_zh=alarm.title_zh,
         state=alarm.state,
         raised_at=alarm.raised_at,
         cleared_at=alarm.cleared_at,
@@ -155,6 +158,7 @@ def _order(order: WorkOrder, steps: list[RecordStep]) -> RecordOrder:
         source=order.source,
         category=order.category,
         title=order.title,
+        title_zh=order.title_zh,
         state=order.state,
         urgency=order.urgency,
         reported_at=order.reported_at,
@@ -165,6 +169,10 @@ def _order(order: WorkOrder, steps: list[RecordStep]) -> RecordOrder:
         parts=list(order.parts or []),
         photo_refs=list(order.photo_refs or []),
         callback_note=order.callback_note,
+        due_by=order.due_by,
+        checklist=[ChecklistItem.model_validate(c) for c in order.checklist or []] or None,
+        signature=PmSignature.model_validate(order.signature) if order.signature else None,
+        parent_order_id=order.parent_order_id,
         steps=steps,
     )
 
@@ -241,15 +249,17 @@ def device_record(
     )
 
 
-def record_csv(record: DeviceRecord) -> str:
+def record_csv(record: DeviceRecord, lang: Lang = "zh-CN") -> str:
     rows: list[list[object]] = []
     rows += [
-        ["alarm", a.alarm_id, a.raised_at, a.category, a.title, a.state, a.work_order_id, ""]
+        ["alarm", a.alarm_id, a.raised_at, a.category, in_language(a.title, a.title_zh, lang),
+         a.state, a.work_order_id, ""]
         for a in record.alarms
-    ]
+    ]  # fmt: skip
     for section, orders in (("repair", record.repairs), ("maintenance", record.maintenance)):
         rows += [
-            [section, o.id, o.reported_at, o.category, o.title, o.state, o.result,
+            [section, o.id, o.reported_at, o.category, in_language(o.title, o.title_zh, lang),
+             o.state, o.result,
              ";".join(o.parts + o.photo_refs)]
             for o in orders
         ]  # fmt: skip

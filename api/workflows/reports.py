@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain import sla
+from api.domain.scope import EVERY_ESTATE, EstateScope
 from api.models import SlaBreach, WorkOrder
 from api.schemas.report import BreachPublic, ClockRow, ClockSummary, Handover, SlaReport
 from api.sites import Sites
@@ -19,6 +20,7 @@ from api.store import workorders
 from api.workflows import alarms, devices, patrol
 from api.workflows.order_events import to_public
 from estatewatch.config import SlaPolicy
+from estatewatch.config.names import Lang, in_language, name_in
 from estatewatch.contracts.payloads import DeviceState
 
 
@@ -61,20 +63,24 @@ def handover(
     )
 
 
-def handover_csv(report: Handover) -> str:
+def handover_csv(report: Handover, lang: Lang = "zh-CN") -> str:
     rows: list[list[object]] = []
     rows += [
-        ["alarm", a.alarm_id, a.title, a.state, a.severity, a.raised_at] for a in report.open_alarms
-    ]
+        ["alarm", a.alarm_id, in_language(a.title, a.title_zh, lang), a.state, a.severity,
+         a.raised_at]
+        for a in report.open_alarms
+    ]  # fmt: skip
     rows += [
-        ["work_order", o.id, o.title, o.state, o.urgency, o.reported_at] for o in report.open_orders
-    ]
+        ["work_order", o.id, in_language(o.title, o.title_zh, lang), o.state, o.urgency,
+         o.reported_at]
+        for o in report.open_orders
+    ]  # fmt: skip
     rows += [["sla_breach", b.order_id, b.clock, "breached", "", b.due_at] for b in report.breaches]
     rows += [
         [
             "patrol_round",
             r.route,
-            r.route_name,
+            name_in(r.route_name, lang),
             "complete" if r.complete else f"{r.percent}%",
             ",".join(r.missed),
             r.start,
@@ -96,11 +102,15 @@ def sla_report(
     until: datetime,
     now: datetime,
     sites: Sites,
+    scope: EstateScope = EVERY_ESTATE,
 ) -> SlaReport:
-    """Every SLA clock of the orders reported in [since, until), with compliance per clock."""
+    """Every SLA clock of the orders reported in [since, until), with compliance per clock,
+    of the scope's estates."""
     query = select(WorkOrder).where(WorkOrder.reported_at >= since, WorkOrder.reported_at < until)
     if site is not None:
         query = query.where(WorkOrder.site == site)
+    if scope.sites is not None:
+        query = query.where(WorkOrder.site.in_(scope.sites))
     orders = list(session.scalars(query.order_by(WorkOrder.reported_at)))
     rows = [
         row

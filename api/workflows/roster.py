@@ -11,8 +11,15 @@ from api.domain import roster as duty
 from api.domain.errors import InvalidInput, NotFound
 from api.models import WorkOrder
 from api.sites import Sites
+from api.store import feed
 from api.store import roster as roster_store
+from api.store import users as user_store
+from estatewatch.clock import to_epoch_ms
 from estatewatch.config.site import RosterEntry, SiteConfig
+from estatewatch.contracts import topics
+from estatewatch.contracts.roster import DutyRoster, RosterLine
+
+_ROLE_ZH = {"duty_engineer": "工程值班员", "technician": "维修技师"}
 
 
 def _site(sites: Sites, site: str) -> SiteConfig:
@@ -55,7 +62,23 @@ def replace(
                 field=f"entries.{i}.person",
                 detail_zh=f"未知保安 {entry.person!r}",
             )
+        if entry.role != "guard":  # someone dispatch can assign an order to: a user
+            account = user_store.get(session, username=entry.person)
+            if account is None or not account.active or account.role != entry.role:
+                raise InvalidInput(
+                    f"{entry.person!r} is no active {entry.role} user",
+                    field=f"entries.{i}.person",
+                    detail_zh=f"{entry.person!r} 不是在用的{_ROLE_ZH[entry.role]}账号",
+                )
     roster_store.replace(session, site=site, entries=entries, by=by, at=now)
+    # The rules engine counts a rostered guard's hourly report by it (retained topic).
+    published = DutyRoster(
+        site=site,
+        entries=[RosterLine(**entry.model_dump()) for entry in entries],
+        updated_by=by,
+        updated_at=to_epoch_ms(now),
+    )
+    feed.enqueue(session, topic=topics.roster(site), payload=published, at=now)
     return entries
 
 
@@ -64,6 +87,11 @@ def on_duty(session: Session, *, site: str, at: datetime, sites: Sites) -> dict[
     config = _site(sites, site)
     entries = effective(session, site=site, sites=sites)
     return duty.on_duty(entries, config.shifts, at, sites.tz(site))
+
+
+def rostered_technicians(session: Session, *, site: str, at: datetime, sites: Sites) -> list[str]:
+    """The technicians of `site`'s roster on a shift running at `at` (usernames)."""
+    return on_duty(session, site=site, at=at, sites=sites)["technician"]
 
 
 def technician_on_shift(

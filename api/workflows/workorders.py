@@ -23,6 +23,7 @@ from api.domain.transitions import OPEN_STATES
 from api.models import WorkOrder, WorkOrderLog
 from api.schemas.workorder import WorkOrderCreate, WorkOrderUpdate
 from api.sites import Sites
+from api.store import users as user_store
 from api.store import workorders as order_store
 from api.store.workorders import Created, new_order, order_id_for_alarm, order_id_for_scan
 from api.workflows.order_events import record
@@ -70,6 +71,7 @@ def order_for_alarm_event(event: AlarmEvent, *, kind: Classification, now: datet
         alarm_id=event.alarm_id,
         category=event.category,
         title=event.title,
+        title_zh=event.title_zh,
         description=event.message,
         trade=kind.trade,
         department=kind.department,
@@ -237,6 +239,16 @@ def _check_lowering(order: WorkOrder, data: WorkOrderUpdate, user: Principal) ->
     return True
 
 
+def _check_owner(session: Session, username: str) -> None:
+    account = user_store.get(session, username=username)
+    if account is None or not account.active:
+        raise InvalidInput(
+            f"{username!r} is no active user: a finding's owner answers for its fix",
+            field="owner",
+            detail_zh=f"{username!r} 不是在用账号：整改责任人须为系统用户",
+        )
+
+
 def update(
     session: Session,
     *,
@@ -251,12 +263,16 @@ def update(
     if order.state not in OPEN_STATES:
         raise Conflict(f"work order {order.id!r} is {order.state}: it can no longer change")
     lowered = _check_lowering(order, data, user)
+    if data.owner is not None:
+        _check_owner(session, data.owner)
     by = user.username
     changes = data.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
     before = {k: getattr(order, k) for k in changes}
     for key, value in changes.items():
         setattr(order, key, value)
+    if "title" in changes:
+        order.title_zh = None  # a person's own words, in one language: the old Chinese is stale
     if "trade" in changes and "department" not in changes and data.trade is not None:
         order.department = department_of(data.trade)
     record(
@@ -295,6 +311,7 @@ def comment(
     at: datetime,
     text: str,
     to_requester: bool,
+    sites: Sites,
 ) -> WorkOrderLog:
     """A note on the order; one given to the requester (`order:answer`: not a technician,
     whose notes go to the duty room, which answers) also stops their answer clock."""
@@ -306,6 +323,14 @@ def comment(
             detail_zh="无权答复业主：请去掉“答复业主”再提交，备注将转给值班室，由值班室答复业主",
         )
     by = user.username
+    if not has(user.role, Permission.ORDER_ANSWER):
+        # The duty room answers the requester from it: on the board and to the on-duty
+        # duty engineers (the planner routes `note` events there).
+        record(
+            session, order, event=WorkOrderEventType.NOTE, action="comment",
+            from_state=order.state, by=by, at=at, sites=sites, note=text,
+        )  # fmt: skip
+        return order_store.last_log(session, order=order)
     if to_requester and order.requester_answered_at is None:
         order.requester_answered_at = at
         order.updated_at = at

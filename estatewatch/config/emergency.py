@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from estatewatch.config.base import Identifier, StrictModel
+from estatewatch.config.names import LocalizedName
 from estatewatch.config.notify import OnCallRole
 
 
@@ -38,7 +39,7 @@ class PlanTrigger(StrictModel):
 class EmergencyPlan(StrictModel):
     id: Identifier
     type: EmergencyType
-    name: str
+    name: LocalizedName
     triggers: list[PlanTrigger] = Field(default_factory=list)
     steps: list[PlanStep] = Field(min_length=1)
     notify_roles: list[OnCallRole] = Field(default_factory=list)

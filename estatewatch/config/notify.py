@@ -145,6 +145,7 @@ class EventKind(StrEnum):
     WORKORDER_SLA_BREACHED = "workorder.sla_breached"
     WORKORDER_REOPENED = "workorder.reopened"
     WORKORDER_ESCALATED = "workorder.escalated"
+    WORKORDER_NOTE = "workorder.note"
 
 
 class Match(StrictModel):

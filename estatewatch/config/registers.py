@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 from pydantic import BeforeValidator, Field, model_validator
 
 from estatewatch.config.base import PointName, StrictModel
+from estatewatch.config.names import LocalizedName
 from estatewatch.config.report import ReportOptions
 from estatewatch.durations import Duration
 
@@ -126,7 +127,7 @@ class RegisterPoint(ReportOptions):
     word_order: WordOrder = Order.BIG
     scale: float = 1.0
     offset: float = 0.0
-    enum: dict[int, str] | None = Field(
+    enum: dict[int, LocalizedName] | None = Field(
         default=None, description="raw codes to readable text, e.g. fault codes"
     )
     writable: bool = False

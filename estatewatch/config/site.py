@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 from estatewatch.config.bacnet import Bacnet, BacnetPort
 from estatewatch.config.base import Identifier, PointName, StrictModel
 from estatewatch.config.emergency import EmergencyPlan
+from estatewatch.config.names import LocalizedName
 from estatewatch.config.notify import NotifyConfig
 from estatewatch.config.registers import RegisterMap
 from estatewatch.config.report import ReportOptions
@@ -138,7 +139,7 @@ Connection = Annotated[
 
 class DeviceBase(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     building: Identifier
     room: Identifier
     connection: Connection
@@ -309,13 +310,13 @@ Device = Annotated[
 
 class Room(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     floor: int = 1
 
 
 class Building(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     floors: int = Field(default=1, ge=1)
     basements: int = Field(default=0, ge=0)
     rooms: list[Room] = Field(default_factory=list)
@@ -328,7 +329,7 @@ class Checkpoint(StrictModel):
     tag_uid: Annotated[str, Field(pattern=r"^[0-9A-F]{8,20}$")] = Field(
         description="the tag's UID in upper-case hex, as a reader reports it"
     )
-    name: str
+    name: LocalizedName
     building: Identifier
     floor: int = 1
     location: str = ""
@@ -350,7 +351,7 @@ class Checkpoint(StrictModel):
 
 class Shift(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     start: time
     end: time = Field(description="may be earlier than start: the shift crosses midnight")
 
@@ -370,7 +371,7 @@ class RouteSchedule(StrictModel):
 
 class PatrolRoute(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     checkpoints: list[Identifier] = Field(min_length=1, description="in patrol order")
     schedule: list[RouteSchedule] = Field(min_length=1)
     ordered: bool = Field(default=True, description="out-of-order scans are exceptions")
@@ -392,7 +393,7 @@ class RosterEntry(StrictModel):
 
 class Guard(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     handheld: Identifier | None = None
 
 
@@ -539,7 +540,7 @@ def _time_zone(name: str) -> str:
 
 class SiteInfo(StrictModel):
     id: Identifier
-    name: str
+    name: LocalizedName
     timezone: Annotated[str, AfterValidator(_time_zone)] = "Asia/Shanghai"
 
 

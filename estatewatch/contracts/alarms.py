@@ -56,8 +56,14 @@ class AlarmEvent(Payload):
     device_kind: DeviceKind | None = None
     building: Identifier | None = None
     room: Identifier | None = None
-    title: ShortText
+    title: ShortText = Field(description="in English (or the only language the rule gave)")
     message: LongText = ""
+    title_zh: ShortText | None = Field(
+        default=None,
+        description="the title in Chinese (zh-CN); None from a producer older than both "
+        "languages, or when the rule gave one text: show `title`",
+    )
+    message_zh: LongText | None = Field(default=None, description="the message in Chinese")
     raised_at: EpochMs
     onset_at: EpochMs | None = Field(
         default=None,

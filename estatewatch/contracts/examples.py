@@ -19,6 +19,7 @@ from estatewatch.contracts.payloads import (
     WorkOrderEvent,
     stable_id,
 )
+from estatewatch.contracts.roster import DutyRoster, RosterLine
 
 T0 = 1_793_664_000_000  # 2026-11-02 00:00 UTC (08:00 in Shanghai)
 SITE = "harbour-view"
@@ -159,6 +160,8 @@ EXAMPLES: dict[str, Payload] = {
             "room": "machine-room",
             "title": "Passenger entrapment in Tower 2 car A",
             "message": "Stopped between floors 7 and 8, doors closed, load 240 kg, for 30 s",
+            "title_zh": "电梯困人：2号楼A梯",
+            "message_zh": "停在7层与8层之间，门关闭，载重240 kg，已30秒",
             "raised_at": T0 + 5_000,
             "ts": T0 + 5_000,
             "active": True,
@@ -186,6 +189,7 @@ EXAMPLES: dict[str, Payload] = {
             "source": "alarm",
             "alarm_id": ALARM_ID,
             "title": "Passenger entrapment in Tower 2 car A",
+            "title_zh": "电梯困人：2号楼A梯",
             "trade": "elevator",
             "department": "engineering",
             "urgency": "urgent",
@@ -229,5 +233,14 @@ EXAMPLES: dict[str, Payload] = {
         received_at=T0,
         payload_bytes=182,
         payload='{"schema_version":1,"site":"harbour-view","gateway":"gw-harbour-1","seq":1,...',
+    ),
+    "roster": DutyRoster(
+        site=SITE,
+        entries=[
+            RosterLine(role="guard", person="guard-zhang", shift="night", weekdays=[0, 1, 2]),
+            RosterLine(role="technician", person="tom", shift="day", weekdays=[0, 1, 2, 3, 4]),
+        ],
+        updated_by="liu-supervisor",
+        updated_at=T0,
     ),
 }

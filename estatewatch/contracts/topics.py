@@ -13,6 +13,7 @@
     ew/v1/{site}/notification/{notification}  NotificationEvent, from the API's dispatcher
     ew/v1/{site}/incident/{incident_id}       IncidentEvent, from the API
     ew/v1/{site}/deadletter/{component}       DeadLetter: what a component could not use
+    ew/v1/{site}/roster/{publisher}           DutyRoster, retained, from the API (edits)
 
 `{site}`, `{gateway}` and `{device}` are config `Identifier`s, so they never contain ``/``,
 ``+`` or ``#``. Per-site prefixes let a broker ACL confine a gateway to its own site.
@@ -43,6 +44,7 @@ from estatewatch.contracts.payloads import (
     TelemetryBatch,
     WorkOrderEvent,
 )
+from estatewatch.contracts.roster import DutyRoster
 
 ROOT = "ew/v1"
 ANY = "+"
@@ -103,6 +105,7 @@ TOPICS: Mapping[str, TopicKind] = {
         TopicKind("notification", "notification/{notification_id}", NotificationEvent),
         TopicKind("incident", "incident/{incident_id}", IncidentEvent),
         TopicKind("deadletter", "deadletter/{component}", DeadLetter),
+        TopicKind("roster", "roster/{publisher}", DutyRoster, retained=True),
     )
 }
 """Kind → its row: the whole topic tree."""
@@ -171,6 +174,10 @@ def deadletter(site: str, component: str) -> str:
     return TOPICS["deadletter"].topic(site, component)
 
 
+def roster(site: str, publisher: str = "api") -> str:
+    return TOPICS["roster"].topic(site, publisher)
+
+
 # --- subscription filters ------------------------------------------------------------------
 
 
@@ -216,6 +223,10 @@ def workorder_filter(site: str = ANY) -> str:
 
 def deadletter_filter(site: str = ANY) -> str:
     return TOPICS["deadletter"].filter(site)
+
+
+def roster_filter(site: str = ANY) -> str:
+    return TOPICS["roster"].filter(site)
 
 
 # --- parsing -------------------------------------------------------------------------------

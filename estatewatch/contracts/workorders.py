@@ -52,6 +52,7 @@ class WorkOrderEventType(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     UPDATED = "updated"
+    NOTE = "note"  # a technician's note for the duty room (who answers the requester)
 
 
 class Urgency(StrEnum):
@@ -87,6 +88,9 @@ class WorkOrderEvent(Payload):
     source: WorkOrderSource
     alarm_id: ShortText | None = None
     title: ShortText
+    title_zh: ShortText | None = Field(
+        default=None, description="the title in Chinese when it is known in both languages"
+    )
     trade: Trade
     department: ShortText
     urgency: Urgency

@@ -207,3 +207,37 @@ async def test_a_burst_is_stored_in_batches_and_a_poison_message_alone_is_dead_l
     [letter] = [DeadLetter.model_validate_json(m.payload) for m in collector.on("deadletter")]
     assert letter.source_topic == topics.alarm(SITE, "poison")
     assert "the store cannot take this one" in letter.reason
+
+
+async def test_a_roster_edited_here_reaches_a_rules_engine_started_later(
+    mosquitto: Mosquitto, tmp_path: Path, sites: Sites
+) -> None:
+    """PUT /roster publishes the roster retained: an engine that connects afterwards counts
+    the rostered guard's hourly report from the start of the running shift (T0 is 16:00 in
+    Shanghai, the day shift began at 08:00, so guard-li, silent all along, is overdue)."""
+    from rules.engine import RulesEngine
+
+    roster = {"entries": [{"role": "guard", "person": "guard-li", "shift": "day"}]}
+    with make_api(
+        tmp_path / "roster.db", sites, mqtt_url=mosquitto.url, mqtt_client_id="api-roster"
+    ) as api:
+        assert api.put("/roster?site=" + SITE, roster, user="sam").status_code == 200
+        await eventually(lambda: api.get("/health").json()["outbox_pending"] == 0)
+    site = sites.config(SITE)
+    assert site is not None
+    assert not [e for e in site.roster if e.role == "guard"]  # the file rosters no guard
+    settings = MqttSettings(mosquitto.url, client_id="test-roster-rules")
+    try:
+        async with RulesEngine(
+            [site], mqtt=settings, state_path=tmp_path / "rules.db", clock=api.clock, tick_s=3600
+        ) as engine:
+            await eventually(lambda: engine.state.sites[SITE].roster)
+            events = engine.tick()
+            async with MqttClient(MqttSettings(mosquitto.url, client_id="test-roster-clear")) as c:
+                await c.publish(topics.roster(SITE), b"", retain=True)  # leave the broker clean
+            await eventually(lambda: engine.state.sites[SITE].roster is None)
+    finally:
+        async with MqttClient(MqttSettings(mosquitto.url, client_id="test-roster-clear")) as c:
+            await c.publish(topics.roster(SITE), b"", retain=True)
+    silent = [(e.rule, e.target, e.event.value) for e in events if e.rule.endswith("silent_guard")]
+    assert silent == [("patrol.silent_guard", "guard-li", "raised")]

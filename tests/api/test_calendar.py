@@ -187,3 +187,4 @@ class _Order:
         self.requester_answered_at: datetime | None = None
         self.expected_done_at: datetime | None = None
         self.progress_at: datetime | None = None
+        self.due_by: datetime | None = None

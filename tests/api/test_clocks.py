@@ -63,6 +63,9 @@ def test_an_order_says_which_clocks_still_run_and_whether_it_is_open(api: Api) -
     dispatched = api.post(f"/workorders/{order['id']}/dispatch", dispatch, user="dina").json()
     assert "dispatch" not in {c["clock"] for c in dispatched["pending_clocks"]}
     assert "dispatch" in dispatched["deadlines"]
+    # The queue builds its page apart from the detail (once per page): the same clocks.
+    (listed,) = [o for o in api.get("/workorders").json() if o["id"] == order["id"]]
+    assert (listed["pending_clocks"], listed["open"]) == (dispatched["pending_clocks"], True)
     cancelled = api.post(f"/workorders/{order['id']}/cancel", {"reason": "duplicate"}, user="cara")
     assert cancelled.status_code == 200, cancelled.json()
     assert (cancelled.json()["open"], cancelled.json()["pending_clocks"]) == (False, [])

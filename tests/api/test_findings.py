@@ -85,3 +85,38 @@ def test_a_needs_coordination_finding_goes_to_its_department_with_a_clock(api: A
     api.clock.set(AT + 24 * H + timedelta(minutes=1))
     assert api.post("/workorders/sla-check", user="sam").json()["flagged"] >= 1
     assert "coordination" in api.get(f"/workorders/{order_id}").json()["breached"]
+
+
+def test_a_by_deadline_finding_has_an_owner_and_a_reinspection_on_the_route_when_due(
+    api: Api,
+) -> None:
+    finding = {
+        "description": "Pump room drain grate broken",
+        "priority": "by_deadline",
+        "due_at": to_epoch_ms(T0 + 48 * H),
+        "photo_refs": ["photos/before.jpg"],
+    }
+    order_id = _scan(api, AT, finding)["work_order_id"]
+    path = f"/workorders/{order_id}"
+    refused = api.patch(path, {"owner": "nobody"}, user="dina")
+    assert (refused.status_code, refused.json()["field"]) == (422, "owner")
+    assert api.patch(path, {"owner": "sam"}, user="dina").json()["owner"] == "sam"
+    # Not on the route before its due date; on every round from then until verified.
+    params = {"site": SITE, "at": _z(T0 + 47 * H)}
+    assert api.get("/patrol/reinspections", params=params, user="gary").json() == []
+    params["at"] = _z(T0 + 48 * H)
+    [task] = api.get("/patrol/reinspections", params=params, user="gary").json()
+    checkpoint = EQUIPMENT_ROUND[0][0]
+    assert (task["order_id"], task["checkpoint"], task["owner"]) == (order_id, checkpoint, "sam")
+    assert task["routes"]
+    assert (task["photos_before"], task["reinspected"]) == (["photos/before.jpg"], False)
+    assert api.get("/patrol/reinspections", params=params, user="tom").status_code == 403
+
+
+def test_a_by_deadline_findings_owner_defaults_to_the_first_technician(api: Api) -> None:
+    finding = {"description": "Loose handrail", "priority": "by_deadline",
+               "due_at": to_epoch_ms(T0 + 48 * H)}  # fmt: skip
+    order_id = _scan(api, AT, finding)["work_order_id"]
+    assert api.get(f"/workorders/{order_id}").json()["owner"] is None
+    dispatch = {"assignee": "tom", "contact": "138", "eta": _z(T0 + H)}
+    assert _step(api, order_id, "dispatch", dispatch, "dina").json()["owner"] == "tom"

@@ -42,7 +42,12 @@ def test_a_due_plan_opens_one_order_and_moves_on(api: Api) -> None:
         "elevator-3",
         "maintenance",
     )
-    assert set(order["deadlines"]) == {"progress"}  # planned work has no 30-minute dispatch clock
+    # Planned work has no 30-minute dispatch clock; it is due by its date + the interval.
+    assert set(order["deadlines"]) == {"progress", "due_by"}
+    due_by = T0 - timedelta(hours=1) + timedelta(days=15)
+    assert (
+        order["due_by"] == order["deadlines"]["due_by"] == due_by.isoformat().replace("+00:00", "Z")
+    )
     assert (
         api.patch(f"/maintenance/plans/{plan_id}", {"active": False}, user="sam").status_code == 200
     )

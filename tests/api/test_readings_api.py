@@ -34,11 +34,13 @@ def _iso(ms: int) -> str:
 
 def elevator_day() -> list[Point]:
     """2 Nov, local: reading i at DAY_START + i * 10 min up to now (i = 0..95), with
-    load = i kg, floor = i % 10, running on odd i, a model name; the last load is stale.
+    load = i kg, floor = i % 10, direction = i % 3 (idle, up, down), fault code 31 from
+    reading 90 on, running on odd i, a model name; the last load is stale.
     And one reading the day before, which no log of 2 Nov may count."""
     points = [Point("elevator", TAGS, {"load": 1000.0, "floor": -2.0}, DAY_START - 1)]
     for i in range((NOW - DAY_START) // STEP):
         fields: dict[str, Any] = {"load": float(i), "floor": float(i % 10),
+                                  "direction": float(i % 3), "fault_code": 31.0 if i >= 90 else 0.0,
                                   "running": i % 2 == 1, "model": "KONE MonoSpace"}  # fmt: skip
         if i == 95:
             fields["load.quality"] = "stale"
@@ -115,6 +117,7 @@ def test_aggregated_history(api: Api) -> None:
         ({"point": "load", "window": "1ms"}, 422, "window"),
         ({"point": "load", "window": "1s", "start": f"{iso(-32)}T00:00:00Z"}, 422, "window"),
         ({"point": "running", "fn": "mean", "window": "1h"}, 422, "fn"),
+        ({"point": "direction", "fn": "mean", "window": "1h"}, 422, "fn"),
         ({"point": "model", "fn": "max", "window": "1h"}, 422, "fn"),
         ({"point": "load", "start": f"{iso(0)}T09:00:00Z"}, 422, "start"),
         ({"point": "load", "fn": "median", "window": "1h"}, 422, "fn"),
@@ -136,7 +139,7 @@ def test_the_operation_log_of_a_day(api: Api) -> None:
     assert response.status_code == 200
     log = response.json()
     assert (log["name"], log["building"], log["timezone"]) == (
-        "Tower 2 car A",
+        "Tower 2 car A 2号楼A梯",  # the site file's name, both languages joined
         "t2",
         "Asia/Shanghai",
     )
@@ -154,8 +157,17 @@ def test_the_operation_log_of_a_day(api: Api) -> None:
     assert (points["floor"]["min"], points["floor"]["max"]) == (0.0, 9.0)
     running = points["running"]
     assert (running["min"], running["max"], running["mean"]) == (False, True, None)
+    # Codes and states are never averaged (a mean direction of 0.04 is no direction): the
+    # day's last value stands for them.
+    direction, fault = points["direction"], points["fault_code"]
+    assert (direction["min"], direction["max"], direction["mean"], direction["last"]) == (
+        None, None, None, 95 % 3,
+    )  # fmt: skip
+    assert (fault["mean"], fault["last"]) == (None, 31)
+    assert [v["value"] for v in direction["values"]] == [48 % 3, 84 % 3, None]
+    assert (load["last"], points["floor"]["last"]) == (None, None)  # numbers: min, max, mean
     model = points["model"]
-    assert (model["min"], model["mean"]) == (None, None)
+    assert (model["min"], model["mean"], model["last"]) == (None, None, "KONE MonoSpace")
     assert [v["value"] for v in model["values"]] == ["KONE MonoSpace", "KONE MonoSpace", None]
     assert points["speed"]["values"][0]["value"] is None  # nothing stored for it
     before = api.get(f"/devices/{DEVICE}/operation-log", params={"date": iso(-1)}).json()
@@ -184,8 +196,10 @@ def test_the_operation_log_as_csv(api: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     load = next(r for r in rows if r["point"] == "load")
     assert load == {"point": "load", "unit": "kg", "description": load["description"],
-                    "min": "0", "max": "95", "mean": "47.5",
+                    "min": "0", "max": "95", "mean": "47.5", "last": "",
                     "08:00": "48", "14:00": "84", "20:00": ""}  # fmt: skip
+    fault = next(r for r in rows if r["point"] == "fault_code")
+    assert (fault["min"], fault["max"], fault["mean"], fault["last"]) == ("", "", "", "31")
     assert len(rows) == 15
 
 

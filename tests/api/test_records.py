@@ -92,7 +92,7 @@ def test_the_record_of_an_elevator(api: Api) -> None:
     response = api.get("/devices/elevator-3/record", user="sam")
     assert response.status_code == 200, response.text
     record = response.json()
-    assert (record["kind"], record["name"]) == ("elevator", "Tower 2 car A")
+    assert (record["kind"], record["name"]) == ("elevator", "Tower 2 car A 2号楼A梯")
     assert [a["alarm_id"] for a in record["alarms"]] == ["e1", "e2"]
     repaired = next(o for o in record["repairs"] if o["id"] == order_id_for_alarm("e2"))
     assert (repaired["result"], repaired["parts"], repaired["photo_refs"]) == (

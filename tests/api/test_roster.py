@@ -75,3 +75,26 @@ def test_dispatch_reads_the_roster(api: Api) -> None:
     assert sent.json()["log"][-1]["data"]["on_shift"] is False  # tina works nights
     sent = api.post(path, {"assignee": "tom", "contact": "138", "eta": eta}, user="dina")
     assert sent.json()["log"][-1]["data"]["on_shift"] is True
+
+
+def test_rostered_technicians_and_duty_engineers_are_users_dispatch_can_assign(api: Api) -> None:
+    """A roster's technician or duty engineer is a user of that role (someone an order can
+    be assigned to); GET /users/technicians?site= marks and lists first who is on shift."""
+    for person, role in (("li-elevator", "technician"), ("tom", "duty_engineer")):
+        bad = [{"role": role, "person": person, "shift": "day"}]
+        refused = api.put("/roster", {"entries": bad}, params={"site": SITE}, user="sam")
+        assert (refused.status_code, refused.json()["field"]) == (422, "entries.0.person")
+        assert refused.json()["detail_zh"]
+    made = api.post(
+        "/users",
+        {"username": "li-elevator", "password": "s3cret-pass-word", "role": "technician",
+         "full_name": "李师傅 Li Qiang", "trade": "elevator"},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    roster = [{"role": "technician", "person": "li-elevator", "shift": "day"}]
+    assert api.put("/roster", {"entries": roster}, params={"site": SITE}, user="sam").is_success
+    listed = api.get("/users/technicians", params={"site": SITE}, user="dina").json()
+    assert (listed[0]["username"], listed[0]["rostered"]) == ("li-elevator", True)
+    assert {t["username"]: t["rostered"] for t in listed}["tom"] is False
+    unrostered = api.get("/users/technicians", user="dina").json()
+    assert {t["rostered"] for t in unrostered} == {None}

@@ -85,6 +85,7 @@ class Order:
     requester_answered_at: datetime | None = None
     expected_done_at: datetime | None = None
     progress_at: datetime | None = None
+    due_by: datetime | None = None
 
 
 M = timedelta(minutes=1)

@@ -59,6 +59,7 @@ def test_topics_name_their_payload() -> None:
         "notification": topics.notification(SITE, "n1"),
         "incident": topics.incident(SITE, "i1"),
         "deadletter": topics.deadletter(SITE, "ingest"),
+        "roster": topics.roster(SITE),
     }
     assert set(built) == set(MODEL_BY_KIND)
     for kind, topic in built.items():

@@ -115,7 +115,7 @@ def test_reference_errors_name_their_field(old: str, new: str, path: str, messag
 
 
 def test_an_ntag424_checkpoint_needs_a_seven_byte_uid() -> None:
-    old = "name: Tower 1 lobby door, building: t1,"
+    old = "name: {zh: 一号楼大堂门, en: Tower 1 lobby door}, building: t1,"
     issues = _issues(_mutate(old, "sun_key_ref: SUN_KEY, " + old))
     assert any(" checkpoints.0:" in i and "14 hex digits" in i for i in issues), issues
 

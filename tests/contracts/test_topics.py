@@ -22,6 +22,7 @@ BUILT = {
     "notification": topics.notification("hv", "n-1"),
     "incident": topics.incident("hv", "i-1"),
     "deadletter": topics.deadletter("hv", "ingest"),
+    "roster": topics.roster("hv"),
 }
 
 

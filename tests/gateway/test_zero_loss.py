@@ -113,6 +113,8 @@ async def test_no_gap_and_no_lost_reading_across_outage_and_kill(
         if not isinstance(device.connection, ModbusTcp):
             continue
         times = [ts for ts, _, _ in central.readings(device.id) if ts < killed_at]
-        holes = [b - a for a, b in itertools.pairwise(times) if b - a > 1000]
+        # Readings lost with the broker would leave a hole of the outage's 3 s; a poll a
+        # loaded machine runs late leaves one of about a second (seen: 1 015 ms at load 14).
+        holes = [b - a for a, b in itertools.pairwise(times) if b - a > 2000]
         assert len(times) > 20, device.id
         assert not holes, (device.id, holes)

@@ -92,8 +92,7 @@ def site_with(example: SiteConfig, notify: NotifyConfig, **changes: Any) -> Site
     return Sites([example.model_copy(update={"notifications": notify, **changes})])
 
 
-def raise_alarm(
-    db: Database,
+def alarm_raised(
     sites: Sites,
     *,
     n: int,
@@ -103,9 +102,9 @@ def raise_alarm(
     building: str = "podium",
     device: str = "power-room-1",
     title: str = "配电房停电",
-) -> str:
+) -> AlarmEvent:
     alarm_id = f"{device}.{category}.{n}"
-    event = AlarmEvent.model_validate(
+    return AlarmEvent.model_validate(
         {
             "event_id": f"{alarm_id}:1",
             "alarm_id": alarm_id,
@@ -126,9 +125,20 @@ def raise_alarm(
             "active": True,
         }
     )
+
+
+def raise_alarm(db: Database, sites: Sites, *, n: int, at: datetime, **fields: Any) -> str:
+    event = alarm_raised(sites, n=n, at=at, **fields)
     with db.write() as session:
         alarms.on_alarm_event(session, event, now=at, sites=sites)
-    return alarm_id
+    return event.alarm_id
+
+
+def raise_storm(db: Database, sites: Sites, *, count: int, at: datetime) -> None:
+    """`count` outage alarms in one batch, as the API's consumer stores a burst."""
+    events = [alarm_raised(sites, n=n, at=at) for n in range(count)]
+    with db.write() as session:
+        alarms.on_alarm_events(session, events, now=at, sites=sites)
 
 
 def acknowledge(db: Database, alarm_id: str, *, by: str, at: datetime) -> None:

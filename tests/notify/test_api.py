@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from api.incidents.automation import IncidentReactions
 from api.notify.dispatcher import Notifier
 from estatewatch.config import SiteConfig
 from tests.api.helpers import SITE, Api, alarm_event, make_api
@@ -90,6 +91,7 @@ async def test_notification_log_and_counts(app: Api, receiver: VendorReceiver) -
         secrets=ENV,
         rng=random.Random(2),
         background=False,
+        reactions=IncidentReactions(),
     )
     await notifier.run_once()
     app.clock.set(app.clock.now() + timedelta(seconds=31))
@@ -118,4 +120,52 @@ def test_the_app_runs_the_notifier_when_told(
     with make_api(tmp_path / "api.db", sites, notify=True) as running:
         assert running.runtime.notifier is not None
         assert running.get("/notifications/counts", user="sam").json() == {}
+        # The board and /health say notifications go out (they warn when they do not).
+        assert running.get("/web/layout", user="sam").json()["notifying"] is True
+        assert running.get("/health", user=None).json()["notify"] == "running"
     assert running.runtime.notifier is None
+
+
+def test_the_board_and_health_say_when_nobody_is_notified(app: Api) -> None:
+    """Without EW_NOTIFY the API runs no notifier: escalation reaches nobody, so the duty
+    board shows a notice (from the layout's `notifying`) and /health says `off`."""
+    assert app.runtime.notifier is None
+    assert app.get("/web/layout", user="sam").json()["notifying"] is False
+    assert app.get("/health", user=None).json()["notify"] == "off"
+
+
+async def test_a_technicians_note_goes_to_the_duty_room(app: Api, receiver: VendorReceiver) -> None:
+    """A technician may not answer the requester (403); the note goes to the duty room: a
+    `note` event on the board's feed and a notification to the duty engineer on duty."""
+    made = app.post(
+        "/workorders",
+        {
+            "site": SITE,
+            "title": "Leaking tap 3-1201",
+            "trade": "civil",
+            "urgency": "general",
+            "requester_name": "陈女士",
+            "requester_contact": "139",
+        },
+        user="cara",
+    )
+    assert made.status_code == 201, made.text
+    order_id = made.json()["id"]
+    eta = (app.clock.now() + timedelta(minutes=20)).isoformat()
+    dispatch = {"assignee": "tom", "contact": "138", "eta": eta}
+    assert app.post(f"/workorders/{order_id}/dispatch", dispatch, user="dina").status_code == 200
+    notifier = Notifier(
+        app.runtime.db, app.runtime.sites, app.clock, secrets=ENV, rng=random.Random(2),
+        background=False, reactions=IncidentReactions(),
+    )  # fmt: skip
+    await notifier.run_once()
+    before = {r["id"] for r in app.get("/notifications", user="sam").json()}
+    note = {"text": "需要换阀芯，明天上午完成"}
+    assert app.post(f"/workorders/{order_id}/comments", note, user="tom").status_code == 201
+    history = app.get(f"/workorders/{order_id}", user="dina").json()["log"]
+    assert (history[-1]["action"], history[-1]["by"]) == ("comment", "tom")
+    app.clock.set(app.clock.now() + timedelta(seconds=31))
+    await notifier.run_once()
+    rows = [r for r in app.get("/notifications", user="sam").json() if r["id"] not in before]
+    # Monday 16:00: the day shift's duty engineer
+    assert [(r["recipient"], r["subject_id"]) for r in rows] == [("wang-duty", order_id)]

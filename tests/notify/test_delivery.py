@@ -13,14 +13,17 @@ import pytest
 from sqlalchemy import select
 
 from api.db import Database
+from api.incidents.automation import IncidentReactions
+from api.models import Counter as FeedCursor
 from api.models import Notification
 from api.notify import outbox
 from api.notify.dispatcher import Notifier
+from api.notify.planner import CURSOR
 from api.sites import Sites
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
 from tests.notify.conftest import ENV
-from tests.notify.helpers import acknowledge, notify_config, raise_alarm, site_with
+from tests.notify.helpers import acknowledge, notify_config, raise_alarm, raise_storm, site_with
 from tests.notify.receivers import VendorReceiver
 
 
@@ -29,7 +32,15 @@ def sites_for(example_site: SiteConfig, base: str) -> Sites:
 
 
 def notifier(db: Database, sites: Sites, clock: FakeClock) -> Notifier:
-    return Notifier(db, sites, clock, secrets=ENV, rng=random.Random(7), background=False)
+    return Notifier(
+        db,
+        sites,
+        clock,
+        secrets=ENV,
+        rng=random.Random(7),
+        background=False,
+        reactions=IncidentReactions(),
+    )
 
 
 async def tick(n: Notifier, clock: FakeClock, seconds: float) -> int:
@@ -226,3 +237,30 @@ async def test_changes_older_than_an_hour_are_not_notified(
     with db.read() as session:
         planned = {r.subject_id for r in session.scalars(select(Notification))}
     assert planned == {fresh}
+
+
+async def test_a_storm_beyond_a_message_goes_in_one_pass_every_alarm_once(
+    db: Database, example_site: SiteConfig, receiver: VendorReceiver, clock: FakeClock
+) -> None:
+    grouping = {"window": "30s", "max_lines": 50, "max_messages_per_hour": 30}
+    sites = site_with(
+        example_site, notify_config(receiver.base, grouping=grouping), emergency_plans=[]
+    )
+    raise_storm(db, sites, count=120, at=clock.now())
+    async with notifier(db, sites, clock) as n:
+        await tick(n, clock, 1)  # planned, inside the grouping window
+        with db.write() as session:  # the feed read again, as after a crash before the cursor
+            cursor = session.get(FeedCursor, CURSOR)
+            assert cursor is not None
+            cursor.value = 0
+        await tick(n, clock, 1)
+        with db.read() as session:
+            rows = session.scalars(select(Notification).where(Notification.channel == "ding"))
+            planned = Counter(r.subject_id for r in rows)
+        assert planned == {f"power-room-1.outage.{i}": 1 for i in range(120)}
+        await tick(n, clock, 30)
+        assert len(receiver.of("dingtalk")) == 3  # 120 lines, 50 to a message, in one pass
+        await tick(n, clock, 60)
+    messages = receiver.of("dingtalk")
+    lines = [m.json()["markdown"]["text"].count("\n- 【紧急】配电房停电") for m in messages]
+    assert sorted(lines) == [20, 50, 50]

@@ -14,6 +14,7 @@ from api.db import Database
 from api.domain.errors import Conflict
 from api.incidents import export
 from api.incidents import store as incidents
+from api.incidents.automation import IncidentReactions
 from api.models import Incident, OutboxMessage
 from api.notify.dispatcher import Notifier
 from estatewatch.clock import FakeClock
@@ -32,7 +33,15 @@ async def test_power_outage_plan_end_to_end(
     site = sites.config("harbour-view")
     assert site is not None
     (plan,) = [p for p in site.emergency_plans if p.id == "power-outage"]
-    notifier = Notifier(db, sites, clock, secrets=ENV, rng=random.Random(3), background=False)
+    notifier = Notifier(
+        db,
+        sites,
+        clock,
+        secrets=ENV,
+        rng=random.Random(3),
+        background=False,
+        reactions=IncidentReactions(),
+    )
     first = raise_alarm(db, sites, n=1, at=clock.now(), category="outage")
     await notifier.run_once()
     clock.set(clock.now() + timedelta(seconds=10))

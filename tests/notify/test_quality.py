@@ -14,6 +14,7 @@ from sqlalchemy import select
 from api.db import Database
 from api.domain import quality
 from api.domain.permissions import Role
+from api.incidents.automation import IncidentReactions
 from api.models import WorkOrder, WorkOrderLog
 from api.notify.dispatcher import Notifier
 from api.schemas.user import UserCreate
@@ -195,7 +196,15 @@ async def test_not_fixed_reaches_the_supervisor(
             now=clock.now(),
             sites=sites,
         )
-    notifier = Notifier(db, sites, clock, secrets=ENV, rng=random.Random(1), background=False)
+    notifier = Notifier(
+        db,
+        sites,
+        clock,
+        secrets=ENV,
+        rng=random.Random(1),
+        background=False,
+        reactions=IncidentReactions(),
+    )
     await notifier.run_once()
     clock.set(clock.now() + timedelta(seconds=31))
     assert await notifier.run_once() == 1

@@ -144,3 +144,20 @@ def test_message_text_in_both_languages() -> None:
     assert "(https://ew.test/alarms/a1)" in zh.markdown
     assert en.title == "EstateWatch notice: 2 notices"
     assert en.plain.endswith("1 more not listed")
+
+
+def test_each_recipient_reads_the_alarm_title_in_their_language() -> None:
+    line = Line(
+        "critical",
+        "Power outage at LV power room 1",
+        "podium",
+        utc(0, 8),
+        "https://ew.test/alarms/a1",
+        what_zh="1号配电房停电",
+    )
+    assert "1号配电房停电 · 位置" in render([line], language="zh-CN", tz=SHANGHAI).plain
+    english = render([line], language="en", tz=SHANGHAI).plain
+    assert "Power outage at LV power room 1 · " in english
+    assert "停电" not in english
+    kept = outbox.line_of(outbox.line_data(line))  # through the outbox row and back
+    assert kept.what_zh == "1号配电房停电"

@@ -10,7 +10,7 @@ from datetime import datetime
 from estatewatch.clock import FakeClock, to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import AlarmEvent, AlarmEventType
-from rules.evaluate import Tick, evaluate
+from rules.evaluate import Event, Tick, evaluate
 from rules.loader import parse_rules
 from rules.plan import compile_site
 from rules.state import EngineState, new_state
@@ -29,13 +29,14 @@ class Scenario:
         self.state: EngineState = new_state([plan], self.now)
         self.events: list[AlarmEvent] = []
 
-    def run(self, seconds: float, *, every: float = 1.0) -> list[AlarmEvent]:
-        """Let `seconds` of estate time pass, polling every `every` seconds."""
+    def run(self, seconds: float, *, every: float = 1.0, poll: bool = True) -> list[AlarmEvent]:
+        """Let `seconds` of estate time pass, polling every `every` seconds (with `poll`
+        False the gateway is away: the estate runs, nothing of it reaches the engine)."""
         found: list[AlarmEvent] = []
         for _ in range(round(seconds / every)):
             self.estate.step_once(every)
             self.now = to_epoch_ms(self.estate.now)
-            for _, payload in self.gateway.poll(self.now):
+            for _, payload in self.gateway.poll(self.now) if poll else []:
                 self.state, events = evaluate(self.state, payload, self.now)  # type: ignore[arg-type]
                 found += events
             self.state, events = evaluate(self.state, Tick(patrol=False), self.now)
@@ -53,6 +54,12 @@ class Scenario:
             self.run(every, every=every)
             waited += every
         return waited
+
+    def feed(self, payload: Event) -> list[AlarmEvent]:
+        """Evaluate one message now (a gateway's state, say)."""
+        self.state, events = evaluate(self.state, payload, self.now)
+        self.events += events
+        return events
 
     def raised(self) -> list[tuple[str, str]]:
         """The alarms raised in their own right: not those a root alarm explains (a power

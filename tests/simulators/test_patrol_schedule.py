@@ -61,3 +61,23 @@ async def test_a_guard_joins_the_open_window_and_counters_rise_across_restarts(
     before = max(s.counter or 0 for s in first if s.handheld == handheld)
     after = min(s.counter or 0 for s in again if s.handheld == handheld)
     assert after > before
+
+
+async def test_a_round_joined_late_is_walked_inside_what_is_left_of_its_window(
+    example_site: SiteConfig,
+) -> None:
+    # 13:30 local: 15 minutes left of the perimeter round's 13:00–13:45 window (`up` started
+    # mid-window). Every scan falls inside it, so the round is complete, not 漏巡.
+    joined = local(0, 13, 30)
+    scans = await _walk(example_site, joined, 20 * 60)
+    route = next(r for r in example_site.routes if r.id == "perimeter-round")
+    assert len(scans) == len(route.checkpoints)
+    assert max(s.scanned_at for s in scans) < to_epoch_ms(local(0, 13, 45))
+    # The guard is already out on the route: the first checkpoint within 30 s of joining
+    # (which is after the walk's first 30 s clock step); from a round's start it is 30-120 s.
+    assert min(s.scanned_at for s in scans) <= to_epoch_ms(joined) + 60_000
+
+
+async def test_a_window_too_short_to_finish_is_not_joined(example_site: SiteConfig) -> None:
+    # 13:42: three minutes cannot hold seven checkpoints 45 s apart; the next round is 18:00.
+    assert await _walk(example_site, local(0, 13, 42), 20 * 60) == []

@@ -1,5 +1,6 @@
-"""The README's run command: `estatewatch up` brings the estate up, takes a demo fault, and
-stops on Ctrl-C leaving no process or port behind."""
+"""The README's run command: `estatewatch up` brings the estate up — simulated guards
+scanning, notifications reaching its local receiver — takes a demo fault (which notifies and
+opens the entrapment plan), and stops on Ctrl-C leaving no process or port behind."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import yaml
@@ -50,11 +54,27 @@ def _scrape(url: str) -> dict[str, float]:
     return totals
 
 
+def _window_open_now(site: SiteConfig) -> SiteConfig:
+    """The site with its perimeter round due from two minutes ago for half an hour, in the
+    shift of now, so the simulated guards have a round to walk whatever the time of day."""
+    start = datetime.now(UTC).astimezone(ZoneInfo(site.site.timezone)) - timedelta(minutes=2)
+    shift = next(s for s in site.shifts if _in_shift(s.start, s.end, start.time()))
+    data = site.model_dump(mode="json")
+    route = next(r for r in data["routes"] if r["id"] == "perimeter-round")
+    window = {"start": start.time().isoformat("minutes"), "duration": "30m"}
+    route["schedule"] = [{"shift": shift.id, "windows": [window]}]
+    return SiteConfig.model_validate(data)
+
+
+def _in_shift(start: dt_time, end: dt_time, moment: dt_time) -> bool:
+    return start <= moment < end if start < end else (moment >= start or moment < end)
+
+
 def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: SiteConfig) -> None:
     # The example's own device ports, moved to free ones so nothing else on the machine
     # collides with this run.
     site_file = tmp_path / "estate.yaml"
-    relocated = relocate(example_site)
+    relocated = relocate(_window_open_now(example_site))
     site_file.write_text(yaml.safe_dump(relocated.model_dump(mode="json")))
     data_dir = tmp_path / "up"
     log = (tmp_path / "up.out").open("w")
@@ -77,7 +97,7 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
     )
     state_file = data_dir / "up.json"
     try:
-        _wait_for(lambda: state_file.exists() or proc.poll() is not None, 90, "up.json")
+        _wait_for(lambda: state_file.exists() or proc.poll() is not None, 180, "up.json")
         output = (tmp_path / "up.out").read_text()
         assert proc.poll() is None, output
         assert "EstateWatch is up" in output
@@ -86,9 +106,14 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         said = re.search(r"devices on 127\.0\.0\.1:([\d,-]+)", output)
         assert said is not None, output
         assert str(min(held)) in said.group(1)
+        assert "Simulated guards are patrolling" in output
+        assert "Notifications go to the local receiver" in output
         state = json.loads(state_file.read_text())
         children = state["parts"]
-        assert set(children) >= {"simulators", "gateway", "rules", "api"}
+        assert set(children) >= {"simulators", "gateway", "rules", "api", "guards"}
+        # Every child got its port from the OS and said so; up.json has them all.
+        assert state["ports"]["gateway"]["http"] == int(state["gateway"].rsplit(":", 1)[1])
+        assert all(state["ports"][name] for name in ("simulators", "ingest", "rules", "api"))
 
         fault = subprocess.run(
             [
@@ -161,6 +186,33 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
             return wanted <= {(a["rule"], a["target"]) for a in alarms if a["active"]}
 
         _wait_for(demo_alarms, 120, "the demo faults' alarms")
+
+        # The entrapment plan opened, and the notifier told the elevator maintainer on the
+        # local receiver (after the 30 s grouping window), as the API's log records.
+        incidents = httpx.get(f"{api}/incidents", headers=headers).json()
+        assert [i["plan"] for i in incidents if i["state"] == "open"].count("entrapment") == 1
+        sent: list[dict[str, object]] = []
+
+        def notified() -> bool:
+            sent[:] = httpx.get(f"{api}/notifications", headers=headers).json()
+            return any(n["recipient"] == "li-elevator" and n["status"] == "sent" for n in sent)
+
+        _wait_for(notified, 90, "a notification sent for the entrapment")
+        received = httpx.get(f"{state['notify_receiver']}/messages").json()
+        assert any("Entrapment" in m["text"] and m["kind"] == "wecom" for m in received)
+        assert "Entrapment" in Path(state["notifications_log"]).read_text()
+
+        # The simulated guards walk the round open now: their signed scans reach the API.
+        scans: list[dict[str, object]] = []
+
+        def guards_scanned() -> bool:
+            site = relocated.site.id
+            scans[:] = httpx.get(f"{api}/patrol/scans?site={site}", headers=headers).json()
+            return bool(scans)
+
+        _wait_for(guards_scanned, 150, "a simulated guard's scan")
+        assert {s["verified"] for s in scans} == {"hmac"}
+        assert {s["guard"] for s in scans} <= {g.id for g in relocated.guards}
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from estatewatch.config import SiteConfig, load_site
+from estatewatch.config.site import ModbusTcp
 from estatewatch.errors import EstateWatchError
 from estatewatch.testing.services import free_port
 from estatewatch.up import STATE_FILE, UpError, data_dir_lock
@@ -70,6 +71,28 @@ def test_a_held_api_port_is_an_error_before_is_up(tmp_path: Path) -> None:
     assert "exited unexpectedly" not in result.stdout
 
 
+def test_a_held_device_port_is_an_error_before_is_up(
+    tmp_path: Path, example_site: SiteConfig
+) -> None:
+    """The simulated devices listen on the ports of the site file: one held by anything
+    stops `up` with the port named, before it says it is up."""
+    port = next(
+        d.connection.port for d in example_site.devices if isinstance(d.connection, ModbusTcp)
+    )
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        except OSError:
+            pass  # held already (a developer's `up`): the same case
+        result = _estatewatch(
+            "up", "--data-dir", str(tmp_path / "up"), "--port", str(free_port()), timeout=120
+        )
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port}" in result.stdout + result.stderr
+    assert "is up" not in result.stdout
+
+
 def test_config_check_refuses_an_unknown_time_zone(
     tmp_path: Path, example_site: SiteConfig
 ) -> None:
@@ -82,3 +105,9 @@ def test_config_check_refuses_an_unknown_time_zone(
     result = _estatewatch("config", "check", str(bad))
     assert result.returncode != 0
     assert "unknown time zone 'Asia/Shangai'" in result.stdout + result.stderr
+    # The rules engine, which once crashed on it with a ZoneInfoNotFoundError traceback,
+    # refuses it the same way: a message naming the field, no traceback.
+    rules = _estatewatch("rules", "--config", str(bad), "--state", str(tmp_path / "rules.db"))
+    assert rules.returncode != 0
+    assert "unknown time zone 'Asia/Shangai'" in rules.stdout + rules.stderr
+    assert "Traceback" not in rules.stderr

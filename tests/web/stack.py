@@ -36,6 +36,8 @@ from estatewatch.contracts.payloads import AlarmCommand, AlarmEvent, DeviceStatu
 from estatewatch.mqtt import MqttClient, MqttSettings
 from estatewatch.readings import InfluxConnection, InfluxQLStore
 from estatewatch.testing.services import free_port
+from rules.devices import render
+from rules.loader import parse_rules
 from simulators.estate import SimulatedEstate
 from simulators.harness import run_estate
 from tests.dates import utc
@@ -64,7 +66,7 @@ class Condition:
     category: str
     severity: str
     device: str
-    title: str
+    value_point: str
     holds: Callable[[dict[str, Scalar]], bool]
     alarm_id: str | None = None
     revision: int = 0
@@ -78,7 +80,7 @@ def conditions() -> list[Condition]:
             "entrapment",
             "critical",
             "elevator-3",
-            "Entrapment in Tower 2 car A: stopped between floors",
+            "fault_code",
             lambda v: v.get("fault_code") == 31,
         ),
         Condition(
@@ -86,10 +88,38 @@ def conditions() -> list[Condition]:
             "tank_low",
             "major",
             "pump-domestic-high",
-            "Tank low at Domestic water pump set, high zone",
+            "tank_level",
             lambda v: v.get("tank_low_switch") is True,
         ),
     ]
+
+
+def texts(site: SiteConfig, c: Condition, values: dict[str, Scalar]) -> dict[str, str]:
+    """The alarm's title and message in both languages, from the built-in rule's texts as
+    the rules engine fills them (each language with its own names)."""
+    rule = next(r for r in parse_rules(None).device_rules if r.id == c.rule)
+    device = site.device(c.device)
+    value = values.get(c.value_point)
+    enum = None
+    if device.register_map is not None:
+        point = next(
+            p for p in site.register_maps[device.register_map].points if p.name == c.value_point
+        )
+        enum = (point.enum or {}).get(int(value)) if isinstance(value, int | float) else None
+    found = {}
+    for lang, suffix in (("en", ""), ("zh-CN", "_zh")):
+        context = {
+            "device_name": device.name.pick(lang),
+            "value": ""
+            if value is None
+            else f"{value:.4g}"
+            if isinstance(value, float)
+            else str(value),
+            "value_text": enum.pick(lang) if enum is not None else str(value),
+        }
+        found[f"title{suffix}"] = render(rule.title.pick(lang), context)
+        found[f"message{suffix}"] = render(rule.message.pick(lang), context)
+    return found
 
 
 def line(kind: str, tags: dict[str, str], values: dict[str, Scalar], ts: int) -> str:
@@ -311,7 +341,7 @@ class LiveStack:
             device_kind=device.kind,
             building=device.building,
             room=device.room,
-            title=c.title,
+            **texts(self.site, c, values),
             raised_at=c.raised_at,
             ts=now,
             active=active,

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from api.web.layout import tag_hint
 from tests.web.conftest import screenshot
 from tests.web.pages import (
     PHONE,
@@ -126,10 +127,15 @@ def test_the_wall_screen_is_chinese_accessible_and_quiet(wall: Any) -> None:
         "工单",
         "巡逻",
     ]
+    # The live stack's API runs no notifier: the board says so plainly, on every view.
+    assert wall.is_visible("#notify-off")
+    assert wall.inner_text("#notify-off").startswith("通知未开启")
+    assert "不会通知任何人" in wall.inner_text("#notify-off")
     for view in ("alarms", "equipment", "orders", "patrol"):
         tab(wall, view)
         wall.wait_for_timeout(300)
         assert a11y_problems(wall) == [], view
+        assert wall.is_visible("#notify-off"), view
     tab(wall, "alarms")
 
 
@@ -161,6 +167,54 @@ def test_an_entrapment_flashes_on_the_board_within_seconds(wall: Any, live: Live
     assert ids == ["critical", "major"]
     screenshot(wall, "alarm-board-entrapment")
     print(f"entrapment on the board {seen_after:.2f} s after injection")
+
+
+ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+CJK = re.compile(r"[\u3400-\u9fff]")
+UNIT_WORDS = {"MPa", "kW", "kWh", "Hz", "kg"}
+
+
+def _english(texts: list[str]) -> list[str]:
+    return [t for t in texts if set(ENGLISH_WORD.findall(t)) - UNIT_WORDS]
+
+
+def _board_texts(page: Any) -> dict[str, list[str]]:
+    """The alarm cards' titles and places, and the equipment tiles' device names."""
+    found = {
+        "titles": page.locator(".alarm .title").all_inner_texts(),
+        "where": page.locator(".alarm .where").all_inner_texts(),
+    }
+    tab(page, "equipment")
+    found["devices"] = page.locator(".tile h4").all_inner_texts()
+    tab(page, "alarms")
+    return found
+
+
+def test_the_board_shows_names_and_alarm_texts_in_the_viewers_language(
+    browser: Any, wall: Any, live: LiveStack, console: Console
+) -> None:
+    """The zh-CN wall shows no English title or device name; an English viewer of the same
+    alarms sees them all in English (issue 15: "Tower 2 car A" on the Chinese board)."""
+    zh = _board_texts(wall)
+    assert len(zh["titles"]) == 2
+    assert len(zh["devices"]) == len(live.site.devices)
+    for key, texts in zh.items():
+        assert _english(texts) == [], key
+        assert all(CJK.search(t) for t in texts), key
+    assert "2号楼A梯困人：非平层停梯" in zh["titles"]
+    assert "2号楼A梯" in zh["devices"]
+    context = browser.new_context(**WALL, locale="en-US", timezone_id="Asia/Shanghai")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/")
+    sign_in(page, "zhou")
+    page.wait_for_selector('#live[data-state="live"]')
+    page.locator(".alarm .title").nth(1).wait_for(timeout=20_000)
+    en = _board_texts(page)
+    for key, texts in en.items():
+        assert not any(CJK.search(t) for t in texts), (key, texts)
+    assert "Entrapment in Tower 2 car A: stopped between floors" in en["titles"]
+    assert "Tower 2 car A" in en["devices"]
+    context.close()
 
 
 def test_acknowledging_in_place_stops_the_alarm_and_the_beep(wall: Any, live: LiveStack) -> None:
@@ -303,7 +357,7 @@ def test_the_guard_records_a_typed_scan_and_a_finding_with_a_photo(
     first = phone.locator(f'#recent li[data-tag="{PUMP_ROOM_TAG}"]')
     first.wait_for(timeout=20_000)
     eventually(lambda: first.get_attribute("data-status") == "accepted")
-    assert "Domestic pump room door" in first.inner_text()
+    assert "生活泵房门" in first.inner_text()
     phone.locator("#finding summary").click()
     phone.get_by_label("隐患描述").fill("消防泵房门闭门器损坏，门无法自动关闭")
     phone.get_by_label("立即整改").check()
@@ -336,6 +390,9 @@ def test_a_scan_made_offline_syncs_later_with_its_own_time(phone: Any, live: Liv
     queued = phone.locator(f'#recent li[data-tag="{POWER_ROOM_TAG}"]')
     queued.wait_for()
     assert queued.get_attribute("data-status") == "pending"
+    # never scanned before, and no signal: named by its tag hint, not shown as a raw code
+    assert "Power room 1 door" in queued.inner_text()
+    assert POWER_ROOM_TAG not in queued.inner_text()
     assert phone.inner_text("#pending") == "待同步 1 条"
     screenshot(phone, "guard-phone-offline")
     made_at = datetime.fromisoformat(phone.evaluate(KEPT_SCAN_TIME, POWER_ROOM_TAG))
@@ -379,7 +436,7 @@ def test_the_patrol_board_shows_the_guard_and_the_rounds(wall: Any) -> None:
     guard = wall.locator('.guard[data-guard="guard-zhang"]')
     guard.wait_for(timeout=20_000)
     eventually(lambda: "最后打卡" in guard.inner_text(), timeout=35)
-    assert "Power room 1 door" in guard.inner_text()
+    assert "1号配电房门" in guard.inner_text()
     assert wall.locator(".round").count() > 0
     assert re.search(r"(白班|夜班)｜\d\d:\d\d–\d\d:\d\d", wall.inner_text("#patrol-shift"))
     assert a11y_problems(wall) == []
@@ -409,6 +466,46 @@ def test_the_pages_speak_english_when_the_browser_asks(
     context.close()
 
 
+def test_the_board_says_in_english_that_nobody_is_notified(
+    browser: Any, live: LiveStack, console: Console
+) -> None:
+    context = browser.new_context(**WALL, locale="en-US")
+    page = console.watch(context.new_page())
+    page.goto(f"{live.url}/")
+    sign_in(page, "wang")
+    notice = page.locator("#notify-off")
+    notice.wait_for()
+    assert notice.inner_text().startswith("Notifications are off")
+    assert "nobody is told of alarms" in notice.inner_text()
+    tab(page, "duty")
+    eventually(lambda: "Notifications are off: none will be logged" in page.inner_text("#duty"))
+    context.close()
+
+
+def test_the_api_docs_open_without_internet(browser: Any, live: LiveStack) -> None:
+    """/docs on a LAN without internet: every request to another origin is cut, and
+    Swagger UI still draws the API (its assets come from the package, not a CDN)."""
+    context = browser.new_context(**WALL)
+    elsewhere: list[str] = []
+
+    def only_here(route: Any) -> None:
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    page.goto(f"{live.url}/docs")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for(timeout=20_000)
+    assert title.inner_text().startswith("EstateWatch API")
+    page.locator(".opblock-tag-section").first.wait_for()
+    assert elsewhere == []
+    context.close()
+
+
 def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: Console) -> None:
     """The pure modules (rounds, stream parsing, tags, names, SLA clocks) in Chromium."""
     context = browser.new_context(locale="zh-CN")
@@ -427,9 +524,24 @@ def test_the_page_logic_in_the_browser(browser: Any, live: LiveStack, console: C
     assert result["tag"] == "04A1B20011"
     assert result["valid"] == [True, False, False]
     assert result["names"] == ["生活泵房", "Tower 2 car A", "1号配电房"]
+    # the name of the page's language when the API gives both (a joined name the split would
+    # get wrong), the joined one split otherwise; a text's Chinese, or its one text
+    assert result["named"] == ["B1 车库", "2号楼A梯", "疑似爆管", "Typed by a person"]
     assert result["pending"] == [["response", 15 * 60_000], ["on_site", 30 * 60_000]]
     assert result["closed"] == []
     assert result["durations"] == ["5秒", "2分15秒", "1小时5分", "1天2小时"]
+    # the phone's tag hint is the API's
+    assert result["hints"] == [
+        tag_hint("harbour-view", "04A1B20013"),
+        tag_hint("s", "04A1B20011"),
+        tag_hint("", ""),
+    ]
+    assert result["spans"] == [600_000, 570_000, 240_000, 240_000]  # cleared: stopped at 4 min
+    # Shanghai time: the response clock met (✓), the callback due the next day at 09:05
+    assert [re.sub(r"[/-]", "-", c) for c in result["callback"]] == [
+        "响应 11-02 09:15 ✓",
+        "回访 11-03 09:05",
+    ]
 
 
 RENEW_SCRIPT = """async () => {

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.web.layout import site_layout
+from api.web.layout import site_layout, tag_hint
 from estatewatch.config import SiteConfig
 from tests.dates import iso
 
@@ -70,3 +70,29 @@ def test_a_site_without_shifts_has_no_rounds(example_site: SiteConfig) -> None:
     layout = site_layout(bare, now=_at(f"{iso(0)}T16:00"), tz=SHANGHAI)
     assert layout.shift is None
     assert layout.rounds == []
+
+
+def test_checkpoints_carry_a_tag_hint_not_their_uid(example_site: SiteConfig) -> None:
+    """16 bits of a hash of the UID name an offline scan's checkpoint on the phone; the
+    UID itself never reaches a page (a guard could type a round in without walking it)."""
+    layout = site_layout(example_site, now=_at(f"{iso(0)}T16:00"), tz=SHANGHAI)
+    assert "tag_uid" not in layout.model_dump_json()
+    hints = {c.id: c.tag_hint for c in layout.checkpoints}
+    assert hints["power-room-1"] == tag_hint("harbour-view", "04A1B20013")
+    assert all(h is not None and len(h) == 4 for h in hints.values())
+    assert len(set(hints.values())) == len(hints)
+    # Two checkpoints sharing a hint: neither is guessed.
+    first = example_site.checkpoints[0]
+    clash = next(
+        f"{n:010X}"
+        for n in range(1 << 20)
+        if tag_hint("harbour-view", f"{n:010X}") == tag_hint("harbour-view", first.tag_uid)
+        and f"{n:010X}" != first.tag_uid
+    )
+    twin = example_site.checkpoints[1].model_copy(update={"tag_uid": clash})
+    clashing = example_site.model_copy(
+        update={"checkpoints": [first, twin, *example_site.checkpoints[2:]]}
+    )
+    again = site_layout(clashing, now=_at(f"{iso(0)}T16:00"), tz=SHANGHAI)
+    assert [c.tag_hint for c in again.checkpoints[:2]] == [None, None]
+    assert again.checkpoints[2].tag_hint is not None

@@ -179,12 +179,14 @@ def test_no_inline_script_style_or_html_injection() -> None:
 
 def _table(name: str) -> str:
     """The text table of a strings module (the Chinese one also holds enum texts after it),
-    with the records page's texts of that language (js/records/strings.js, merged into the
-    table when that page loads)."""
+    with each page's own texts of that language (js/PAGE/strings.js, merged into the table
+    when that page loads) and the building plant's (lib/strings-plant.js)."""
     table = (STATIC_DIR / "js" / "lib" / name).read_text().split("export const ENUM_ZH")[0]
-    records = (STATIC_DIR / "js" / "records" / "strings.js").read_text()
-    zh, en = records.split("export const RECORDS_EN")
-    return table + (zh if name == "strings-zh.js" else en)
+    plant = STATIC_DIR / "js" / "lib" / "strings-plant.js"  # merged by i18n.js
+    for page in [*sorted((STATIC_DIR / "js").glob("*/strings.js")), plant]:
+        zh, en = re.split(r"export const \w+_EN", page.read_text())
+        table += zh if name == "strings-zh.js" else en
+    return table
 
 
 def _keys(name: str) -> set[str]:

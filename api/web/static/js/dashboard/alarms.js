@@ -6,8 +6,9 @@ import { api } from '../lib/api.js';
 import { formDialog } from '../lib/dialog.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
+import { textIn } from '../lib/names.js';
 import { countdownBadge, refreshCountdowns } from '../lib/orders.js';
-import { duration, hhmm, ms, now } from '../lib/time.js';
+import { duration, faultSpan, hhmm, ms, now } from '../lib/time.js';
 import { needsAttention, on, putAlarm, store } from './store.js';
 
 const SEVERITIES = ['critical', 'major', 'minor', 'warning'];
@@ -24,9 +25,8 @@ export function kindOf(alarm) {
 /** How long the fault lasted: from its onset (before the rule's hold), to now while it is
  * active, to its clearing once cleared (then it stops counting). */
 function ageValue(alarm) {
-  const onset = alarm.onset_at ?? alarm.raised_at;
-  if (alarm.cleared_at && !alarm.active) return h('span', { class: 'age-value' }, duration(ms(alarm.cleared_at) - ms(onset)));
-  return h('span', { class: 'age-value', dataset: { since: onset } }, duration(now() - ms(onset)));
+  if (alarm.cleared_at && !alarm.active) return h('span', { class: 'age-value', dataset: { final: '' } }, duration(faultSpan(alarm)));
+  return h('span', { class: 'age-value', dataset: { since: alarm.onset_at ?? alarm.raised_at } }, duration(faultSpan(alarm)));
 }
 
 function order(a, b) {
@@ -104,7 +104,7 @@ function card(alarm) {
       { class: 'what' },
       h('h3', { id: headingId, class: 'category' }, tr('category', alarm.category)),
       h('p', { class: 'where' }, store.index.where(alarm)),
-      h('p', { class: 'title' }, alarm.title),
+      h('p', { class: 'title' }, textIn(alarm, 'title')),
     ),
     h(
       'div',

@@ -5,7 +5,7 @@
 
 import { $ } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
-import { duration, ms, now } from '../lib/time.js';
+import { duration, faultSpan, ms } from '../lib/time.js';
 import { acknowledge } from './alarms.js';
 import { needsAttention, on, store } from './store.js';
 
@@ -66,7 +66,7 @@ function update() {
     let text = t('alarm.banner', {
       category: tr('category', first.category),
       where: store.index.where(first),
-      age: duration(now() - ms(first.raised_at)),
+      age: duration(faultSpan(first)),
     });
     if (urgent.length > 1) text += ` · ${t('alarm.more', { n: urgent.length - 1 })}`;
     $('#banner-text').textContent = text;

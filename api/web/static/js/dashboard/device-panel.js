@@ -6,7 +6,7 @@
 import { api } from '../lib/api.js';
 import { fill, h } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
-import { localName } from '../lib/names.js';
+import { nameOf } from '../lib/names.js';
 import { hhmmss, ms, now } from '../lib/time.js';
 import { lineChart } from './chart.js';
 import { LOG_PATH, operationLog, siteToday } from './oplog.js';
@@ -53,7 +53,7 @@ function readingsTable(device, reading) {
 }
 
 function chartable(device) {
-  return device.points.filter((p) => !p.enum && p.type !== 'text');
+  return device.points.filter((p) => !p.enum && p.type !== 'text' && p.type !== 'state'); // codes are never averaged
 }
 
 async function history(device, point, range) {
@@ -85,7 +85,7 @@ export async function openDevicePanel(device) {
   const status = store.devices.get(device.id);
   const close = h('button', { type: 'button', class: 'secondary close' }, t('common.close'));
   const dialog = h('dialog', { class: 'device-panel', 'aria-labelledby': titleId, dataset: { device: device.id } },
-    h('header', {}, h('h2', { id: titleId }, localName(device.name)), close),
+    h('header', {}, h('h2', { id: titleId }, nameOf(device)), close),
     h('p', { class: 'muted' }, [tr('kind', device.kind), store.index.building(device.building), store.index.room(device.building, device.room), tr('deviceState', status?.state ?? 'unknown')].join(' · ')),
     h('section', {}, h('h3', {}, t('panel.values')), readings),
     h('section', {}, h('h3', {}, t('panel.trend')),

@@ -5,6 +5,7 @@
 import { api } from '../lib/api.js';
 import { $, fill, h } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
+import { localName } from '../lib/names.js';
 import { hhmm } from '../lib/time.js';
 import { on, store } from './store.js';
 
@@ -23,13 +24,13 @@ function incidentList() {
   const lang = document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
   return h('ul', { class: 'incidents' }, data.incidents.map((i) =>
     h('li', { dataset: { incident: i.id, state: i.state } },
-      h('strong', {}, i.title),
+      h('strong', {}, localName(i.title)),
       h('span', {}, ` ${hhmm(i.opened_at)} · ${t(`duty.state.${i.state}`)} `),
       h('a', { href: `/incidents/${encodeURIComponent(i.id)}/export.html?lang=${lang}`, target: '_blank', rel: 'noopener' }, t('duty.timeline')))));
 }
 
 function logTable() {
-  if (!data.log.length) return h('p', { class: 'muted' }, t('duty.noNotifications'));
+  if (!data.log.length) return h('p', { class: 'muted' }, t(store.notifying ? 'duty.noNotifications' : 'duty.notifyOff'));
   const rows = [...data.log].sort((a, b) => Number(Boolean(b.last_error)) - Number(Boolean(a.last_error)));
   return h('table', { class: 'notify-log' },
     h('thead', {}, h('tr', {}, ['time', 'recipient', 'channel', 'status'].map((k) => h('th', { scope: 'col' }, t(`duty.col.${k}`))))),

@@ -5,7 +5,7 @@ import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, $$, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
-import { SiteIndex, localName } from '../lib/names.js';
+import { SiteIndex, nameOf } from '../lib/names.js';
 import { LiveStream } from '../lib/sse.js';
 import { hhmmss, now, setTimeZone, syncServerTime } from '../lib/time.js';
 import { initAlarms } from './alarms.js';
@@ -54,7 +54,7 @@ function chooseSite(layout) {
   const site = layout.sites.find((s) => s.id === wanted) ?? layout.sites[0];
   if (layout.sites.length > 1) {
     const select = $('#site-select');
-    for (const s of layout.sites) select.append(new Option(localName(s.name), s.id, false, s.id === site.id));
+    for (const s of layout.sites) select.append(new Option(nameOf(s), s.id, false, s.id === site.id));
     select.addEventListener('change', () => {
       localStorage.setItem('ew.site', select.value);
       location.reload();
@@ -67,6 +67,9 @@ function chooseSite(layout) {
 async function loadLayout() {
   const layout = await api('/web/layout');
   syncServerTime(layout.now);
+  // Without a notifier nobody is told of an alarm: the board must say so on every view.
+  store.notifying = layout.notifying !== false;
+  $('#notify-off').hidden = store.notifying;
   return layout;
 }
 
@@ -119,8 +122,8 @@ async function main() {
   store.site = chooseSite(layout);
   store.index = new SiteIndex(store.site);
   setTimeZone(store.site.timezone);
-  $('#site-name').textContent = localName(store.site.name);
-  document.title = `${t('app.title')} · ${localName(store.site.name)}`;
+  $('#site-name').textContent = nameOf(store.site);
+  document.title = `${t('app.title')} · ${nameOf(store.site)}`;
   initAlert();
   initAlarms();
   initEquipment();

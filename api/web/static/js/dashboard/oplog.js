@@ -1,6 +1,7 @@
 // The equipment operation log (设备运行日志) of a device for one day, as the API keeps it
 // (GET /devices/{id}/operation-log): each point's value at the round times (08:00, 14:00,
-// 20:00 by default) and its minimum, maximum and mean over the day.
+// 20:00 by default) and its minimum, maximum and mean over the day, or for a code or a state
+// (and text) its last value.
 
 import { api } from '../lib/api.js';
 import { h } from '../lib/dom.js';
@@ -15,7 +16,7 @@ export function siteToday(timeZone, at = Date.now()) {
 }
 
 function table(device, log) {
-  const rows = log.points.filter((p) => p.values.some((v) => v.value !== null) || p.min !== null);
+  const rows = log.points.filter((p) => p.values.some((v) => v.value !== null) || p.min !== null || (p.last ?? null) !== null);
   if (!rows.length) return h('p', { class: 'muted' }, t('panel.logEmpty'));
   const text = (point, value) => (value === null || value === undefined ? '—' : pointText(device, point, value));
   return h(
@@ -24,14 +25,15 @@ function table(device, log) {
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, t('panel.point')),
       log.times.map((time) => h('th', { scope: 'col' }, time)),
-      ['min', 'max', 'mean'].map((k) => h('th', { scope: 'col' }, t(`panel.${k}`))))),
+      ['min', 'max', 'mean', 'last'].map((k) => h('th', { scope: 'col' }, t(`panel.${k}`))))),
     h('tbody', {}, rows.map((p) => h('tr', { dataset: { point: p.point } },
       h('th', { scope: 'row' }, tr('point', p.point)),
       p.values.map((v) => h('td', { class: v.quality && v.quality !== 'good' ? 'stale' : '' }, text(p.point, v.value))),
+      // a code or a state (a fault code, a direction) has no min, max or mean: the API gives its last value
       h('td', {}, text(p.point, p.min)),
       h('td', {}, text(p.point, p.max)),
-      // the mean of a coded value (a fault code, a door state) means nothing
-      h('td', {}, device.points.find((d) => d.name === p.point)?.enum ? '—' : text(p.point, p.mean))))),
+      h('td', {}, text(p.point, p.mean)),
+      h('td', {}, text(p.point, p.last))))),
   );
 }
 

@@ -6,8 +6,9 @@
 import { api } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
-import { countdownBadge, faultBadge, pendingClocks, refreshCountdowns, runAction } from '../lib/orders.js';
-import { dayTime, hhmm } from '../lib/time.js';
+import { textIn } from '../lib/names.js';
+import { clockLines, countdownBadge, faultBadge, pendingClocks, refreshCountdowns, runAction } from '../lib/orders.js';
+import { dayTime } from '../lib/time.js';
 import { on, putOrder, store } from './store.js';
 
 const COLUMNS = ['new', 'dispatched', 'accepted', 'on_site', 'completed', 'verified'];
@@ -26,7 +27,7 @@ function byUrgency(a, b) {
 
 function title(order) {
   const category = tr('category', order.category);
-  return order.source === 'alarm' && category !== order.category ? category : order.title;
+  return order.source === 'alarm' && category !== order.category ? category : textIn(order, 'title');
 }
 
 /** Picking a known technician fills in their number. */
@@ -62,15 +63,8 @@ function clocks(order) {
   return h(
     'ul',
     { class: 'clocks' },
-    Object.entries(order.deadlines ?? {}).map(([name, due]) => {
-      const pending = pendingClocks(order).some((c) => c.clock === name);
-      const breached = order.breached?.includes(name);
-      return h(
-        'li',
-        { class: `${breached ? 'breach' : ''}${pending ? '' : ' met'}` },
-        `${tr('clock', name)} ${hhmm(due)}${pending ? '' : ' ✓'}${breached ? ' ⚠' : ''}`,
-      );
-    }),
+    clockLines(order).map((line) =>
+      h('li', { class: `${line.breached ? 'breach' : ''}${line.met ? ' met' : ''}`, dataset: { clock: line.clock } }, line.text)),
   );
 }
 

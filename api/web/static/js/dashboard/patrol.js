@@ -6,7 +6,7 @@
 import { api } from '../lib/api.js';
 import { $, fill, h } from '../lib/dom.js';
 import { t, tr } from '../lib/i18n.js';
-import { localName } from '../lib/names.js';
+import { nameOf, routeNameOf } from '../lib/names.js';
 import { checkpointStates, nextStartOfRoute, percentDone, roundState } from '../lib/rounds.js';
 import { ago, hhmm, ms, now } from '../lib/time.js';
 import { on, store } from './store.js';
@@ -25,7 +25,7 @@ function roundCard(round, at) {
     'li',
     { class: `round round-${state}`, dataset: { route: round.route } },
     h('header', {},
-      h('h3', {}, localName(round.route_name)),
+      h('h3', {}, routeNameOf(round)),
       h('span', { class: 'window' }, `${hhmm(round.start)}–${hhmm(round.end)}`),
       h('span', { class: `chip round-state-${state}` }, t(`patrol.round.${state}`)),
       h('span', { class: 'percent' }, t('patrol.percent', { p: percentDone(states) })),
@@ -48,7 +48,7 @@ function guardsList(at) {
   return h('ul', { class: 'guards' }, rows.map(({ guard, last }) => {
     const silent = Boolean(last) && at - ms(last.scanned_at) > interval;
     return h('li', { class: `guard${silent ? ' silent' : ''}${last ? '' : ' idle'}`, dataset: { guard: guard.id } },
-      h('span', { class: 'name' }, localName(guard.name)),
+      h('span', { class: 'name' }, nameOf(guard)),
       last
         ? h('span', {}, t('patrol.last', { where: store.index.checkpoint(last.checkpoint), time: hhmm(last.scanned_at), ago: ago(last.scanned_at) }))
         : h('span', { class: 'muted' }, t('patrol.never')),
@@ -70,7 +70,7 @@ function render() {
   fill(
     $('#patrol'),
     h('section', { class: 'rounds', 'aria-labelledby': 'patrol-shift' },
-      h('h2', { id: 'patrol-shift' }, shift ? t('patrol.shift', { name: localName(shift.name), start: hhmm(shift.start), end: hhmm(shift.end) }) : t('patrol.noShift')),
+      h('h2', { id: 'patrol-shift' }, shift ? t('patrol.shift', { name: nameOf(shift), start: hhmm(shift.start), end: hhmm(shift.end) }) : t('patrol.noShift')),
       rounds.length ? h('ol', { class: 'round-list' }, rounds.map((r) => roundCard(r, at))) : h('p', { class: 'empty' }, t('patrol.none'))),
     h('aside', { class: 'side' },
       h('section', { 'aria-labelledby': 'patrol-guards' }, h('h2', { id: 'patrol-guards' }, t('patrol.guards')), guardsList(at)),

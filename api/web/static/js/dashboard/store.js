@@ -14,6 +14,7 @@ export const store = {
   readings: new Map(), // device → {points} from /devices/{id}/latest
   readingsError: null,
   view: 'alarms',
+  notifying: true, // GET /web/layout says whether the API runs its notifier
 };
 
 const bus = new EventTarget();

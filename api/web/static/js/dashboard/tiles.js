@@ -4,7 +4,7 @@
 
 import { h } from '../lib/dom.js';
 import { enumText, lang, t, tr } from '../lib/i18n.js';
-import { localName } from '../lib/names.js';
+import { nameOf } from '../lib/names.js';
 import { ago, hhmmss } from '../lib/time.js';
 
 const DECIMALS = { MPa: 3, Hz: 1, '°C': 1, '%': 0, A: 0, V: 0, kW: 0, kg: 0, 'm/s': 2 };
@@ -14,7 +14,8 @@ export function pointText(device, name, value) {
   if (value === undefined || value === null) return '—';
   const point = device.points.find((p) => p.name === name);
   if (point?.enum && typeof value === 'number' && point.enum[String(value)] !== undefined) {
-    return enumText(point.enum[String(value)]);
+    const own = lang === 'zh-CN' ? point.enum_zh?.[String(value)] : null;
+    return own || enumText(point.enum[String(value)]);
   }
   if (typeof value === 'boolean') return t(value ? 'common.yes' : 'common.no');
   if (typeof value !== 'number') return String(value);
@@ -169,7 +170,7 @@ export function tile(device, { status, reading, severity, error, open }) {
     h(
       'header',
       {},
-      h('h4', { id: headingId }, h('button', { type: 'button', class: 'open', 'aria-label': t('eq.details', { name: localName(device.name) }), onclick: () => open(device) }, localName(device.name))),
+      h('h4', { id: headingId }, h('button', { type: 'button', class: 'open', 'aria-label': t('eq.details', { name: nameOf(device) }), onclick: () => open(device) }, nameOf(device))),
       h('span', { class: `state-chip state-${state}` }, tr('deviceState', state)),
     ),
     severity ? h('p', { class: `sev-badge sev-${severity}` }, tr('severity', severity)) : null,

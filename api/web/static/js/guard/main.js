@@ -6,7 +6,7 @@ import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { showLogin, signOut, signedInUser } from '../lib/login.js';
-import { localName, SiteIndex } from '../lib/names.js';
+import { nameOf, routeNameOf, SiteIndex } from '../lib/names.js';
 import { keepPhoto, uploadPending } from '../lib/photos.js';
 import { checkpointStates, currentRound, nextCheckpoint, roundState } from '../lib/rounds.js';
 import { hhmm, hhmmss, now, setTimeZone, syncServerTime } from '../lib/time.js';
@@ -32,10 +32,14 @@ async function loadLayout() {
   }
 }
 
-/** Scans of this phone as the rounds module wants them: with their checkpoint. */
+/** Scans of this phone as the rounds module wants them: with their checkpoint — the API's
+ * answer, or for a scan not synced yet the tag's earlier answer or its hint in the layout. */
 async function knownScans() {
   const mine = await scans(state.me.guard_id);
-  for (const scan of mine) scan.checkpoint = scan.result?.checkpoint ?? (await checkpointOf(scan.tag_uid));
+  for (const scan of mine) {
+    const hinted = scan.result ? null : state.index.checkpointOfTag(scan.tag_uid);
+    scan.checkpoint = scan.result?.checkpoint ?? (await checkpointOf(scan.tag_uid)) ?? hinted;
+  }
   return mine;
 }
 
@@ -43,7 +47,7 @@ function fillRoutePicker() {
   const pick = $('#route-pick');
   const saved = localStorage.getItem(ROUTE_KEY) ?? '';
   fill(pick, h('option', { value: '' }, t('guard.routeAuto')),
-    state.site.routes.map((r) => h('option', { value: r.id, selected: r.id === saved }, localName(r.name))));
+    state.site.routes.map((r) => h('option', { value: r.id, selected: r.id === saved }, nameOf(r))));
   pick.addEventListener('change', () => {
     localStorage.setItem(ROUTE_KEY, pick.value);
     renderRound();
@@ -57,7 +61,7 @@ function renderRound() {
   const round = currentRound(rounds, state.scans, at);
   const next = nextCheckpoint(round, state.scans, at);
   $('#round-title').textContent = round && roundState(round, at) === 'upcoming' ? t('guard.next') : t('guard.current');
-  $('#round-name').textContent = round ? localName(round.route_name) : t('guard.noRound');
+  $('#round-name').textContent = round ? routeNameOf(round) : t('guard.noRound');
   $('#round-window').textContent = round ? t('guard.window', { start: hhmm(round.start), end: hhmm(round.end) }) : '';
   $('#next-checkpoint').textContent = round ? (next ? state.index.checkpoint(next) : t('guard.roundDone')) : '—';
   const states = round ? checkpointStates(round, state.scans, at) : [];
@@ -212,7 +216,7 @@ async function main() {
   state.site = layout.sites.find((s) => s.guards.some((g) => g.id === state.me.guard_id)) ?? layout.sites[0];
   state.index = new SiteIndex(state.site);
   setTimeZone(state.site.timezone);
-  $('#who').textContent = `${state.index.guard(state.me.guard_id)} · ${localName(state.site.name)}`;
+  $('#who').textContent = `${state.index.guard(state.me.guard_id)} · ${nameOf(state.site)}`;
   fillRoutePicker();
   bindScanForm();
   bindNfc();

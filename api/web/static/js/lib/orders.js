@@ -6,13 +6,26 @@ import { api } from './api.js';
 import { formDialog } from './dialog.js';
 import { h } from './dom.js';
 import { t, tr } from './i18n.js';
+import { textIn } from './names.js';
 import { keepPhoto, uploadPending } from './photos.js';
-import { clock, ms, now } from './time.js';
+import { clock, dayTime, ms, now } from './time.js';
 
 /** Clocks not met yet, nearest first: [{clock, due}] (due in epoch ms). The API decides
  * which clocks are met (`pending_clocks`, from api/domain/sla.py); the page only renders. */
 export function pendingClocks(order) {
   return (order.pending_clocks ?? []).map(({ clock, due }) => ({ clock, due: ms(due) }));
+}
+
+/** Every SLA clock of `order` as a line, "回访 11/03 10:15": with its date (a callback is
+ * due tomorrow; a time of day alone reads as today), ✓ once met, ⚠ once breached. */
+export function clockLines(order) {
+  const pending = new Set(pendingClocks(order).map((c) => c.clock));
+  return Object.entries(order.deadlines ?? {}).map(([name, due]) => {
+    const met = !pending.has(name);
+    const breached = Boolean(order.breached?.includes(name));
+    const text = `${tr('clock', name)} ${dayTime(due)}${met ? ' ✓' : ''}${breached ? ' ⚠' : ''}`;
+    return { clock: name, met, breached, text };
+  });
 }
 
 /** The nearest clock as text and whether it ran out: {text, overdue} or null. */
@@ -95,20 +108,44 @@ export function faultBadge(order) {
 export async function runAction(order, action, { defaults = {}, extra = null, onInput = null } = {}) {
   const form = FORMS[action] ?? NOTE_ONLY;
   const override = order.alarm_active && OVERRIDABLE.has(action);
-  const fields = override ? [{ name: 'override_reason', required: true, type: 'textarea' }, ...form.fields] : form.fields;
+  const pm = action === 'complete' && order.source === 'maintenance';
+  let fields = override ? [{ name: 'override_reason', required: true, type: 'textarea' }, ...form.fields] : form.fields;
+  if (pm) fields = [...fields, ...pmFields(order)];
   const values = await formDialog({
-    title: `${tr('action', action)} · ${order.title}`,
+    title: `${tr('action', action)} · ${textIn(order, 'title')}`,
     submit: tr('action', action),
     extra: override ? h('p', { class: 'warning' }, t('order.faultActiveOverride')) : extra,
     onInput,
     fields: fields.map((f) => ({
       ...f,
-      label: t(`field.${f.name}`),
+      label: f.label ?? t(`field.${f.name}`),
       value: defaults[f.name] ?? f.value,
     })),
   });
   if (!values) return null;
   const body = await form.body(values);
   if (override) body.override_reason = values.override_reason;
+  if (pm) Object.assign(body, pmBody(order, values));
   return api(`/workorders/${encodeURIComponent(order.id)}/${action}`, { method: 'POST', body });
+}
+
+/** A PM order's completion: pass or fail per checklist item, and the technician's typed
+ * signature (their name, confirmed with the time the server stamps). */
+function pmFields(order) {
+  const verdicts = [['pass', t('pm.pass')], ['fail', t('pm.fail')]];
+  return [
+    ...(order.checklist ?? []).map((c, i) => ({ name: `check_${i}`, label: c.item, type: 'select', options: verdicts, value: 'pass' })),
+    { name: 'checklist_note', type: 'textarea' },
+    { name: 'signature_name', required: true },
+  ];
+}
+
+function pmBody(order, v) {
+  return {
+    checklist: (order.checklist ?? []).map((c, i) => {
+      const ok = v[`check_${i}`] !== 'fail';
+      return { item: c.item, ok, note: ok ? '' : v.checklist_note };
+    }),
+    signature: { name: v.signature_name, confirmed: true },
+  };
 }

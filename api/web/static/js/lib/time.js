@@ -52,6 +52,14 @@ export function duration(span) {
   return t('time.dh', { d: Math.floor(h / 24), h: h % 24 });
 }
 
+/** How long an alarm's fault has lasted (ms), from its onset (before the rule's hold) to `at`
+ * while it is active, or to its clearing once cleared: then it stops counting. */
+export function faultSpan(alarm, at = now()) {
+  const onset = ms(alarm.onset_at ?? alarm.raised_at);
+  const cleared = alarm.cleared_at && !alarm.active ? ms(alarm.cleared_at) : NaN;
+  return (Number.isNaN(cleared) ? at : cleared) - onset;
+}
+
 /** How long ago, in words. */
 export const ago = (value) => t('time.ago', { d: duration(now() - ms(value)) });
 

@@ -7,6 +7,7 @@ import { api, authHeaders, onSignedOut, useSession } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, lang, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
+import { localName, nameOf } from '../lib/names.js';
 import { dayTime, setTimeZone, syncServerTime } from '../lib/time.js';
 import { faultBars } from './chart.js';
 
@@ -24,7 +25,7 @@ function section(key, items, line) {
 }
 
 function finding(f) {
-  return `${f.device_name} · ${f.point} ${f.value} ${f.unit} (${t(`handover.side.${f.side}`)} ${f.limit}; ${f.basis})`;
+  return `${localName(f.device_name)} · ${f.point} ${f.value} ${f.unit} (${t(`handover.side.${f.side}`)} ${f.limit}; ${f.basis})`;
 }
 
 async function printable(handover) {
@@ -50,7 +51,7 @@ function showHandover(handover) {
       u.available ? null : h('p', { class: 'muted' }, t('handover.noReadings')),
       section('handover.outOfBand', u.out_of_band, finding),
       section('handover.nearThreshold', u.near_threshold, finding),
-      section('handover.offline', u.offline, (s) => `${s.device_name} · ${dayTime(s.start)}–${dayTime(s.end)} (${t('handover.minutes', { n: s.minutes })})`)),
+      section('handover.offline', u.offline, (s) => `${localName(s.device_name)} · ${dayTime(s.start)}–${dayTime(s.end)} (${t('handover.minutes', { n: s.minutes })})`)),
     h('h4', {}, t('handover.signatures')),
     h('ol', { id: 'signatures', class: 'plain' }, handover.signatures.map((s) =>
       h('li', { dataset: { role: s.role } }, h('span', { class: 'sig' }, `${t(`handover.role.${s.role}`)}：${s.name}`),
@@ -123,7 +124,7 @@ async function main() {
   const first = layout.sites[0];
   site = first.id;
   setTimeZone(first.timezone);
-  names = new Map((first.devices || []).map((d) => [d.id, d.name]));
+  names = new Map((first.devices || []).map((d) => [d.id, nameOf(d)]));
   $('#handover-file').addEventListener('click', file);
   $('#handover-file').hidden = !['duty_engineer', 'admin'].includes(me.role);
   $('#faults-form').addEventListener('submit', loadFaults);

@@ -6,7 +6,7 @@ import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
-import { SiteIndex } from '../lib/names.js';
+import { SiteIndex, textIn } from '../lib/names.js';
 import { countdownBadge, faultBadge, refreshCountdowns, runAction } from '../lib/orders.js';
 import { dayTime, setTimeZone, syncServerTime } from '../lib/time.js';
 
@@ -37,8 +37,8 @@ function card(order) {
     h('p', { class: 'badges' },
       h('span', { class: `urgency-badge urgency-${order.urgency}` }, tr('urgency', order.urgency)),
       ' ', h('span', { class: 'chip' }, tr('orderState', order.state))),
-    h('h3', {}, order.source === 'alarm' && tr('category', order.category) !== order.category ? tr('category', order.category) : order.title),
-    order.source === 'alarm' ? h('p', { class: 'muted' }, order.title) : null,
+    h('h3', {}, order.source === 'alarm' && tr('category', order.category) !== order.category ? tr('category', order.category) : textIn(order, 'title')),
+    order.source === 'alarm' ? h('p', { class: 'muted' }, textIn(order, 'title')) : null,
     h('p', {}, where(order)),
     order.description ? h('p', { class: 'muted' }, order.description) : null,
     countdownBadge(order),
