@@ -26,7 +26,14 @@ The machine is shared with other engineers' work: figures are indicative.
    by exception (`gateway.report_by_exception`, the meters' own deadbands) — counting the
    point values, readings and telemetry bytes each would send uplink.
 
-Result lines: `requests_per_poll_coalesced`, `requests_per_poll_per_point`,
+5. BACnet beside Modbus: one device of each served by the simulators on loopback in this
+   process (the office tower's air handler over BACnet/IP (UDP), a pump set over Modbus TCP),
+   each polled in a closed loop by its own source's poller for `--seconds` (a BACnet poll is
+   one ReadPropertyMultiple of the device's points; a Modbus poll is the planner's requests)
+   in the same run: polls (device reads) per second, and point values per second.
+
+Result lines: `bacnet_reads_per_s`, `modbus_reads_per_s`, `bacnet_values_per_s`,
+`modbus_values_per_s`, `requests_per_poll_coalesced`, `requests_per_poll_per_point`,
 `commit_ms_full`, `commit_ms_normal`, `bare_client_req_per_s`, `devices_on_schedule`,
 `ratio_to_bare_client`, `rss_mb`, `rbe_reduction_factor` (point values, full rate / RBE),
 `rbe_bytes_reduction_factor`, `rbe_readings_reduction_factor`.
@@ -456,6 +463,63 @@ async def report_by_exception(seconds: int) -> dict[str, float]:
     }
 
 
+async def polling_rates(seconds: float) -> dict[str, float]:
+    from estatewatch.clock import SystemClock
+    from gateway.bacnet import BacnetSource
+    from gateway.devices import DeviceTracker
+    from gateway.polling import ModbusSource
+    from gateway.report import ReportFilter
+    from gateway.schedule import PollStats
+    from simulators.harness import run_estate
+
+    example = load_site(ROOT / "examples" / "estate.yaml")
+    chosen = {"ahu-1", "pump-domestic-low"}
+    site = example.model_copy(update={"devices": [d for d in example.devices if d.id in chosen]})
+    clock = SystemClock()
+    figures: dict[str, float] = {}
+    async with run_estate(site, clock=clock) as estate:
+        estate.freeze()
+        moved = estate.site
+        trackers = {d.id: DeviceTracker(d, site="b", gateway="b") for d in moved.devices}
+        modbus = ModbusSource.from_site(moved, trackers, PollStats(), clock)
+        bacnet = BacnetSource.from_site(moved, trackers, PollStats(), clock)
+        for poller in [*modbus.pollers, *bacnet.pollers]:
+            poller.report = ReportFilter({})  # every value every poll, on both sides
+        try:
+            async with bacnet.link:
+                for name, poll in (
+                    ("modbus", _modbus_poll(modbus.pollers[0])),
+                    ("bacnet", bacnet.pollers[0].poll),
+                ):
+                    sink = _Count()
+                    await poll(sink)  # connect, learn the units
+                    sink = _Count()
+                    polls, started = 0, time.monotonic()
+                    while (elapsed := time.monotonic() - started) < seconds:
+                        await poll(sink)
+                        polls += 1
+                    figures[f"{name}_reads_per_s"] = round(polls / elapsed, 1)
+                    figures[f"{name}_values_per_s"] = round(sink.values / elapsed, 1)
+                    assert sink.readings == polls, (name, sink.readings, polls)
+        finally:
+            await modbus.close()
+    print(
+        f"polling one device in a closed loop, same run: BACnet/IP"
+        f" {figures['bacnet_reads_per_s']:.0f} reads/s, Modbus TCP"
+        f" {figures['modbus_reads_per_s']:.0f} reads/s",
+        flush=True,
+    )
+    return figures
+
+
+def _modbus_poll(poller: Any) -> Any:
+    async def poll(sink: Any) -> None:
+        for group in poller.groups:
+            await poller.poll(group, sink)
+
+    return poll
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
@@ -465,10 +529,17 @@ def main() -> None:
     parser.add_argument("--max-devices", type=int, default=12_000)
     parser.add_argument("--rbe-seconds", type=int, default=600, help="estate seconds (RBE)")
     parser.add_argument("--rbe-only", action="store_true", help="only the RBE comparison")
+    parser.add_argument(
+        "--polling-only", action="store_true", help="only BACnet beside Modbus polling"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ew-bench-gateway-"))
     try:
         figures: dict[str, float] = {}
+        figures.update(asyncio.run(polling_rates(args.seconds)))
+        if args.polling_only:
+            _print(figures)
+            return
         figures.update(asyncio.run(report_by_exception(args.rbe_seconds)))
         if not args.rbe_only:
             figures.update(coalescing())

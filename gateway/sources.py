@@ -16,6 +16,7 @@ what they carried is committed.
     handheld-scans  patrol scans on the site broker (gateway.patrol)
     mqtt-sensors    JSON sensors on the site broker (gateway.site_mqtt)
     dlt645          DL/T 645-2007 meters, serial or through a transparent gateway (gateway.dlt645)
+    bacnet          BACnet/IP devices: ReadPropertyMultiple polls and COV (gateway.bacnet)
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Protocol, TypeVar
 
 from estatewatch.clock import Clock
 from estatewatch.config import SiteConfig
+from gateway.bacnet import BacnetSource
+from gateway.bacnet_link import BacnetLink
 from gateway.devices import DeviceTracker
 from gateway.dlt645 import Dlt645Source
 from gateway.patrol import HandheldScans, PatrolIntake
@@ -123,6 +126,15 @@ async def dlt645_meters(context: SourceContext) -> Source | None:
     return source
 
 
+async def bacnet_devices(context: SourceContext) -> Source | None:
+    source = BacnetSource.from_site(context.site, context.trackers, context.stats, context.clock)
+    if not source.pollers:
+        return None
+    await context.resources.shared("bacnet", BacnetLink, lambda: source.link)
+    log.info("%d BACnet devices", len(source.pollers))
+    return source
+
+
 async def handheld_scans(context: SourceContext) -> Source | None:
     source = HandheldScans(context.patrol, context.site.site.id)
     await source.listen(await site_broker(context))
@@ -143,6 +155,7 @@ SOURCES: dict[str, SourceFactory] = {
     ModbusSource.name: modbus,
     SensorSource.name: mqtt_sensors,
     Dlt645Source.name: dlt645_meters,
+    BacnetSource.name: bacnet_devices,
 }
 """Source name -> factory, in the order they are built. Order matters on the site broker:
 a message goes to the first source whose route takes its topic, so handheld scans come

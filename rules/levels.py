@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from estatewatch.config.site import (
+    AirHandler,
+    Chiller,
     DeviceKind,
     Elevator,
     EnergyMeter,
@@ -36,6 +38,8 @@ _MODELS = {
     DeviceKind.FIRE_PANEL: FirePanel,
     DeviceKind.SENSOR: Sensor,
     DeviceKind.ENERGY_METER: EnergyMeter,
+    DeviceKind.AIR_HANDLER: AirHandler,
+    DeviceKind.CHILLER: Chiller,
 }
 
 

@@ -90,7 +90,7 @@ def _ms(seconds: float) -> int:
 def _device_points(site: SiteConfig, device: Device) -> set[str]:
     if device.register_map is not None:
         return {p.name for p in site.register_maps[device.register_map].points}
-    if device.connection.protocol in ("mqtt", "dlt645"):
+    if device.connection.protocol in ("mqtt", "dlt645", "bacnet"):
         return {p.name for p in device.connection.points}
     return set()
 

@@ -16,6 +16,7 @@ from random import Random
 
 from estatewatch.codec import DecodeError, Value, decode, encode
 from estatewatch.config import (
+    Bacnet,
     DataType,
     Device,
     Dlt645,
@@ -174,7 +175,7 @@ class DeviceSim:
         client decodes from the registers; for an MQTT sensor, its configured points."""
         if isinstance(self.device.connection, Dlt645) and Fault.GARBAGE in self.faults:
             return {name: math.nan for name in self.model.values()}  # no frame checks out
-        if isinstance(self.device.connection, MqttSensor):
+        if isinstance(self.device.connection, MqttSensor | Bacnet):
             model = self.model.values()
             return {p.name: model.get(p.name, 0) for p in self.device.connection.points}
         if self.register_map is None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from estatewatch.clock import Clock
 from estatewatch.config import DeviceKind, Generator, SiteConfig
 from estatewatch.contracts.payloads import Scalar
+from simulators.bacnet_server import BacnetServers
 from simulators.device import DeviceSim
 from simulators.dlt645_server import MeterServers
 from simulators.errors import SimulatorError, UnknownDevice
@@ -228,6 +229,12 @@ class SimulatedEstate:
                 ModbusServers(self.sims.values(), bind_host=bind_host)
             )
             await stack.enter_async_context(MeterServers(self.sims.values(), bind_host=bind_host))
+            bacnet = await stack.enter_async_context(
+                BacnetServers(self.sims.values(), bind_host=bind_host)
+            )
+            if bacnet.devices:
+                self.add_listener(bacnet.refresh)
+                stack.callback(self._listeners.remove, bacnet.refresh)
             if mqtt_url is not None:
                 publisher = SensorPublisher(
                     self.sims.values(), url=mqtt_url, clock=self.clock, interval=sensor_interval

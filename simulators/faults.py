@@ -57,6 +57,10 @@ class Fault(StrEnum):
     SUPERVISORY = "supervisory"  # a supervised valve or pressure switch: 监管
     ISOLATION = "isolation"  # a zone isolated (屏蔽): a blind spot until restored
     LINKAGE_FAIL = "linkage_fail"  # a linkage started without feedback: 联动无反馈
+    # air handlers and chillers (BACnet)
+    FILTER_CLOGGED = "filter_clogged"  # the filter's pressure drop past its change level
+    SUPPLY_AIR_HIGH = "supply_air_high"  # chilled-water valve stuck shut: supply air ~10 °C warm
+    CHILLER_TRIP = "chiller_trip"  # a safety trips the chiller: stopped, alarm on, loop warms
     # MQTT sensors
     LEAK = "leak"
     SMOKE = "smoke"
@@ -127,6 +131,8 @@ KIND_FAULTS: dict[DeviceKind, frozenset[Fault]] = {
     DeviceKind.FIRE_PANEL: FIRE_PANEL_FAULTS,
     DeviceKind.SENSOR: frozenset(),
     DeviceKind.ENERGY_METER: frozenset({Fault.OVERLOAD}),
+    DeviceKind.AIR_HANDLER: frozenset({Fault.FILTER_CLOGGED, Fault.SUPPLY_AIR_HIGH}),
+    DeviceKind.CHILLER: frozenset({Fault.CHILLER_TRIP}),
 }
 
 SENSOR_FAULTS: dict[SensorType, frozenset[Fault]] = {

@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from estatewatch.clock import Clock, ScaledClock, SystemClock
-from estatewatch.config import Dlt645, ModbusTcp, SiteConfig
+from estatewatch.config import Bacnet, Dlt645, ModbusTcp, SiteConfig
 from estatewatch.testing.services import free_port
 from simulators.estate import SimulatedEstate
 
@@ -25,10 +26,19 @@ __all__ = ["SimulatedEstate", "relocate", "run_estate"]
 LOOPBACK = "127.0.0.1"
 
 
+def free_udp_port() -> int:
+    """A UDP port free on loopback right now (BACnet/IP is UDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def relocate(site: SiteConfig) -> SiteConfig:
     """The site with every Modbus TCP device and DL/T 645 meter behind a TCP gateway moved to
     127.0.0.1 on a free port; devices that shared an address share one new port (and keep
-    their unit ids and meter addresses)."""
+    their unit ids and meter addresses). Each BACnet device, and the gateway's own BACnet
+    port, gets a free UDP port of its own on 127.0.0.1."""
     ports: dict[tuple[str, int], int] = {}
     devices = []
     for device in site.devices:
@@ -40,8 +50,13 @@ def relocate(site: SiteConfig) -> SiteConfig:
             port = ports[key]
             moved = conn.model_copy(update={"host": LOOPBACK, "port": port})
             device = device.model_copy(update={"connection": moved})
+        elif isinstance(conn, Bacnet) and conn.address is not None:
+            udp = conn.model_copy(update={"address": f"{LOOPBACK}:{free_udp_port()}"})
+            device = device.model_copy(update={"connection": udp})
         devices.append(device)
-    return site.model_copy(update={"devices": devices})
+    bacnet = site.gateway.bacnet.model_copy(update={"address": f"{LOOPBACK}:{free_udp_port()}"})
+    gateway = site.gateway.model_copy(update={"bacnet": bacnet})
+    return site.model_copy(update={"devices": devices, "gateway": gateway})
 
 
 @asynccontextmanager

@@ -25,6 +25,8 @@ TRADE_OF_DEVICE: dict[DeviceKind, Trade] = {
     DeviceKind.FIRE_PANEL: Trade.FIRE,
     DeviceKind.SENSOR: Trade.INTELLIGENT,
     DeviceKind.ENERGY_METER: Trade.WATER_ELECTRIC,
+    DeviceKind.AIR_HANDLER: Trade.WATER_ELECTRIC,  # HVAC is the 水电 (M&E) team's
+    DeviceKind.CHILLER: Trade.WATER_ELECTRIC,
 }
 
 TRADE_OF_CHECKPOINT: dict[str, Trade] = {

@@ -1,5 +1,6 @@
 """Site configuration models and their YAML loader."""
 
+from estatewatch.config.bacnet import Bacnet, BacnetPoint, BacnetPort
 from estatewatch.config.emergency import EmergencyPlan, EmergencyType, PlanStep
 from estatewatch.config.loader import load_model, load_site, parse_model, parse_site
 from estatewatch.config.notify import (
@@ -18,10 +19,12 @@ from estatewatch.config.registers import (
     RegisterType,
 )
 from estatewatch.config.site import (
+    AirHandler,
     Building,
     CalendarOverride,
     CalendarYear,
     Checkpoint,
+    Chiller,
     Connection,
     Device,
     DeviceKind,
@@ -54,10 +57,15 @@ from estatewatch.config.site import (
 )
 
 __all__ = [
+    "AirHandler",
+    "Bacnet",
+    "BacnetPoint",
+    "BacnetPort",
     "Building",
     "CalendarOverride",
     "CalendarYear",
     "Checkpoint",
+    "Chiller",
     "Connection",
     "DataType",
     "Device",

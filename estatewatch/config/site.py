@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
+from estatewatch.config.bacnet import Bacnet, BacnetPort
 from estatewatch.config.base import Identifier, PointName, StrictModel
 from estatewatch.config.emergency import EmergencyPlan
 from estatewatch.config.names import LocalizedName
@@ -30,6 +31,8 @@ class DeviceKind(StrEnum):
     FIRE_PANEL = "fire_panel"
     SENSOR = "sensor"
     ENERGY_METER = "energy_meter"
+    AIR_HANDLER = "air_handler"
+    CHILLER = "chiller"
 
 
 # --- where a device is reached -------------------------------------------------------------
@@ -126,7 +129,9 @@ class Dlt645(StrictModel):
         return self
 
 
-Connection = Annotated[ModbusTcp | ModbusRtu | MqttSensor | Dlt645, Field(discriminator="protocol")]
+Connection = Annotated[
+    ModbusTcp | ModbusRtu | MqttSensor | Dlt645 | Bacnet, Field(discriminator="protocol")
+]
 
 
 # --- devices, by kind ----------------------------------------------------------------------
@@ -259,8 +264,43 @@ class EnergyMeter(DeviceBase):
     )
 
 
+class AirHandler(DeviceBase):
+    """An air handling unit (空调箱/组合式空调机组) on the building automation system (BACnet):
+    its supply-air temperature held in a band around the set-point, its filter watched by
+    the pressure drop across it."""
+
+    kind: Literal[DeviceKind.AIR_HANDLER]
+    schedule: Literal["office_hours", "always"] = Field(
+        default="office_hours", description="when its fan runs: 07:00-21:00 local, or always"
+    )
+    supply_air_setpoint_c: float = Field(default=14.0, ge=5, le=35)
+    supply_air_band_c: float = Field(
+        default=3.0, gt=0, le=15, description="the supply air is out of band beyond ± this"
+    )
+    filter_dp_clean_pa: float = Field(default=120.0, gt=0, description="a clean filter's drop")
+    filter_dp_high_pa: float = Field(
+        default=250.0, gt=0, description="change the filter above this (the maker's final drop)"
+    )
+
+
+class Chiller(DeviceBase):
+    """A water-cooled chiller (冷水机组) on the building automation system (BACnet)."""
+
+    kind: Literal[DeviceKind.CHILLER]
+    leaving_water_setpoint_c: float = Field(default=7.0, ge=3, le=15)
+    capacity_kw: float = Field(default=1400.0, gt=0)
+
+
 Device = Annotated[
-    PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor | EnergyMeter,
+    PumpSet
+    | Elevator
+    | PowerRoom
+    | Generator
+    | FirePanel
+    | Sensor
+    | EnergyMeter
+    | AirHandler
+    | Chiller,
     Field(discriminator="kind"),
 ]
 
@@ -479,6 +519,9 @@ class GatewayConfig(StrictModel):
         description="send every polled point only on a change (beyond its deadband, if it"
         " has one) or after its max_silence; points with a deadband do so anyway",
     )
+    bacnet: BacnetPort = Field(
+        default_factory=BacnetPort, description="the gateway's BACnet/IP port (BACnet devices)"
+    )
 
 
 def _time_zone(name: str) -> str:
@@ -664,7 +707,17 @@ class SiteConfig(StrictModel):
     # Lookups used by every component.
     def device(
         self, device_id: str
-    ) -> PumpSet | Elevator | PowerRoom | Generator | FirePanel | Sensor | EnergyMeter:
+    ) -> (
+        PumpSet
+        | Elevator
+        | PowerRoom
+        | Generator
+        | FirePanel
+        | Sensor
+        | EnergyMeter
+        | AirHandler
+        | Chiller
+    ):
         for device in self.devices:
             if device.id == device_id:
                 return device

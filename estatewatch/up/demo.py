@@ -92,14 +92,20 @@ def write_demo_site(site: SiteConfig, notify: Mapping[str, Any], path: Path) -> 
 
 def device_ports(site: SiteConfig) -> str:
     """The TCP addresses the simulators hold (Modbus, DL/T 645 gateways), e.g.
-    ``127.0.0.1:15021-15023,15031``."""
+    ``127.0.0.1:15021-15023,15031``, and the UDP addresses of their BACnet devices."""
     ports: dict[str, set[int]] = {}
     for device in site.devices:
         host = getattr(device.connection, "host", None)
         port = getattr(device.connection, "port", None)
         if isinstance(host, str) and isinstance(port, int):
             ports.setdefault(host, set()).add(port)
-    return " ".join(f"{host}:{_ranges(sorted(held))}" for host, held in ports.items()) or "none"
+    held = " ".join(f"{host}:{_ranges(sorted(held))}" for host, held in ports.items()) or "none"
+    bacnet = [
+        device.connection.address
+        for device in site.devices
+        if device.connection.protocol == "bacnet" and device.connection.address
+    ]
+    return held + (f"; BACnet/IP (UDP) on {' '.join(bacnet)}" if bacnet else "")
 
 
 def _ranges(ports: list[int]) -> str:

@@ -14,6 +14,8 @@ from datetime import datetime, tzinfo
 from random import Random
 
 from estatewatch.config import (
+    AirHandler,
+    Chiller,
     Device,
     Elevator,
     EnergyMeter,
@@ -28,12 +30,15 @@ from simulators.physics.base import Model, StaticModel
 from simulators.physics.elevator import ElevatorModel
 from simulators.physics.fire_panel import FirePanelModel
 from simulators.physics.generator import GeneratorModel
+from simulators.physics.hvac import AirHandlerModel, ChillerModel
 from simulators.physics.meter import MeterModel
 from simulators.physics.power import PowerRoomModel
 from simulators.physics.pump import PumpSetModel
 from simulators.physics.sensors import SensorModel
 
 __all__ = [
+    "AirHandlerModel",
+    "ChillerModel",
     "ElevatorModel",
     "FirePanelModel",
     "GeneratorModel",
@@ -70,6 +75,10 @@ def make_model(
         return SensorModel(device, rng, now, tz)
     if isinstance(device, EnergyMeter):
         return MeterModel(device, rng, now, tz)
+    if isinstance(device, AirHandler):
+        return AirHandlerModel(device, rng, now, tz)
+    if isinstance(device, Chiller):
+        return ChillerModel(device, rng, now, tz)
     return StaticModel()
 
 

@@ -158,7 +158,7 @@ def test_invalid_yaml_is_located() -> None:
 
 def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "check", str(EXAMPLE)]) == 0
-    assert "25 devices, 30 checkpoints, 3 routes" in capsys.readouterr().out
+    assert "27 devices, 30 checkpoints, 3 routes" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(_mutate("port: 15022, unit_id: 1", "port: 0, unit_id: 1"))
     assert main(["config", "check", str(bad)]) == 1

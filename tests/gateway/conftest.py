@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from estatewatch.config import ModbusTcp, SiteConfig
+from estatewatch.config import Bacnet, ModbusTcp, SiteConfig
 from gateway.service import Gateway, GatewayOptions
 
 _ids = itertools.count()
@@ -18,11 +18,11 @@ KEYS = {f"HANDHELD_HH0{n}_KEY": f"{n:02x}" * 16 for n in range(1, 5)}
 
 
 def fast(site: SiteConfig, interval: float = 0.2, timeout: float = 0.3) -> SiteConfig:
-    """The site with every Modbus device polled every `interval` s, timing out after
-    `timeout` s, so faults show within a second or two."""
+    """The site with every Modbus and BACnet device polled every `interval` s, timing out
+    after `timeout` s, so faults show within a second or two."""
     devices = []
     for device in site.devices:
-        if isinstance(device.connection, ModbusTcp):
+        if isinstance(device.connection, ModbusTcp | Bacnet):
             conn = device.connection.model_copy(update={"timeout": timedelta(seconds=timeout)})
             device = device.model_copy(
                 update={"connection": conn, "poll_interval": timedelta(seconds=interval)}

@@ -17,7 +17,7 @@ from gateway.sources import SOURCES, Resources, SourceContext, make_source
 
 
 def test_the_registry_names_every_source_in_build_order() -> None:
-    assert list(SOURCES) == ["handheld-scans", "modbus", "mqtt-sensors", "dlt645"]
+    assert list(SOURCES) == ["handheld-scans", "modbus", "mqtt-sensors", "dlt645", "bacnet"]
 
 
 async def test_an_unknown_source_is_refused(example_site: SiteConfig) -> None:
@@ -34,8 +34,9 @@ async def test_an_unknown_source_is_refused(example_site: SiteConfig) -> None:
             site_url="mqtt://127.0.0.1:1",
             client_id="gw-test",
         )
-        with pytest.raises(ValueError, match="unknown source 'bacnet'; known: handheld-scans"):
-            await make_source("bacnet", context)
+        with pytest.raises(ValueError, match="unknown source 'knx'; known: handheld-scans"):
+            await make_source("knx", context)
         empty = replace(context, site=example_site.model_copy(update={"devices": []}))
         assert await make_source("modbus", empty) is None
         assert await make_source("mqtt-sensors", empty) is None
+        assert await make_source("bacnet", empty) is None

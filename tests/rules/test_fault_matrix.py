@@ -140,6 +140,15 @@ MATRIX: dict[Key, dict[Fault, Row]] = {
         Fault.METER_ERROR: row("device.comm_fault"),
         Fault.GARBAGE: row("device.comm_fault"),
     },
+    (DeviceKind.AIR_HANDLER, None): {
+        Fault.SUPPLY_AIR_HIGH: row("ahu.supply_air"),
+        Fault.FILTER_CLOGGED: row("ahu.filter_clogged"),
+        Fault.OFFLINE: row("device.offline", within=90),
+    },
+    (DeviceKind.CHILLER, None): {
+        Fault.CHILLER_TRIP: row("chiller.trip", within=30),
+        Fault.OFFLINE: row("device.offline", within=90),
+    },
     (DeviceKind.SENSOR, SensorType.LEAK): {
         Fault.LEAK: row("sensor.leak"),
         Fault.OFFLINE: row("sensor.offline", within=1000),
@@ -234,6 +243,8 @@ DEVICE_OF: dict[Key, str] = {
     (DeviceKind.GENERATOR, None): "generator-1",
     (DeviceKind.FIRE_PANEL, None): "fire-panel-1",
     (DeviceKind.ENERGY_METER, None): "meter-t1",
+    (DeviceKind.AIR_HANDLER, None): "ahu-1",
+    (DeviceKind.CHILLER, None): "chiller-1",
     (DeviceKind.SENSOR, SensorType.LEAK): "leak-pump-room",
     (DeviceKind.SENSOR, SensorType.SMOKE): "smoke-power-room-1",
     (DeviceKind.SENSOR, SensorType.TEMPERATURE): "temp-power-room-2",

@@ -61,7 +61,7 @@ def test_devices_carry_what_their_tiles_show(example_site: SiteConfig) -> None:
     assert devices["leak-pump-room"].attributes == {"sensor_type": "leak"}
     pressure = next(p for p in devices["pump-domestic-low"].points if p.name == "outlet_pressure")
     assert (pressure.unit, pressure.enum) == ("MPa", None)
-    assert [b.id for b in layout.buildings] == ["podium", "t1", "t2", "t3", "t4"]
+    assert [b.id for b in layout.buildings] == ["podium", "t1", "t2", "t3", "t4", "office"]
     assert layout.buildings[0].rooms[0].name == "Domestic pump room 生活泵房"
 
 

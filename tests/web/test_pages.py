@@ -110,7 +110,9 @@ def test_the_layout_describes_the_site_without_secrets(client: TestClient) -> No
     (site,) = body["sites"]
     assert site["id"] == "harbour-view"
     assert site["timezone"] == "Asia/Shanghai"
-    assert len(site["devices"]) == 25  # with fire-panel-1, generator-1 and four meters
+    assert (
+        len(site["devices"]) == 27
+    )  # with fire-panel-1, generator-1, four meters, ahu-1, chiller-1
     assert len(site["checkpoints"]) == 30
     devices = {d["id"]: d for d in site["devices"]}
     fault = next(p for p in devices["elevator-3"]["points"] if p["name"] == "fault_code")
@@ -178,10 +180,11 @@ def test_no_inline_script_style_or_html_injection() -> None:
 def _table(name: str) -> str:
     """The text table of a strings module (the Chinese one also holds enum texts after it),
     with the per-page texts of that language (js/<page>/strings.js: `<PAGE>_ZH`, then
-    `<PAGE>_EN`, merged into the table when that page loads) and the API refusals' texts
-    (js/lib/problem-strings.js)."""
+    `<PAGE>_EN`, merged into the table when that page loads), the API refusals' texts
+    (js/lib/problem-strings.js) and the building plant's (js/lib/strings-plant.js)."""
     table = (STATIC_DIR / "js" / "lib" / name).read_text().split("export const ENUM_ZH")[0]
-    extra = [STATIC_DIR / "js" / "lib" / "problem-strings.js"]
+    lib = STATIC_DIR / "js" / "lib"
+    extra = [lib / "problem-strings.js", lib / "strings-plant.js"]  # merged by i18n.js
     for page in [*sorted((STATIC_DIR / "js").glob("*/strings.js")), *extra]:
         zh, en = re.split(r"export const \w+_EN", page.read_text())
         table += zh if name == "strings-zh.js" else en

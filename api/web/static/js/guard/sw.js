@@ -2,7 +2,7 @@
 // in a basement without signal. Network first (a new version wins when there is signal),
 // the kept copy otherwise. API calls are never kept: scans wait in IndexedDB instead.
 
-const CACHE = 'ew-guard-v1';
+const CACHE = 'ew-guard-v2'; // v2: lib/strings-plant.js joined the shell
 const SHELL = [
   '/guard',
   '/static/css/base.css',
@@ -23,6 +23,7 @@ const SHELL = [
   '/static/js/lib/problems.js',
   '/static/js/lib/rounds.js',
   '/static/js/lib/strings-en.js',
+  '/static/js/lib/strings-plant.js',
   '/static/js/lib/strings-zh.js',
   '/static/js/lib/time.js',
 ];
