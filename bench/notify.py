@@ -12,7 +12,9 @@ so the alarms that are waiting when the notifier plans go as one message (up to 
 each line's link names its alarm, which is how the receiver times every alarm: from its
 publication to the request that carries it. Baselines in the same run: a bare signed POST to
 the same receiver, and one MQTT round trip on the same broker. `--without-notifier` times
-the API storing the burst alone. The machine is shared: figures are indicative.
+the API storing the burst alone. The machine is shared: figures are indicative, and the load
+average is printed with them. `EW_BENCH_PROFILE=FILE` samples the API's process through the
+burst with py-spy (`pip install py-spy`; `EW_BENCH_PROFILE_WAITS=1` for the waits too).
 """
 
 from __future__ import annotations
