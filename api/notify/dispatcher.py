@@ -46,6 +46,10 @@ SEND_TIMEOUT_S = 20.0
 MAX_IN_FLIGHT = 64
 MIN_PAUSE_S = 0.05
 ESCALATE_EVERY = timedelta(seconds=1)
+ESCALATE_BUSY_EVERY = timedelta(seconds=10)
+"""While a storm keeps every pass busy, escalations are walked this often at most: each walk
+is a turn at SQLite's writer, and one taken mid-storm let the consumer's next batch in
+before the plan, holding every planned line back by that batch (~200 ms)."""
 
 
 class Notifier:
@@ -148,13 +152,15 @@ class Notifier:
             self._plan_and_claim, MAX_IN_FLIGHT - self.in_flight
         )
         self._start(batches)
+        busy = bool(planned or batches)
         now = self.clock.now()
-        if self._escalated is None or now - self._escalated >= ESCALATE_EVERY:
+        since = None if self._escalated is None else now - self._escalated
+        if since is None or since >= (ESCALATE_BUSY_EVERY if busy else ESCALATE_EVERY):
             # Levels are minutes apart: during a storm this write need not take every turn,
             # and it comes after the sends are started, not between a plan and its claim.
             self._escalated = now
             await asyncio.to_thread(self.escalate_once)
-        return bool(planned or batches)
+        return busy
 
     def _plan_and_claim(self, groups: int) -> tuple[int, list[outbox.Batch]]:
         with self.db.write() as session:
