@@ -43,6 +43,10 @@ CONSUME_BATCH = 500
 RECEIVE_WINDOW = 1000
 """Unacknowledged messages the broker may send ahead (MQTT 5 receive maximum): two full
 batches, so the next batch is on hand when one commits."""
+OUTBOX_DEFER_S = 1.0
+"""How long the outbox publisher lets a storm's consumer go first, at most: both want the
+process's one interpreter lock and SQLite's one writer, and the consumer's alarms are on the
+way to a notification while the outbox's MQTT copies of what was stored can wait a moment."""
 COMPONENT = "api"
 
 
@@ -75,6 +79,9 @@ class Bus:
             )
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._quiet = asyncio.Event()
+        """Set while the consumer has nothing in hand and nothing received waiting."""
+        self._quiet.set()
         self.consumed = 0
         self.published = 0
         self.dead_letters = 0
@@ -119,11 +126,14 @@ class Bus:
 
     async def _consume(self) -> None:
         async for batch in self.client.batches(CONSUME_BATCH):
+            self._quiet.clear()
             decoded = [(message, await self._decode(message)) for message in batch]
             await self._store([(m, p) for m, p in decoded if p is not None])
             for message in batch:
                 self.client.ack(message)  # stored or dead-lettered: either way, for good
             self.consumed += len(batch)
+            if not self.client.backlog:
+                self._quiet.set()
 
     async def _decode(self, message: Message) -> Payload | None:
         parts = topics.parse(message.topic)
@@ -200,6 +210,13 @@ class Bus:
 
     # --- publishing the outbox -----------------------------------------------------------
 
+    async def _consumer_quiet(self) -> None:
+        """Until the consumer has stored what it received, at most OUTBOX_DEFER_S: in a
+        storm the outbox goes out between the consumer's batches, or once a second."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(OUTBOX_DEFER_S):
+                await self._quiet.wait()
+
     def _pending(self) -> list[_Outgoing]:
         with self.db.read() as session:
             return [
@@ -215,6 +232,7 @@ class Bus:
         interval = self.outbox_poll_interval
         while True:
             waiter = self.pulse.waiter(feed.OUTBOX)
+            await self._consumer_quiet()
             batch = await asyncio.to_thread(self._pending)
             if not batch:
                 await wait(waiter, interval)

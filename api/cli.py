@@ -40,9 +40,13 @@ def _freeze() -> None:
     """What start-up built (modules, site files, schemas, services: ~200k objects) lives as
     long as the process: out of the collector's sight, a full collection walks only what
     requests left behind. At 200k objects each one took 100-300 ms on a shared machine —
-    the tail of every endpoint's latency (bench/api.py's queue p99)."""
+    the tail of every endpoint's latency (bench/api.py's queue p99). Young collections run
+    every 20 000 allocations instead of 700: a storm of 1 000 alarms allocates millions of
+    short-lived objects, and the collector's passes over them (and the full collections they
+    led to) took ~40 ms of a burst's ~700; ~10 ms now (bench/notify.py)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -9,12 +9,13 @@ waits for any of this: they only appended to the feed.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, Text, cast, select
 from sqlalchemy.orm import Session
 
 from api.models import Counter, Escalation, FeedEvent
@@ -158,6 +159,11 @@ def _on_workorder(
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
 
 
+def _routes_orders(config: NotifyConfig) -> bool:
+    """Whether any route of the site tells someone about a work-order event."""
+    return any(event != EventKind.ALARM for rule in config.routes for event in rule.match.events)
+
+
 def plan_pass(
     session: Session,
     *,
@@ -172,8 +178,16 @@ def plan_pass(
     cursor = session.get(Counter, CURSOR, with_for_update=True)
     if cursor is None:
         raise RuntimeError("counter 'notify' is missing: run the migrations")
+    # The payload as its JSON text, decoded only for the events a pass acts on: a storm's
+    # work-order events (half the feed, the larger payloads) mostly concern no route.
     events = session.execute(
-        select(FEED.c.seq, FEED.c.kind, FEED.c.site, FEED.c.at, FEED.c.payload)
+        select(
+            FEED.c.seq,
+            FEED.c.kind,
+            FEED.c.site,
+            FEED.c.at,
+            cast(FEED.c.payload, Text).label("payload"),
+        )
         .where(FEED.c.seq > cursor.value, FEED.c.kind.in_(FEED_KINDS))
         .order_by(FEED.c.seq)
         .limit(limit)
@@ -188,9 +202,11 @@ def plan_pass(
             stale += 1
             continue
         if event.kind == "alarm":
-            _on_alarm(session, site, event.payload, sites, run)
-        else:
-            _on_workorder(session, site, event.payload, sites, run)
+            _on_alarm(session, site, json.loads(event.payload), sites, run)
+        elif event.site in run.incident_sites or _routes_orders(site.notifications):
+            _on_workorder(session, site, json.loads(event.payload), sites, run)
+        elif "note" in event.payload and (payload := json.loads(event.payload))["event"] == "note":
+            _on_workorder(session, site, payload, sites, run)  # to the duty room, routes or not
     outbox.plan_many(session, run.rows)
     if events:
         cursor.value = events[-1].seq

@@ -59,6 +59,21 @@ def append(session: Session, change: FeedEntry, *, at: datetime) -> int:
     return seq
 
 
+class StoredChange(Protocol):
+    """A change as the feed holds it: a row of `events_after`."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+
 def events_after(
     session: Session,
     *,
@@ -66,13 +81,18 @@ def events_after(
     limit: int,
     sites: list[str] | None = None,
     kinds: list[str] | None = None,
-) -> list[FeedEvent]:
-    query = select(FeedEvent).where(FeedEvent.seq > after)
+) -> list[StoredChange]:
+    """Plain rows, not ORM objects: a storm's feed is read by the thousand, and nothing
+    reading it changes it."""
+    query = select(
+        FeedEvent.seq, FeedEvent.kind, FeedEvent.site, FeedEvent.subject_id, FeedEvent.payload
+    ).where(FeedEvent.seq > after)
     if sites:
         query = query.where(FeedEvent.site.in_(sites))
     if kinds:
         query = query.where(FeedEvent.kind.in_(kinds))
-    return list(session.scalars(query.order_by(FeedEvent.seq).limit(limit)))
+    rows: list[Any] = list(session.execute(query.order_by(FeedEvent.seq).limit(limit)))
+    return rows
 
 
 def bounds(session: Session) -> tuple[int, int]:
