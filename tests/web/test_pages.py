@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi import FastAPI
 
 from api.app import create_app
@@ -24,6 +25,7 @@ from api.web.routes import STATIC_DIR, _StaticFiles
 from api.workflows import users
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
+from estatewatch.config.site import DeviceKind
 from tests.dates import iso
 from tests.web.stack import T0_WEB
 
@@ -225,3 +227,27 @@ def test_chinese_texts_are_chinese() -> None:
     assert latin_only == {"lang.other", "lang.otherLabel"}  # the button speaks English
     for word in ("告警", "确认", "工单", "派单", "巡逻", "电梯困人", "生活水泵"):
         assert word in text
+
+
+def test_every_kind_and_alarm_category_has_a_label_in_both_languages() -> None:
+    """The board's filters and alarm cards name each device kind and rule category; one
+    without a label showed its raw id (energy_meter, fire_alarm) in both languages."""
+    rules = yaml.safe_load((Path(__file__).parents[2] / "rules" / "builtin.yaml").read_text())
+    categories: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("category"), str):
+                categories.add(node["category"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(rules)
+    keys = [f"category.{c}" for c in sorted(categories)]
+    keys += [f"kind.{k.value}" for k in DeviceKind]
+    for name in ("strings-zh.js", "strings-en.js"):
+        table = _table(name)
+        assert [k for k in keys if f"'{k}'" not in table] == [], name

@@ -2,7 +2,7 @@
 // in a basement without signal. Network first (a new version wins when there is signal),
 // the kept copy otherwise. API calls are never kept: scans wait in IndexedDB instead.
 
-const CACHE = 'ew-guard-v2'; // v2: lib/strings-plant.js joined the shell
+const CACHE = 'ew-guard-v3'; // v3: lib/strings-plant.js gained the life-safety texts
 const SHELL = [
   '/guard',
   '/static/css/base.css',

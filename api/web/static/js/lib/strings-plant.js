@@ -1,7 +1,26 @@
-// Texts of the office towers' building automation plant (BACnet air handlers and chillers):
-// their kinds, points and alarm categories, merged into the tables by i18n.js.
+// Texts of the equipment that joined after the first tables filled up: the office towers'
+// building automation plant (BACnet air handlers and chillers), fire-alarm panels,
+// generators and energy meters — their kinds, points and alarm categories, merged into the
+// tables by i18n.js.
 
 export const PLANT_ZH = {
+  'category.elevator_out_of_service': '电梯停用',
+  'category.fire_alarm': '火警',
+  'category.fire_isolation': '消防设备屏蔽',
+  'category.fire_linkage': '消防联动启动',
+  'category.fire_panel_fault': '火灾报警控制器故障',
+  'category.fire_supervisory': '消防监管报警',
+  'category.generator_ats_fail': '双电源切换失败',
+  'category.generator_battery_low': '发电机蓄电池电压低',
+  'category.generator_low_fuel': '发电机燃油不足',
+  'category.generator_overheat': '发电机过热',
+  'category.generator_overload': '发电机过载',
+  'category.generator_start_failure': '发电机启动失败',
+  'category.overload': '过载',
+  'category.tank_overflow': '水箱溢流',
+  'category.water_outage': '停水',
+  'kind.energy_meter': '电能表',
+  'kind.fire_panel': '火灾报警控制器',
   'category.supply_air_temperature': '送风温度超限',
   'category.filter_clogged': '过滤网需更换',
   'category.chiller_trip': '冷水机组跳机',
@@ -16,6 +35,23 @@ export const PLANT_ZH = {
 };
 
 export const PLANT_EN = {
+  'category.elevator_out_of_service': 'Elevator out of service',
+  'category.fire_alarm': 'Fire alarm',
+  'category.fire_isolation': 'Fire device isolated',
+  'category.fire_linkage': 'Fire linkage started',
+  'category.fire_panel_fault': 'Fire panel fault',
+  'category.fire_supervisory': 'Fire supervisory',
+  'category.generator_ats_fail': 'ATS failed to transfer',
+  'category.generator_battery_low': 'Generator battery low',
+  'category.generator_low_fuel': 'Generator fuel low',
+  'category.generator_overheat': 'Generator overheat',
+  'category.generator_overload': 'Generator overload',
+  'category.generator_start_failure': 'Generator failed to start',
+  'category.overload': 'Overload',
+  'category.tank_overflow': 'Tank overflow',
+  'category.water_outage': 'Water supply lost',
+  'kind.energy_meter': 'Energy meter',
+  'kind.fire_panel': 'Fire alarm panel',
   'category.supply_air_temperature': 'Supply air out of band',
   'category.filter_clogged': 'Filter to change',
   'category.chiller_trip': 'Chiller trip',
