@@ -105,7 +105,9 @@ def remind_reviews(session: Session, *, sites: Sites, now: datetime) -> int:
         if done is not None or site is None:
             continue
         tz = sites.tz(incident.site)
-        people = people_for(site, roles=[OnCallRole.SUPERVISOR], people=[], now=now, tz=tz)
+        people = people_for(
+            site, session=session, roles=[OnCallRole.SUPERVISOR], people=[], now=now, tz=tz
+        )
         subject = Subject(
             kind="incident",
             event=EventKind.ALARM,

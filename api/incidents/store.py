@@ -134,7 +134,12 @@ def open_incident(
     session.flush()
     add_entry(session, incident, kind="opened", by=by, at=now, text=incident.title, event="opened")
     people = people_for(
-        site, roles=list(plan.notify_roles), people=list(plan.notify_people), now=now, tz=tz
+        site,
+        roles=list(plan.notify_roles),
+        people=list(plan.notify_people),
+        now=now,
+        tz=tz,
+        session=session,
     )
     subject = Subject(
         kind="incident",

@@ -54,7 +54,12 @@ def escalate_pass(session: Session, *, sites: Sites, now: datetime) -> int:
             if level.number <= escalation.last_level:
                 continue
             people = people_for(
-                site, roles=list(level.step.roles), people=list(level.step.people), now=now, tz=tz
+                site,
+                roles=list(level.step.roles),
+                people=list(level.step.people),
+                now=now,
+                tz=tz,
+                session=session,
             )
             notify_people(
                 session,

@@ -33,7 +33,12 @@ def notify_unsigned(session: Session, *, now: datetime, sites: Sites) -> int:
             if status.state == "signed" or status.notified is not None:
                 continue
             people = people_for(
-                config, roles=[OnCallRole.SUPERVISOR], people=[], now=now, tz=sites.tz(site)
+                config,
+                roles=[OnCallRole.SUPERVISOR],
+                people=[],
+                now=now,
+                tz=sites.tz(site),
+                session=session,
             )
             notice = HandoverNotice(
                 site=site, shift=status.shift, date=status.date, noticed_at=now, people=people

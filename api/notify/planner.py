@@ -122,7 +122,9 @@ def _on_alarm(
         return
     tz = sites.tz(subject.site)
     for rule in routing.rules_for(config, subject):
-        people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
+        people = people_for(
+            site, session=session, roles=rule.roles, people=rule.people, now=now, tz=tz
+        )
         key = f"alarm:{subject.id}:0"
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
         if rule.escalation and session.get(Escalation, subject.id) is None:
@@ -151,11 +153,15 @@ def _on_workorder(
     key = f"workorder:{subject.id}:{payload['revision']}"
     if subject.event is EventKind.WORKORDER_NOTE:  # a technician's note: to the duty room
         subject = replace(subject, what=f"{subject.what}: {payload.get('note', '')}"[:500])
-        people = people_for(site, roles=[OnCallRole.DUTY_ENGINEER], people=[], now=now, tz=tz)
+        people = people_for(
+            site, session=session, roles=[OnCallRole.DUTY_ENGINEER], people=[], now=now, tz=tz
+        )
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
         return
     for rule in routing.rules_for(site.notifications, subject):
-        people = people_for(site, roles=rule.roles, people=rule.people, now=now, tz=tz)
+        people = people_for(
+            site, session=session, roles=rule.roles, people=rule.people, now=now, tz=tz
+        )
         notify_people(session, site, subject, people, event_key=key, now=now, into=run.rows)
 
 

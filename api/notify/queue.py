@@ -7,9 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.domain.roster import on_duty
 from api.notify import outbox, routing
 from api.notify.routing import Subject
 from api.notify.templates import Line
+from api.store import roster as roster_store
+from api.store import users as user_store
 from estatewatch.config.notify import OnCallRole
 from estatewatch.config.site import SiteConfig
 
@@ -64,9 +67,45 @@ def notify_people(
     return added
 
 
+TRADE_ROLE = {"elevator": OnCallRole.ELEVATOR_MAINTAINER, "water_electric": OnCallRole.ELECTRICIAN}
+"""The on-call role a rostered technician of a trade holds."""
+
+
 def people_for(
-    site: SiteConfig, *, roles: list[OnCallRole], people: list[str], now: datetime, tz: tzinfo
+    site: SiteConfig,
+    *,
+    roles: list[OnCallRole],
+    people: list[str],
+    now: datetime,
+    tz: tzinfo,
+    session: Session | None = None,
 ) -> list[str]:
+    """Named people plus whoever is on call for `roles`: the on-call entries of the site's
+    notifications, and (given a `session`) the duty roster in force — a duty engineer on a
+    shift now is the duty engineer on call, a technician the maintainer of their trade."""
+    rostered = _rostered(session, site, now, tz) if session is not None else {}
     return routing.resolve(
-        site.notifications, site.shifts, roles=roles, people=people, now=now, tz=tz
-    )
+        site.notifications, site.shifts, roles=roles, people=people, now=now, tz=tz,
+        rostered=rostered,
+    )  # fmt: skip
+
+
+def _rostered(
+    session: Session, site: SiteConfig, now: datetime, tz: tzinfo
+) -> dict[OnCallRole, list[str]]:
+    # Once per site and moment in a unit of work: a storm asks for every alarm.
+    cache: dict[tuple[str, datetime], dict[OnCallRole, list[str]]]
+    cache = session.info.setdefault("ew_rostered", {})
+    key = (site.site.id, now)
+    if key not in cache:
+        edited = roster_store.get(session, site=site.site.id)
+        entries = edited if edited is not None else list(site.roster)
+        duty = on_duty(entries, site.shifts, now, tz)
+        found: dict[OnCallRole, list[str]] = {OnCallRole.DUTY_ENGINEER: duty["duty_engineer"]}
+        for person in duty["technician"]:
+            user = user_store.get(session, username=person)
+            role = TRADE_ROLE.get(user.trade or "") if user is not None else None
+            if role is not None and user is not None and user.active:
+                found.setdefault(role, []).append(person)
+        cache[key] = found
+    return cache[key]

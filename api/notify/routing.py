@@ -6,7 +6,7 @@ the boundary from the feed's payloads; `recipients()` turns rules and rota into 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
@@ -102,11 +102,14 @@ def resolve(
     people: Iterable[str],
     now: datetime,
     tz: tzinfo,
+    rostered: Mapping[OnCallRole, list[str]] | None = None,
 ) -> list[str]:
-    """Named people plus whoever is on call for `roles`, each once, in order."""
+    """Named people plus whoever is on call for `roles` (the on-call entries, then those
+    the duty roster has on shift in that role), each once, in order."""
     shifts = list(shifts)
     found: list[str] = []
     for role in roles:
         found += [p for p in on_call(config, shifts, role, now, tz) if p not in found]
+        found += [p for p in (rostered or {}).get(role, []) if p not in found]
     found += [p for p in people if p not in found]
     return found

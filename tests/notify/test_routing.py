@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -161,3 +162,46 @@ def test_each_recipient_reads_the_alarm_title_in_their_language() -> None:
     assert "停电" not in english
     kept = outbox.line_of(outbox.line_data(line))  # through the outbox row and back
     assert kept.what_zh == "1号配电房停电"
+
+
+def test_the_duty_roster_is_on_call(example_site: SiteConfig, tmp_path: Path) -> None:
+    """With no on-call entries at all, the roster in force says who is on call: the duty
+    engineer on shift, and a technician as the maintainer of their trade (issue #16); an
+    edited roster replaces the site file's."""
+    from api.db import Database
+    from api.notify.queue import people_for
+    from api.schemas.user import UserCreate
+    from api.store import roster as roster_store
+    from api.workflows import users
+    from estatewatch.config.site import RosterEntry
+
+    site = example_site.model_copy(
+        update={"notifications": notify_config("http://x").model_copy(update={"oncall": []})}
+    )
+    db = Database(str(tmp_path / "store.db"))
+    db.migrate()
+    monday_9 = local(0, 9, tz=None).replace(tzinfo=SHANGHAI)
+    with db.write() as session:
+        for name, role, trade in [
+            ("wang-duty", "duty_engineer", None),
+            ("li-elevator", "technician", "elevator"),
+            ("zhang-electric", "technician", "water_electric"),
+        ]:
+            data = UserCreate(username=name, password="a long passphrase", role=role, trade=trade)
+            users.create(session, data=data, cost=4, now=monday_9)
+
+        def who(role: OnCallRole) -> list[str]:
+            return people_for(site, roles=[role], people=[], now=monday_9, tz=SHANGHAI,
+                              session=session)  # fmt: skip
+
+        assert who(OnCallRole.DUTY_ENGINEER) == ["wang-duty"]
+        assert who(OnCallRole.ELEVATOR_MAINTAINER) == ["li-elevator"]
+        assert who(OnCallRole.ELECTRICIAN) == ["zhang-electric"]
+        # Without a session (no roster at hand) only the on-call entries count: none here.
+        assert people_for(site, roles=[OnCallRole.DUTY_ENGINEER], people=[], now=monday_9,
+                          tz=SHANGHAI) == []  # fmt: skip
+        edited = [RosterEntry(role="duty_engineer", person="sun-duty", shift="day")]
+        roster_store.replace(session, site=site.site.id, entries=edited, by="ada", at=monday_9)
+        session.info.pop("ew_rostered", None)  # a new unit of work reads it afresh
+        assert who(OnCallRole.DUTY_ENGINEER) == ["sun-duty"]
+        assert who(OnCallRole.ELEVATOR_MAINTAINER) == []
