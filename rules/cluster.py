@@ -403,12 +403,22 @@ class ClusterRules:
                     await sub.unsubscribe()
 
     async def _alive(self, consumer: str) -> bool:
+        """False once the consumer is known gone, or did not answer three times running
+        (its node is down; a single slow answer is a busy cluster)."""
+        from nats.js.errors import NotFoundError
+
         assert self._js is not None
-        try:
-            await asyncio.wait_for(self._js.consumer_info(streams.TELEMETRY_STREAM, consumer), 2)
-        except Exception:
-            return False
-        return True
+        for _ in range(3):
+            try:
+                await asyncio.wait_for(
+                    self._js.consumer_info(streams.TELEMETRY_STREAM, consumer), 2
+                )
+            except NotFoundError:
+                return False
+            except Exception:  # noqa: S112  (asked again: one miss proves nothing)
+                continue
+            return True
+        return False
 
     async def _on_plain(self, msg: Any) -> None:
         self._handle(streams.topic(msg.subject), msg.data)
