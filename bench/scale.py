@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -171,6 +171,7 @@ class Leases:
         self.urls, self.sites = urls, sites
         self.nc: Any = None
         self.events: list[tuple[float, AlarmEvent]] = []
+        self.known: dict[str, str] = {}
 
     async def __aenter__(self) -> Leases:
         self.nc = await nats.connect(servers=self.urls, max_reconnect_attempts=-1)
@@ -186,18 +187,21 @@ class Leases:
 
     async def holders(self) -> dict[str, str]:
         js = self.nc.jetstream(timeout=3)
-        found: dict[str, str] = {}
         try:
             kv = await js.key_value(streams.RULES_LEASE_BUCKET)
         except Exception:
-            return found
+            return dict(self.known)
 
         async def one(site: str) -> None:
-            with contextlib.suppress(Exception):
-                found[site] = (await kv.get(site)).value.decode()
+            try:
+                self.known[site] = (await kv.get(site)).value.decode()
+            except (KeyNotFoundError, KeyDeletedError):
+                self.known.pop(site, None)
+            except Exception:  # noqa: S110  (no answer in time: the last answer stands)
+                pass
 
         await asyncio.gather(*(one(s) for s in self.sites))
-        return found
+        return dict(self.known)
 
     async def wait(self, live: set[str], within: float, *, spread: bool) -> float:
         """Until every estate is held by one of `live` (and each holds some, if `spread`);

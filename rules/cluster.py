@@ -379,7 +379,7 @@ class ClusterRules:
                 while True:
                     try:
                         batch = await sub.fetch(batch=500, timeout=1.0)
-                    except NatsTimeout:
+                    except (NatsTimeout, TimeoutError):  # nothing came (or a busy cluster)
                         idle += 1
                         if idle % 5 == 0 and not await self._alive(name):
                             log.warning("%s: consumer of %s lost, making another",

@@ -75,9 +75,3 @@ def rules_filter(site: str) -> str:
     """What an estate's rules consumer reads: its telemetry (nats-server 2.9 takes one
     filter per consumer, a subset of one of the stream's subjects)."""
     return subject(topics.telemetry_filter(site)).replace("+", "*")
-
-
-def rules_consumer(site: str) -> str:
-    """The durable consumer of one estate's stream for the rules engine: whoever holds the
-    estate's lease reads it; its acknowledged position is where the next holder goes on."""
-    return f"rules-{site}"
