@@ -31,7 +31,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -47,9 +46,9 @@ from estatewatch.jetstream import (
     connect,
     ensure_kv,
     ensure_stream,
-    open_consumer,
 )
 from rules.engine import _MODELS
+from rules.estate_input import Held, plain_filters, pull_telemetry
 from rules.evaluate import Event, Tick, evaluate
 from rules.leases import Record, plan_moves
 from rules.loader import load_rules
@@ -63,35 +62,6 @@ if TYPE_CHECKING:
     from nats.js.kv import KeyValue
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Held:
-    """An estate this instance holds."""
-
-    site: str
-    lease_rev: int
-    state_rev: int
-    seq: int | None
-    outbox: list[tuple[str, bytes]] = field(default_factory=list)
-    renewed: float = field(default_factory=time.monotonic)
-    dirty: bool = False
-    written: float = 0.0
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    subs: list[Any] = field(default_factory=list)
-
-
-def plain_filters(site: str) -> list[str]:
-    """What an owner reads of an estate as plain subjects, not through its consumer:
-    nats-server 2.9 filters a consumer on one subject only (2.10 takes several), and the
-    telemetry is what the rules' timers are made of. Scans and alarm commands are not in
-    the stream; a device status is sent again on its next change and at a gateway's start."""
-    return [
-        topics.status_filter(site),
-        topics.TOPICS["gateway_state"].filter(site),
-        topics.patrol_filter(site),
-        topics.alarm_command_filter(site),
-    ]
 
 
 class ClusterRules:
@@ -362,63 +332,8 @@ class ClusterRules:
     # --- input -------------------------------------------------------------------------
 
     async def _pull(self, held: Held) -> None:
-        """Read the estate's telemetry from where its state has got to, through a consumer
-        of its own; a consumer that stops answering (its node died) is replaced."""
-        from nats.errors import TimeoutError as NatsTimeout
-
         assert self._js is not None
-        js = self._js
-        while True:
-            name = await open_consumer(
-                js, self.settings, filter_subject=streams.rules_filter(held.site),
-                after=held.seq or 0,
-            )  # fmt: skip
-            sub = await js.pull_subscribe_bind(consumer=name, stream=streams.TELEMETRY_STREAM)
-            idle = 0
-            try:
-                while True:
-                    try:
-                        batch = await sub.fetch(batch=500, timeout=1.0)
-                    except (NatsTimeout, TimeoutError):  # nothing came (or a busy cluster)
-                        idle += 1
-                        if idle % 5 == 0 and not await self._alive(name):
-                            log.warning("%s: consumer of %s lost, making another",
-                                        self.name, held.site)  # fmt: skip
-                            break
-                        continue
-                    idle = 0
-                    for msg in batch:
-                        self._handle(streams.topic(msg.subject), msg.data)
-                        held.seq = msg.metadata.sequence.stream
-                        held.dirty = True
-                    if batch:
-                        self._background(_ack(batch[-1]))  # AckAll: the batch with it
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a node gone, a leader elected: start again
-                log.warning("%s: pulling %s failed: %r", self.name, held.site, exc)
-                await asyncio.sleep(0.5)
-            finally:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
-
-    async def _alive(self, consumer: str) -> bool:
-        """False once the consumer is known gone, or did not answer three times running
-        (its node is down; a single slow answer is a busy cluster)."""
-        from nats.js.errors import NotFoundError
-
-        assert self._js is not None
-        for _ in range(3):
-            try:
-                await asyncio.wait_for(
-                    self._js.consumer_info(streams.TELEMETRY_STREAM, consumer), 2
-                )
-            except NotFoundError:
-                return False
-            except Exception:  # noqa: S112  (asked again: one miss proves nothing)
-                continue
-            return True
-        return False
+        await pull_telemetry(self._js, self.settings, held, self._handle, self._background)
 
     async def _on_plain(self, msg: Any) -> None:
         self._handle(streams.topic(msg.subject), msg.data)
@@ -505,8 +420,3 @@ class ClusterRules:
             return
         del held.outbox[: len(sent)]
         held.dirty = True
-
-
-async def _ack(msg: Any) -> None:
-    with contextlib.suppress(Exception):  # lost: the position that matters is in the KV
-        await msg.ack()
