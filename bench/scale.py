@@ -142,7 +142,7 @@ def start_rules(
     argv = [
         sys.executable, "-m", "estatewatch", "--log-level", "WARNING", "rules",
         "--source", "jetstream", "--nats", cluster.url, "--name", name, "--lease", LEASE,
-        "--rules", str(rules), "--ops-port", str(ops),
+        "--rules", str(rules), "--ops-port", str(ops), "--mqtt", cluster.mqtt_url(0),
     ]  # fmt: skip
     for config in configs:
         argv += ["--config", str(config)]

@@ -152,6 +152,7 @@ def _run_cluster(options: RulesSettings, sites: list[SiteConfig]) -> int:
     import socket
 
     from estatewatch.jetstream import JetStreamSettings
+    from estatewatch.mqtt import MqttSettings
     from estatewatch.ops import OpsServer
     from rules.cluster import ClusterRules
     from rules.metrics import registry_for
@@ -165,9 +166,13 @@ def _run_cluster(options: RulesSettings, sites: list[SiteConfig]) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         lease = options.lease.total_seconds()
+        # Alarm events at QoS 1 into the cluster's MQTT listener (--mqtt), which the API
+        # reads as it reads Mosquitto; published as plain subjects they would reach an MQTT
+        # subscriber at QoS 0 only (not kept for its session).
+        mqtt = MqttSettings(url=options.mqtt_url, client_id=f"ew-rules-{name}", ack_timeout=10)
         async with (
             ClusterRules(
-                sites, settings, name=name, rules_path=options.rules, lease_s=lease
+                sites, settings, name=name, rules_path=options.rules, lease_s=lease, mqtt=mqtt
             ) as rules,
             contextlib.AsyncExitStack() as ops,
         ):

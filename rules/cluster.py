@@ -47,7 +47,8 @@ from estatewatch.jetstream import (
     ensure_kv,
     ensure_stream,
 )
-from rules.engine import _MODELS
+from estatewatch.mqtt import MqttClient, MqttSettings
+from rules.engine import _MODELS, critical
 from rules.estate_input import Held, plain_filters, pull_telemetry
 from rules.evaluate import Event, Tick, evaluate
 from rules.leases import Record, plan_moves
@@ -73,6 +74,7 @@ class ClusterRules:
         name: str,
         rules_path: str | Path | None = None,
         clock: Clock | None = None,
+        mqtt: MqttSettings | None = None,
         lease_s: float = 10.0,
         tick_s: float = 1.0,
         flush_s: float = 0.2,
@@ -99,6 +101,9 @@ class ClusterRules:
         self._closed = asyncio.Event()
         self._loose: set[asyncio.Task[Any]] = set()
         self._taking: set[str] = set()
+        self.mqtt_settings = mqtt
+        self._mqtt: MqttClient | None = None
+        self._stack = contextlib.AsyncExitStack()
 
     def _background(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -122,7 +127,10 @@ class ClusterRules:
             self._states = cast(
                 "KeyValue", await ensure_kv(self._js, self.settings, streams.RULES_STATE_BUCKET)
             )
+            if self.mqtt_settings is not None:
+                self._mqtt = await self._stack.enter_async_context(MqttClient(self.mqtt_settings))
         except BaseException:
+            await self._stack.aclose()
             await self._nc.close()
             raise
         for coro in (self._leaser(), self._ticker(), self._flusher()):
@@ -144,6 +152,8 @@ class ClusterRules:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._release(site), 5.0)
         assert self._nc is not None
+        with contextlib.suppress(Exception):
+            await self._stack.aclose()
         with contextlib.suppress(Exception):
             await self._nc.close()
         self._closed.set()
@@ -412,9 +422,18 @@ class ClusterRules:
         assert self._nc is not None
         sent = list(held.outbox)
         try:
-            for subject, payload in sent:
-                await self._nc.publish(subject, payload)
-            await self._nc.flush(timeout=2)
+            if self._mqtt is not None:  # QoS 1 through the listener: kept for a subscriber's
+                futures = [  # persistent session (a plain subject reaches it at QoS 0)
+                    self._mqtt.publish_nowait(
+                        streams.topic(subject), payload, urgent=critical(payload)
+                    )
+                    for subject, payload in sent
+                ]
+                await asyncio.wait_for(asyncio.gather(*futures), 15)
+            else:
+                for subject, payload in sent:
+                    await self._nc.publish(subject, payload)
+                await self._nc.flush(timeout=2)
         except Exception as exc:
             log.warning("%s: alarm events of %s not sent yet: %r", self.name, held.site, exc)
             return

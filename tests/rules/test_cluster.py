@@ -25,6 +25,7 @@ from nats.js.client import JetStreamContext
 from estatewatch.contracts import streams, topics
 from estatewatch.contracts.alarms import AlarmEvent, AlarmEventType
 from estatewatch.contracts.payloads import DeviceReading, TelemetryBatch
+from estatewatch.mqtt import MqttClient, MqttSettings
 from estatewatch.testing.nats import NatsCluster
 from estatewatch.testing.services import free_port
 from tests.rules.mqtt_helpers import EXAMPLE
@@ -68,7 +69,8 @@ def _rules(cluster: NatsCluster, configs: list[Path], rules: Path, name: str, lo
     ops = free_port()
     argv = [sys.executable, "-m", "estatewatch", "--log-level", "INFO", "rules",
             "--source", "jetstream", "--nats", cluster.url, "--name", name, "--lease", LEASE,
-            "--rules", str(rules), "--ops-port", str(ops)]  # fmt: skip
+            "--rules", str(rules), "--ops-port", str(ops),
+            "--mqtt", cluster.mqtt_url(0)]  # alarm events into node 1's listener  # fmt: skip
     for config in configs:
         argv += ["--config", str(config)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -152,6 +154,18 @@ async def test_a_rules_instance_and_a_node_die_and_every_alarm_fires_on_time_onc
 
     await nc.subscribe(streams.subject_filter(topics.alarm_filter()), cb=on_alarm)
     js = nc.jetstream(timeout=3)
+    # ... and as the API reads them: an MQTT QoS 1 subscription, on another node's listener
+    stack = contextlib.AsyncExitStack()
+    api = MqttSettings(nats_cluster.mqtt_url(2), client_id="api-like", ack_timeout=10)
+    client = await stack.enter_async_context(MqttClient(api))
+    await client.subscribe(topics.alarm_filter(), qos=1)
+    over_mqtt: list[tuple[str, int]] = []
+
+    async def api_reads() -> None:
+        async for message in client.messages():
+            over_mqtt.append((message.topic, message.qos))
+
+    reader = asyncio.create_task(api_reads())
     moved = "est-a"
     owners: dict[str, str] = {}
 
@@ -184,7 +198,11 @@ async def test_a_rules_instance_and_a_node_die_and_every_alarm_fires_on_time_onc
         survivor = next(n for n in procs if n != victim)
         await _eventually(lambda: _held_by(js, moved, survivor), 10, f"{moved} held by {survivor}")
         _assert_on_time_once(heard, started)
+        at_qos1 = {topics.parse(t).site for t, qos in over_mqtt if qos == 1}  # type: ignore[union-attr]
+        assert at_qos1 == set(SITES), (over_mqtt, client.connected.is_set())
     finally:
+        reader.cancel()
+        await stack.aclose()
         await nc.close()
         for proc in procs.values():
             if proc.poll() is None:
