@@ -143,3 +143,48 @@ async def ensure_consumer(
         await js.add_consumer(streams.TELEMETRY_STREAM, config)
 
     await retrying(f"declare consumer {durable}", settings.setup_timeout, step)
+
+
+async def ensure_kv(
+    js: JetStreamContext, settings: JetStreamSettings, bucket: str, *, ttl: float | None = None
+) -> object:
+    """Create a KV bucket (one revision kept per key, `ttl` seconds after a key's last
+    write it expires) or bind the existing one; returns nats-py's `KeyValue`."""
+    from nats.js.api import KeyValueConfig, StorageType
+
+    config = KeyValueConfig(
+        bucket=bucket, history=1, ttl=ttl, storage=StorageType.FILE, replicas=settings.replicas
+    )
+
+    async def step() -> object:
+        return await js.create_key_value(config)
+
+    return await retrying(f"declare bucket {bucket}", settings.setup_timeout, step)
+
+
+async def open_consumer(
+    js: JetStreamContext, settings: JetStreamSettings, *, filter_subject: str, after: int
+) -> str:
+    """An ephemeral pull consumer of one replica delivering `filter_subject` from the stream
+    sequence after `after`; its name. Its owner keeps the position itself (the rules keep
+    it in their KV state), so when the consumer's node dies it makes another one on a live
+    node where it had got to, instead of waiting for a replicated consumer's election; an
+    abandoned one is removed by the server after `inactive_threshold`."""
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.ALL,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=after + 1,
+        ack_wait=settings.ack_wait.total_seconds(),
+        max_ack_pending=settings.max_ack_pending,
+        filter_subject=filter_subject,
+        num_replicas=1,
+        inactive_threshold=30.0,
+    )
+
+    async def step() -> str:
+        info = await js.add_consumer(streams.TELEMETRY_STREAM, config)
+        return info.name
+
+    return str(await retrying(f"open a consumer of {filter_subject}", settings.setup_timeout, step))

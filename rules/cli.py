@@ -16,12 +16,16 @@ import logging
 import signal
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig, load_site
 from estatewatch.contracts.payloads import stable_id
 from estatewatch.errors import ConfigError, EstateWatchError
+
+if TYPE_CHECKING:
+    from rules.settings import RulesSettings
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
 
     options = from_args(RulesSettings, args)
     sites = _sites(argparse.Namespace(config=[str(p) for p in options.config]))
+    if options.source == "jetstream":
+        return _run_cluster(options, sites)
     ids = sorted(s.site.id for s in sites)
     settings = MqttSettings(
         url=options.mqtt_url,
@@ -136,6 +142,53 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError:
         raise  # the top-level command prints each issue
     except EstateWatchError as exc:  # the broker or the state file: say which, briefly
+        print(f"estatewatch rules: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_cluster(options: RulesSettings, sites: list[SiteConfig]) -> int:
+    import os
+    import socket
+
+    from estatewatch.jetstream import JetStreamSettings
+    from estatewatch.mqtt import MqttSettings
+    from estatewatch.ops import OpsServer
+    from rules.cluster import ClusterRules
+    from rules.metrics import registry_for
+
+    name = options.name or f"{socket.gethostname()}-{os.getpid()}".replace(".", "-")
+    settings = JetStreamSettings.from_url(options.nats, replicas=options.replicas)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        lease = options.lease.total_seconds()
+        # Alarm events at QoS 1 into the cluster's MQTT listener (--mqtt), which the API
+        # reads as it reads Mosquitto; published as plain subjects they would reach an MQTT
+        # subscriber at QoS 0 only (not kept for its session).
+        mqtt = MqttSettings(url=options.mqtt_url, client_id=f"ew-rules-{name}", ack_timeout=10)
+        async with (
+            ClusterRules(
+                sites, settings, name=name, rules_path=options.rules, lease_s=lease, mqtt=mqtt
+            ) as rules,
+            contextlib.AsyncExitStack() as ops,
+        ):
+            if options.ops_port is not None:
+                server = OpsServer(
+                    registry_for(rules),
+                    rules.health,
+                    host=options.ops_host,
+                    port=options.ops_port,
+                )
+                await ops.enter_async_context(server)
+            await stop.wait()
+
+    try:
+        asyncio.run(serve())
+    except EstateWatchError as exc:
         print(f"estatewatch rules: {exc}", file=sys.stderr)
         return 1
     return 0

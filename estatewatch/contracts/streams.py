@@ -49,6 +49,11 @@ def telemetry_subjects(site: str = "*") -> list[str]:
     ]
 
 
+def subject_filter(topic_filter: str) -> str:
+    """The NATS subject filter of an MQTT topic filter (``+`` → ``*``, ``#`` → ``>``)."""
+    return subject(topic_filter).replace("+", "*").replace("#", ">")
+
+
 def estate_filter(site: str) -> str:
     """Everything of one estate: a partition."""
     return f"ew.v1.{site}.>"
@@ -60,7 +65,13 @@ def site_of(subject_: str) -> str | None:
     return parts[2] if len(parts) > 3 and parts[:2] == ["ew", "v1"] else None
 
 
-def rules_consumer(site: str) -> str:
-    """The durable consumer of one estate's stream for the rules engine: whoever holds the
-    estate's lease reads it; its acknowledged position is where the next holder goes on."""
-    return f"rules-{site}"
+def rules_instance_key(name: str) -> str:
+    """The key of `RULES_LEASE_BUCKET` a live rules instance keeps fresh (its heartbeat);
+    the other keys are estates."""
+    return f"instance.{name}"
+
+
+def rules_filter(site: str) -> str:
+    """What an estate's rules consumer reads: its telemetry (nats-server 2.9 takes one
+    filter per consumer, a subset of one of the stream's subjects)."""
+    return subject(topics.telemetry_filter(site)).replace("+", "*")
