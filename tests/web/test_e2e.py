@@ -14,10 +14,11 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.web.layout import tag_hint
@@ -31,6 +32,7 @@ from tests.web.pages import (
     api_get,
     eventually,
     sign_in,
+    token,
 )
 from tests.web.stack import LiveStack
 
@@ -169,7 +171,9 @@ def test_an_entrapment_flashes_on_the_board_within_seconds(wall: Any, live: Live
     print(f"entrapment on the board {seen_after:.2f} s after injection")
 
 
-ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+# A word of English; an equipment tag as plates and drawings print it (AHU-1, CH-1, P2) is
+# the same in both languages and no word.
+ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9-])(?![A-Z]{1,4}-?\d)[A-Za-z]{2,}")
 CJK = re.compile(r"[\u3400-\u9fff]")
 UNIT_WORDS = {"MPa", "kW", "kWh", "Hz", "kg"}
 
@@ -379,6 +383,32 @@ def test_the_guard_records_a_typed_scan_and_a_finding_with_a_photo(
     assert any(o["source"] == "finding" and o["finding_priority"] == "immediate" for o in orders)
     assert a11y_problems(phone) == []
     screenshot(phone, "guard-phone", full_page=True)
+
+
+def test_the_phone_lists_the_re_inspections_due_on_its_rounds(phone: Any, live: LiveStack) -> None:
+    """A by-deadline finding past its due date puts a re-inspection on the round (issue #16):
+    the phone lists its checkpoint, what to look at and who owns the repair."""
+    now = datetime.now(UTC)
+    finding = {
+        "description": "生活泵房排水沟盖板破损",
+        "priority": "by_deadline",
+        "due_at": int((now - timedelta(minutes=1)).timestamp() * 1000),
+    }
+    scan = {"handheld": "web-guard-zhang", "tag_uid": PUMP_ROOM_TAG, "scanned_at": now.isoformat(),
+            "finding": finding}  # fmt: skip
+    posted = httpx.post(
+        f"{live.url}/patrol/scans",
+        json={"site": SITE, "scans": [scan]},
+        headers={"Authorization": f"Bearer {token(live, 'zhang')}"},
+    )
+    assert posted.status_code == 200, posted.text
+    phone.reload()
+    panel = phone.locator("#reinspect-panel")
+    panel.wait_for(state="visible", timeout=20_000)
+    task = panel.locator("#reinspections li").first
+    assert "生活泵房门" in task.inner_text()  # the checkpoint by its zh-CN name
+    assert "等待整改完成" in task.inner_text()  # the repair is not done yet
+    assert phone.inner_text("#reinspect-title") == "复查任务"
 
 
 def test_a_scan_made_offline_syncs_later_with_its_own_time(phone: Any, live: LiveStack) -> None:

@@ -2,6 +2,7 @@
 // (Web NFC, or the tag's code typed in), a finding with photo and priority, and the scans
 // kept on the phone until they reach the API with the time they were made.
 
+import './texts.js'; // the page's texts, before any is looked up
 import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
@@ -9,11 +10,12 @@ import { showLogin, signOut, signedInUser } from '../lib/login.js';
 import { nameOf, routeNameOf, SiteIndex } from '../lib/names.js';
 import { keepPhoto, uploadPending } from '../lib/photos.js';
 import { checkpointStates, currentRound, nextCheckpoint, roundState } from '../lib/rounds.js';
-import { hhmm, hhmmss, now, setTimeZone, syncServerTime } from '../lib/time.js';
+import { dayTime, hhmm, hhmmss, now, setTimeZone, syncServerTime } from '../lib/time.js';
 import { nfcSupported, normalizeTag, startNfc, validTag } from './nfc.js';
 import { addScan, checkpointOf, scans, sync } from './queue.js';
 
 const LAYOUT_KEY = 'ew.guard.layout';
+const REINSPECT_KEY = 'ew.guard.reinspections';
 const ROUTE_KEY = 'ew.guard.route';
 const RETRY_MS = 15_000;
 const state = { me: null, site: null, index: null, guard: null, scans: [] };
@@ -93,10 +95,39 @@ function renderRecent() {
       scan.finding ? h('span', {}, `${t('guard.finding')} · ${tr('priority', scan.finding.priority)}${scan.result?.work_order_id ? ` · ${t('scan.order')}` : ''}`) : null)));
 }
 
+/** The by-deadline findings due for re-inspection on this site's rounds (GET
+ * /patrol/reinspections): kept for a walk without signal. */
+async function loadReinspections() {
+  if (navigator.onLine) {
+    try {
+      const due = await api(`/patrol/reinspections?site=${encodeURIComponent(state.site.id)}`);
+      localStorage.setItem(REINSPECT_KEY, JSON.stringify(due));
+      return due;
+    } catch {
+      // the kept list below
+    }
+  }
+  return JSON.parse(localStorage.getItem(REINSPECT_KEY) ?? '[]');
+}
+
+function renderReinspections(due) {
+  $('#reinspect-panel').hidden = !due.length;
+  fill($('#reinspections'), due.map((task) => {
+    const repaired = ['completed', 'verified', 'closed'].includes(task.state);
+    const status = task.reinspected ? t('reinspect.done') : t(repaired ? 'reinspect.todo' : 'reinspect.waiting');
+    return h('li', { dataset: { order: task.order_id, checkpoint: task.checkpoint } },
+      h('strong', {}, state.index.checkpoint(task.checkpoint)),
+      h('span', {}, task.title),
+      h('span', { class: 'muted' }, `${t('reinspect.due', { date: dayTime(task.due_at) })}${task.owner ? ` · ${t('reinspect.owner', { owner: task.owner })}` : ''}`),
+      h('span', { class: task.reinspected ? 'status-synced' : 'status-pending' }, status));
+  }));
+}
+
 async function refresh() {
   state.scans = await knownScans();
   renderRound();
   renderRecent();
+  renderReinspections(await loadReinspections());
 }
 
 function paintNetwork() {

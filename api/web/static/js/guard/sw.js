@@ -2,7 +2,7 @@
 // in a basement without signal. Network first (a new version wins when there is signal),
 // the kept copy otherwise. API calls are never kept: scans wait in IndexedDB instead.
 
-const CACHE = 'ew-guard-v3'; // v3: lib/strings-plant.js gained the life-safety texts
+const CACHE = 'ew-guard-v4'; // v4: the page's own texts (guard/strings.js, texts.js)
 const SHELL = [
   '/guard',
   '/static/css/base.css',
@@ -12,6 +12,8 @@ const SHELL = [
   '/static/js/guard/main.js',
   '/static/js/guard/nfc.js',
   '/static/js/guard/queue.js',
+  '/static/js/guard/strings.js',
+  '/static/js/guard/texts.js',
   '/static/js/lib/api.js',
   '/static/js/lib/dom.js',
   '/static/js/lib/i18n.js',
