@@ -74,8 +74,8 @@ def test_setup_and_backfill_statements() -> None:
     assert 'CREATE RETENTION POLICY "raw" ON "ew" DURATION 168h REPLICATION 1 DEFAULT' in statements
     cq = statements[-1]
     assert cq.startswith('CREATE CONTINUOUS QUERY "ew_rollup_1m" ON "ew" RESAMPLE EVERY 1m FOR 10m')
-    kinds = "elevator|energy_meter|fire_panel|fire_pump|"
-    assert f'INTO "ew"."rollup_1m".:MEASUREMENT FROM "ew"."raw"./^({kinds}' in cq
+    kinds = "|".join(sorted(k.value for k in DeviceKind))  # every kind's measurement
+    assert f'INTO "ew"."rollup_1m".:MEASUREMENT FROM "ew"."raw"./^({kinds})$/' in cq
     assert backfill_statement("ew", Retention(), 0, 60_000).endswith(
         "WHERE time >= 0ms AND time < 60000ms GROUP BY time(1m), *"
     )
