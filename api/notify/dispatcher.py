@@ -84,9 +84,7 @@ class Notifier:
 
     def plan_once(self) -> int:
         with self.db.write() as session:
-            return plan_pass(
-                session, sites=self.sites, now=self.clock.now(), reactions=self.reactions
-            )
+            return self._plan(session)
 
     def escalate_once(self) -> int:
         """Escalation levels now due, and reminders of incident reviews past due."""
@@ -166,9 +164,14 @@ class Notifier:
             await asyncio.to_thread(self.escalate_once)
         return busy
 
+    def _plan(self, session: Session) -> int:
+        """The one way a pass plans: with the emergency plans' reactions (a background pass
+        once planned without them, and no incident opened)."""
+        return plan_pass(session, sites=self.sites, now=self.clock.now(), reactions=self.reactions)
+
     def _plan_and_claim(self, groups: int) -> tuple[int, list[outbox.Batch]]:
         with self.db.write() as session:
-            planned = plan_pass(session, sites=self.sites, now=self.clock.now())
+            planned = self._plan(session)
             batches = self._claim_in(session, groups)
         return planned, batches
 
