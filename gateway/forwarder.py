@@ -186,8 +186,7 @@ class Forwarder:
         retain = row.retain and self.store.latest_retained.get(row.topic) == row.id
         # Telemetry in the priority lane is a life-safety device's (gateway/pipeline.py): it
         # stays in that lane at every hop after this one too (estatewatch/mqtt.py).
-        parts = topics.parse(row.topic)
-        urgent = row.lane == PRIORITY and parts is not None and parts.kind == "telemetry"
+        urgent = row.lane == PRIORITY and _is_telemetry(row.topic)
         future = self.client.publish_nowait(
             row.topic, row.payload, qos=1, retain=retain, urgent=urgent
         )
@@ -240,3 +239,10 @@ class Forwarder:
         if ids:
             await self.store.delete(ids)
             self.handed.difference_update(ids)
+
+
+def _is_telemetry(topic: str) -> bool:
+    """Asked of priority-lane rows only (statuses, scans, life-safety batches: few), so the
+    telemetry lane's rows pay no topic parsing."""
+    parts = topics.parse(topic)
+    return parts is not None and parts.kind == "telemetry"
