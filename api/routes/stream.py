@@ -66,8 +66,8 @@ def _resume_point(
 
 
 def _event(change: Change) -> ServerSentEvent:
-    """The change as an SSE event: its payload's JSON exactly as stored."""
-    return ServerSentEvent(id=str(change.seq), event=change.kind, data=change.data)
+    """The change as an SSE event: its payload's JSON text exactly as stored."""
+    return ServerSentEvent(id=str(change.seq), event=change.kind, raw_data=change.text)
 
 
 def _read(

@@ -3,6 +3,7 @@ same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta, timezone
@@ -145,3 +146,15 @@ def test_listeners_hear_of_changes_only_once_they_are_visible(db: Database) -> N
         feed.append(session, _Entry("y"), at=at)
         raise RuntimeError("rolled back")
     assert seen == [(frozenset({"feed"}), 1)]
+
+
+def test_the_feed_reads_back_each_payload_as_the_json_text_it_stored(db: Database) -> None:
+    """Streams send a change's stored JSON text on untouched; it must be that JSON on both
+    backends (PostgreSQL's driver would hand back a decoded dict without the cast)."""
+    entry = _Entry("alarm-1", payload=AcknowledgeIn(note='水泵 pump 2 · "quoted"'))
+    with db.write() as session:
+        feed.append(session, entry, at=utc(0))
+    with db.read() as session:
+        (stored,) = feed.events_after(session, after=0, limit=10)
+    assert isinstance(stored.payload, str)
+    assert json.loads(stored.payload) == entry.payload.model_dump(mode="json")
