@@ -109,16 +109,28 @@ def orders_of(session: Session, alarm_ids: Iterable[str]) -> dict[str, str]:
     return {alarm_id: order_id for alarm_id, order_id in session.execute(query)}
 
 
+def _order_columns() -> list[tuple[str, str, Any]]:
+    """(attribute, column, scalar default) of every work-order column, worked out once."""
+    out = []
+    for column in ORDERS.columns:
+        default = column.default
+        scalar = default.arg if default is not None and default.is_scalar else None  # type: ignore[attr-defined]
+        out.append((column.key, column.name, scalar))
+    return out
+
+
+_ORDER_COLUMNS = _order_columns()
+
+
 def order_row(order: WorkOrder) -> dict[str, Any]:
     """A (transient) work order as a row of every column; a column left unset takes the
-    model's scalar default, as a flush would give it."""
+    model's scalar default, as a flush would give it. Read from the instance's own dict:
+    a storm's thousand orders × 49 instrumented getattrs were ~35 ms of the burst."""
+    values = order.__dict__
     row: dict[str, Any] = {}
-    for column in ORDERS.columns:
-        value = getattr(order, column.key)
-        default = column.default
-        if value is None and default is not None and default.is_scalar:
-            value = default.arg  # type: ignore[attr-defined]
-        row[column.name] = value
+    for key, name, default in _ORDER_COLUMNS:
+        value = values.get(key)
+        row[name] = default if value is None else value
     return row
 
 
