@@ -17,6 +17,7 @@ from estatewatch.clock import SystemClock
 from estatewatch.config import SiteConfig
 from estatewatch.up import banner
 from estatewatch.up.demo import (
+    DEMO_USERS,
     channel_secrets,
     demo_users,
     handheld_keys,
@@ -140,7 +141,7 @@ async def _plan(
 async def _demo_users(plan: Plan, runner: Runner) -> None:
     guard = plan.site.guards[0].id if plan.site.guards else "guard"
     if await demo_users(plan.data_dir / "api.db", as_env(api_settings(plan)), guard):
-        runner.say(banner.part_up("demo users", "admin, duty, tech, guard, service"))
+        runner.say(banner.part_up("demo users", ", ".join(user for user, _, _ in DEMO_USERS)))
 
 
 def _state(plan: Plan, mqtt_url: str, runner: Runner) -> dict[str, object]:

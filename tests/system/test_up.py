@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from estatewatch.config import ModbusTcp, SiteConfig
 from estatewatch.testing.services import free_port
+from estatewatch.up.demo import DEMO_USERS
 from simulators.harness import relocate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,9 @@ def test_up_runs_takes_a_fault_and_stops_cleanly(tmp_path: Path, example_site: S
         assert str(min(held)) in said.group(1)
         assert "Simulated guards are patrolling" in output
         assert "Notifications go to the local receiver" in output
+        said_users = re.search(r"demo users[^\n]*", output)
+        assert said_users is not None, output
+        assert all(user in said_users.group(0) for user, _, _ in DEMO_USERS), output
         state = json.loads(state_file.read_text())
         children = state["parts"]
         assert set(children) >= {"simulators", "gateway", "rules", "api", "guards"}
