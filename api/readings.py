@@ -19,8 +19,8 @@ from api.domain.errors import InvalidInput, NotFound, Unavailable
 from api.settings import Settings
 from estatewatch.clock import Clock
 from estatewatch.config import SiteConfig
+from estatewatch.config.devices import Device, DeviceKind
 from estatewatch.config.registers import DataType
-from estatewatch.config.site import Device, DeviceKind
 from estatewatch.readings import (
     Aggregate,
     InfluxConnection,

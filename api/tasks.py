@@ -19,7 +19,7 @@ from api.store import feed, maintenance
 from api.workflows import maintenance as plans
 from api.workflows import sla
 from estatewatch.clock import Clock
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import Quality
 from estatewatch.readings import ReadingStore
 from estatewatch.supervise import MAX_BACKOFF_S, supervise

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from estatewatch.config.site import PatrolRoute, Shift, SiteConfig
+from estatewatch.config.patrol import PatrolRoute, Shift
+from estatewatch.config.site import SiteConfig
 
 DAY = timedelta(days=1)
 

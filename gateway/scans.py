@@ -29,7 +29,7 @@ import orjson
 from pydantic import ValidationError
 
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import Checkpoint
+from estatewatch.config.patrol import Checkpoint
 from estatewatch.contracts import topics
 from estatewatch.contracts.codec import describe
 from estatewatch.contracts.payloads import (

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from estatewatch.config.base import Identifier, PointName
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.codec import decode
 from estatewatch.contracts.payloads import (
     MAX_PAYLOAD_BYTES,

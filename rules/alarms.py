@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import (
     AlarmCommand,
     AlarmEvent,

@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 
 import yaml
 
-from estatewatch.config.site import DeviceKind, SiteConfig
+from estatewatch.config.devices import DeviceKind
+from estatewatch.config.site import SiteConfig
 from estatewatch.errors import ConfigError, ConfigIssue
 from rules import levels
 from rules.model import Condition, DeviceRule, GroupRule, RuleBase, RuleFile

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from estatewatch.config.site import RosterEntry
+from estatewatch.config.patrol import RosterEntry
 from estatewatch.contracts.payloads import (
     AlarmCommand,
     AlarmEvent,

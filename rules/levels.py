@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from estatewatch.config.site import (
+from estatewatch.config.devices import (
     AirHandler,
     Chiller,
     DeviceKind,

@@ -20,8 +20,8 @@ from pydantic import (
 )
 
 from estatewatch.config.base import PointName
+from estatewatch.config.devices import DeviceKind, SensorType
 from estatewatch.config.names import Bilingual
-from estatewatch.config.site import DeviceKind, SensorType
 from estatewatch.contracts.payloads import DeviceState, Scalar, Severity
 from estatewatch.durations import Duration
 from rules import levels

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bisect import insort
 
-from estatewatch.config.site import Checkpoint, Guard, PatrolRoute
+from estatewatch.config.patrol import Checkpoint, Guard, PatrolRoute
 from estatewatch.contracts.payloads import (
     AlarmEvent,
     PatrolException,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
+from estatewatch.config.devices import Device, DeviceKind
 from estatewatch.config.names import Bilingual, LocalizedName
-from estatewatch.config.site import Device, DeviceKind, SiteConfig
+from estatewatch.config.site import SiteConfig
 from estatewatch.contracts.payloads import Severity, TargetKind
 from rules import levels
 from rules.alarms import FlapPolicy, Target

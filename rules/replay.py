@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from estatewatch.config.site import DeviceKind, SiteConfig
+from estatewatch.config.devices import DeviceKind
+from estatewatch.config.site import SiteConfig
 from estatewatch.contracts.payloads import AlarmEvent, DeviceReading, TelemetryBatch
 from rules.errors import ReplaySourceError
 from rules.evaluate import Tick, evaluate

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from estatewatch import patrol
 from estatewatch.clock import to_epoch_ms
-from estatewatch.config.site import PatrolRoute, Shift
+from estatewatch.config.patrol import PatrolRoute, Shift
 from estatewatch.patrol import Round
 from rules.model import ActiveWindow
 

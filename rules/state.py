@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from estatewatch.config.site import RosterEntry
+from estatewatch.config.patrol import RosterEntry
 from estatewatch.contracts.payloads import AlarmEvent, Scalar
 from rules.alarms import Alarm, AlarmBook
 from rules.conditions import DeviceRuntime, RuleState

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from estatewatch.config.site import (
+from estatewatch.config.devices import (
     Device,
     DeviceKind,
     Elevator,

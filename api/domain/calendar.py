@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import chinese_calendar
 
-from estatewatch.config.site import SlaPolicy, WorkCalendarConfig
+from estatewatch.config.calendar import SlaPolicy, WorkCalendarConfig
 
 CN_HOLIDAYS: frozenset[date] = frozenset(chinese_calendar.holidays)
 CN_WORKDAYS: frozenset[date] = frozenset(chinese_calendar.workdays)

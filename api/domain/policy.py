@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from estatewatch.config.base import Identifier, StrictModel
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import AlarmEvent, FindingPriority, Severity, Trade, Urgency
 
 TRADE_OF_DEVICE: dict[DeviceKind, Trade] = {

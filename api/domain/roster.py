@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 
-from estatewatch.config.site import RosterEntry, Shift
+from estatewatch.config.patrol import RosterEntry, Shift
 
 
 def shift_start(shift: Shift, now: datetime, tz: tzinfo) -> datetime | None:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from api.domain.calendar import WorkCalendar
-from estatewatch.config.site import SlaPolicy
+from estatewatch.config.calendar import SlaPolicy
 from estatewatch.contracts.payloads import FindingPriority, Urgency, WorkOrderSource
 
 ENTRAPMENT = "entrapment"

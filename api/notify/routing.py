@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from estatewatch.config.notify import EventKind, Match, NotifyConfig, OnCallRole, RoutingRule
-from estatewatch.config.site import Shift
+from estatewatch.config.patrol import Shift
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import ClockDep, PlanAdmin, PlanReader, ReaderDep, SessionDep, SitesDep
 from api.schemas.common import Moment
 from api.workflows import roster as roster_flows
-from estatewatch.config.site import RosterEntry
+from estatewatch.config.patrol import RosterEntry
 
 router = APIRouter(prefix="/roster", tags=["roster"])
 

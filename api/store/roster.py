@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.models import RosterEntryRecord
-from estatewatch.config.site import RosterEntry
+from estatewatch.config.patrol import RosterEntry
 
 
 def get(session: Session, *, site: str) -> list[RosterEntry] | None:

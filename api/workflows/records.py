@@ -38,8 +38,8 @@ from api.store import quality as quality_store
 from api.store import records as store
 from api.workflows import patrol, reports
 from estatewatch.config import SiteConfig
+from estatewatch.config.devices import Device, DeviceKind
 from estatewatch.config.names import Lang, in_language
-from estatewatch.config.site import Device, DeviceKind
 from estatewatch.contracts.payloads import WorkOrderSource
 
 STATUTORY: dict[str, tuple[str, int]] = {

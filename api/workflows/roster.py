@@ -15,7 +15,8 @@ from api.store import feed
 from api.store import roster as roster_store
 from api.store import users as user_store
 from estatewatch.clock import to_epoch_ms
-from estatewatch.config.site import RosterEntry, SiteConfig
+from estatewatch.config.patrol import RosterEntry
+from estatewatch.config.site import SiteConfig
 from estatewatch.contracts import topics
 from estatewatch.contracts.roster import DutyRoster, RosterLine
 

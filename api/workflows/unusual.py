@@ -15,7 +15,7 @@ from api.domain import bands, oplog
 from api.schemas.records import OfflineSpan, ReadingFinding, UnusualReadings
 from estatewatch.clock import from_epoch_ms, to_epoch_ms
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import Device, DeviceKind
+from estatewatch.config.devices import Device, DeviceKind
 from estatewatch.readings import Aggregate, ReadingsError, ReadingStore
 
 GAP = timedelta(minutes=15)

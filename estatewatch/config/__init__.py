@@ -1,6 +1,33 @@
 """Site configuration models and their YAML loader."""
 
 from estatewatch.config.bacnet import Bacnet, BacnetPoint, BacnetPort
+from estatewatch.config.calendar import (
+    CalendarOverride,
+    CalendarYear,
+    SlaPolicy,
+    WorkCalendarConfig,
+)
+from estatewatch.config.devices import (
+    AirHandler,
+    Chiller,
+    Connection,
+    Device,
+    DeviceKind,
+    Dlt645,
+    Dlt645Point,
+    Elevator,
+    EnergyMeter,
+    FirePanel,
+    Generator,
+    ModbusRtu,
+    ModbusTcp,
+    MqttPoint,
+    MqttSensor,
+    PowerRoom,
+    PumpSet,
+    Sensor,
+    SensorType,
+)
 from estatewatch.config.emergency import EmergencyPlan, EmergencyType, PlanStep
 from estatewatch.config.loader import load_model, load_site, parse_model, parse_site
 from estatewatch.config.notify import (
@@ -11,6 +38,15 @@ from estatewatch.config.notify import (
     Person,
     RoutingRule,
 )
+from estatewatch.config.patrol import (
+    Checkpoint,
+    Guard,
+    Handheld,
+    PatrolRoute,
+    PatrolWindow,
+    RouteSchedule,
+    Shift,
+)
 from estatewatch.config.registers import (
     DataType,
     Order,
@@ -18,43 +54,7 @@ from estatewatch.config.registers import (
     RegisterPoint,
     RegisterType,
 )
-from estatewatch.config.site import (
-    AirHandler,
-    Building,
-    CalendarOverride,
-    CalendarYear,
-    Checkpoint,
-    Chiller,
-    Connection,
-    Device,
-    DeviceKind,
-    Dlt645,
-    Dlt645Point,
-    Elevator,
-    EnergyMeter,
-    FirePanel,
-    GatewayConfig,
-    Generator,
-    Guard,
-    Handheld,
-    ModbusRtu,
-    ModbusTcp,
-    MqttPoint,
-    MqttSensor,
-    PatrolRoute,
-    PatrolWindow,
-    PowerRoom,
-    PumpSet,
-    Room,
-    RouteSchedule,
-    Sensor,
-    SensorType,
-    Shift,
-    SiteConfig,
-    SiteInfo,
-    SlaPolicy,
-    WorkCalendarConfig,
-)
+from estatewatch.config.site import Building, GatewayConfig, Room, SiteConfig, SiteInfo
 
 __all__ = [
     "AirHandler",

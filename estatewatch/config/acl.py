@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from estatewatch.config.site import MqttSensor, SiteConfig
+from estatewatch.config.devices import MqttSensor
+from estatewatch.config.site import SiteConfig
 from estatewatch.contracts.topics import ROOT
 
 SERVICE_RULES: dict[str, list[str]] = {

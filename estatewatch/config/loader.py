@@ -10,7 +10,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from estatewatch.config.site import CalendarOverride, DeviceKind, SiteConfig
+from estatewatch.config.calendar import CalendarOverride
+from estatewatch.config.devices import DeviceKind
+from estatewatch.config.site import SiteConfig
 from estatewatch.errors import ConfigError, ConfigIssue
 
 M = TypeVar("M", bound=BaseModel)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from estatewatch.config.base import Identifier
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.base import EpochMs, LongText, Payload, Scalar, ShortText
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from estatewatch.config.base import Identifier, PointName
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.base import (
     MAX_READINGS_PER_BATCH,
     EpochMs,

@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from estatewatch.clock import Clock, SystemClock, to_epoch_ms
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import DeviceReading, Quality, Scalar
 from estatewatch.readings.query import Planner
 from estatewatch.readings.quoting import ident

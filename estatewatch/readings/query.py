@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.readings.quoting import ident
 from estatewatch.readings.schema import (
     ROLLUP_INTERVAL,

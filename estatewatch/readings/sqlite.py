@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from estatewatch.clock import Clock, SystemClock, to_epoch_ms
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import DeviceReading, Quality, Scalar
 from estatewatch.readings import sqlite_queries as q
 from estatewatch.readings.sqlite_db import Connection, Database

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import Quality, Scalar
 from estatewatch.readings.schema import (
     DEVICE_STATUS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from api.sites import Sites
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import RosterEntry
+from estatewatch.config.patrol import RosterEntry
 from tests.api.helpers import SITE, T0, Api, make_api
 
 DAY_MONDAY = [

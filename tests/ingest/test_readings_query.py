@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.readings.query import Planner
 from estatewatch.readings.quoting import duration, ident, literal
 from estatewatch.readings.schema import Retention, backfill_statement, setup_statements

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from estatewatch.clock import FakeClock, from_epoch_ms
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import Quality
 from estatewatch.readings import (
     Aggregate,

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts import topics
 from estatewatch.contracts.examples import EXAMPLES
 from estatewatch.contracts.payloads import (

@@ -13,7 +13,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts import topics
 from estatewatch.contracts.examples import EXAMPLES
 from estatewatch.contracts.payloads import DeviceStatus

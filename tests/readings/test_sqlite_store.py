@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from estatewatch.clock import FakeClock, from_epoch_ms, to_epoch_ms
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.examples import EXAMPLES
 from estatewatch.contracts.payloads import DeviceStatus, GatewayHealth, Quality
 from estatewatch.readings import QueryError, StoreUnavailable

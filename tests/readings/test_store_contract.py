@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from estatewatch.contracts.payloads import Quality
 from estatewatch.readings import Aggregate, QueryError, ReadingStore
 from tests.readings.conftest import MINUTE, SITE, T0, Case, telemetry_lines

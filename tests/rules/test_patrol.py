@@ -9,7 +9,7 @@ import pytest
 
 from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import RosterEntry
+from estatewatch.config.patrol import RosterEntry
 from estatewatch.contracts.payloads import PatrolExceptionKind
 from rules.schedule import LocalTime, route_windows, shift_at
 from tests.dates import iso, utc

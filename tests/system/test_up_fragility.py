@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from estatewatch.config import SiteConfig, load_site
-from estatewatch.config.site import ModbusTcp
+from estatewatch.config.devices import ModbusTcp
 from estatewatch.errors import EstateWatchError
 from estatewatch.testing.services import free_port
 from estatewatch.up import STATE_FILE, UpError, data_dir_lock

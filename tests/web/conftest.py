@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import PatrolWindow, RouteSchedule
+from estatewatch.config.patrol import PatrolWindow, RouteSchedule
 from estatewatch.testing.services import InfluxDB, Mosquitto
 from tests.web.stack import LiveStack
 

@@ -25,7 +25,7 @@ from api.web.routes import STATIC_DIR, _StaticFiles
 from api.workflows import users
 from estatewatch.clock import FakeClock
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import DeviceKind
+from estatewatch.config.devices import DeviceKind
 from tests.dates import iso
 from tests.web.stack import T0_WEB
 

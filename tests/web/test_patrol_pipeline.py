@@ -33,7 +33,8 @@ from api.schemas.user import UserCreate
 from api.workflows import users
 from estatewatch.clock import SystemClock
 from estatewatch.config import SiteConfig
-from estatewatch.config.site import PatrolWindow, RouteSchedule, SlaPolicy
+from estatewatch.config.calendar import SlaPolicy
+from estatewatch.config.patrol import PatrolWindow, RouteSchedule
 from estatewatch.testing.services import Mosquitto, free_port
 from tests.reliability.harness import Part, write_site
 from tests.web.pages import PHONE, Console, eventually
