@@ -21,20 +21,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 
-from estatewatch.clock import Clock, to_epoch_ms
+from estatewatch.clock import Clock
 from estatewatch.config import Bacnet, BacnetPoint, BacnetPort, SiteConfig
 from estatewatch.contracts.payloads import DeviceError, DeviceErrorKind
 from gateway.bacnet_link import BacnetLink, PointError, Ref, to_value, unit_name
 from gateway.devices import DeviceTracker, PollResult
 from gateway.errors import ReadFailure
-from gateway.messages import ReadingEncoder
+from gateway.poller import DeviceOutput, poll_each
 from gateway.report import ReportFilter, policies
-from gateway.schedule import PollStats, Ticker, follow
+from gateway.schedule import PollStats
 from gateway.sink import Sink
 
 log = logging.getLogger(__name__)
 
-MAX_PROBE_INTERVAL = 60.0
 ANALOG = ("analog-input", "analog-output", "analog-value", "large-analog-value")
 
 
@@ -56,8 +55,7 @@ class BacnetPoller:
         self.refs = [Ref(p.object_type, p.instance, p.property) for p in self.points]
         self.link = link
         self.clock = clock
-        self.report = report
-        self.encoder = ReadingEncoder(self.device)
+        self.output = DeviceOutput(tracker, clock, report)
         self.interval = self.device.poll_interval.total_seconds()
         self.timeout = connection.timeout.total_seconds()
         self.address: str | None = connection.address
@@ -67,8 +65,6 @@ class BacnetPoller:
         """Points whose changes of value come by COV notification."""
         self.cov_refused: set[str] = set()
         """Points whose COV subscription the device refused: polled only."""
-        self._next_probe = 0.0
-        self._probes = 0
 
     def _unit_refs(self) -> list[tuple[str, Ref]]:
         return [
@@ -80,9 +76,9 @@ class BacnetPoller:
         ]
 
     async def poll(self, sink: Sink) -> None:
-        probing = self.tracker.offline
-        if probing and self.clock.monotonic() < self._next_probe:
+        if self.output.resting():
             return
+        probing = self.output.probing
         result = PollResult(answered=False)
         try:
             if probing or self.address is None:
@@ -114,28 +110,7 @@ class BacnetPoller:
                 unit = unit_name(raw)
                 if unit is not None:
                     self.units[name] = unit
-        self.publish(sink, result)
-        self._schedule_probe()
-
-    def publish(self, sink: Sink, result: PollResult) -> None:
-        """Move the tracker on by `result` and send what it says."""
-        reading, changed = self.tracker.observe(result, to_epoch_ms(self.clock.now()))
-        if changed:
-            self.report.reset()  # the first reading after a change of state goes out whole
-        if reading is not None and self.report:
-            reading = self.report(reading)
-        if reading is not None:
-            sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
-        if changed:
-            sink.status(self.tracker)
-
-    def _schedule_probe(self) -> None:
-        if not self.tracker.offline:
-            self._probes = 0
-            return
-        delay = min(MAX_PROBE_INTERVAL, max(self.interval, 1.0) * 2**self._probes)
-        self._probes = min(self._probes + 1, 16)
-        self._next_probe = self.clock.monotonic() + delay - self.interval / 2
+        self.output.polled(sink, result, self.interval)
 
     async def follow_changes(self, sink: Sink) -> None:
         """Subscribe to each present-value point's changes once the device answers, and
@@ -196,7 +171,7 @@ class BacnetPoller:
         while True:
             value = to_value(await next_value(), ref)
             if not isinstance(value, PointError) and not self.tracker.offline:
-                self.publish(sink, PollResult(values={name: value}))
+                self.output.publish(sink, PollResult(values={name: value}))
 
     async def _until_offline(self) -> None:
         while not self.tracker.offline:
@@ -242,27 +217,6 @@ class BacnetSource:
 
     async def run(self, sink: Sink) -> None:
         async with asyncio.TaskGroup() as tasks:
+            poll_each(tasks, self.pollers, self.clock, self.stats, sink)
             for poller in self.pollers:
-                ticker = Ticker(self.clock, poller.interval)
-                tasks.create_task(ticker.run(), name=f"tick-{poller.device.id}")
-                job = _Job(poller, sink)
-                tasks.create_task(follow(ticker, job, self.stats), name=f"poll-{poller.device.id}")
                 tasks.create_task(poller.follow_changes(sink), name=f"cov-{poller.device.id}")
-
-
-class _Job:
-    """A poll that logs an unexpected error with its device and lets the schedule go on."""
-
-    def __init__(self, poller: BacnetPoller, sink: Sink) -> None:
-        self.poller = poller
-        self.sink = sink
-        self.failures = 0
-
-    async def __call__(self) -> None:
-        try:
-            await self.poller.poll(self.sink)
-        except Exception:  # a supervisor: one device's bug must not stop the others
-            self.failures += 1
-            if self.failures == 1:
-                log.exception("polling %s failed unexpectedly", self.poller.device.id)
-            await self.poller.clock.sleep(min(60.0, 2.0**self.failures))

@@ -24,20 +24,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from estatewatch import dlt645
-from estatewatch.clock import Clock, to_epoch_ms
+from estatewatch.clock import Clock
 from estatewatch.codec import Value
 from estatewatch.config import Dlt645, Dlt645Point, SiteConfig
 from estatewatch.contracts.payloads import DeviceError, DeviceErrorKind
 from gateway.devices import DeviceTracker, PollResult
 from gateway.errors import ReadFailure
-from gateway.messages import ReadingEncoder
+from gateway.poller import DeviceOutput, poll_each
 from gateway.report import ReportFilter, policies
-from gateway.schedule import PollStats, Ticker, follow
+from gateway.schedule import PollStats
 from gateway.sink import Sink
 
 log = logging.getLogger(__name__)
 
-MAX_PROBE_INTERVAL = 60.0
 MAX_FRAME = 12 + dlt645.MAX_DATA + 4
 
 
@@ -228,17 +227,13 @@ class MeterPoller:
         self.points = [MeterPoint.of(p) for p in connection.points]
         self.bus = bus
         self.clock = clock
-        self.report = report
-        self.encoder = ReadingEncoder(self.device)
+        self.output = DeviceOutput(tracker, clock, report)
         self.interval = self.device.poll_interval.total_seconds()
-        self._next_probe = 0.0
-        self._probes = 0
 
     async def poll(self, sink: Sink) -> None:
-        tracker = self.tracker
-        probing = tracker.offline
-        if probing and self.clock.monotonic() < self._next_probe:
+        if self.output.resting():
             return
+        probing = self.output.probing
         points = self.points[:1] if probing else self.points
         result = PollResult(answered=False)
         for index, point in enumerate(points):
@@ -260,24 +255,7 @@ class MeterPoller:
                 for rest in points[index:]:  # no answer: the rest of this poll waits
                     result.failed[rest.name] = error
                 break
-        reading, changed = tracker.observe(result, to_epoch_ms(self.clock.now()))
-        if changed:
-            self.report.reset()  # the first reading after a change of state goes out whole
-        if reading is not None and self.report:
-            reading = self.report(reading)
-        if reading is not None:
-            sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
-        if changed:
-            sink.status(tracker)
-        self._schedule_probe()
-
-    def _schedule_probe(self) -> None:
-        if not self.tracker.offline:
-            self._probes = 0
-            return
-        delay = min(MAX_PROBE_INTERVAL, max(self.interval, 1.0) * 2**self._probes)
-        self._probes = min(self._probes + 1, 16)
-        self._next_probe = self.clock.monotonic() + delay - self.interval / 2
+        self.output.polled(sink, result, self.interval)
 
 
 class Dlt645Source:
@@ -318,30 +296,8 @@ class Dlt645Source:
 
     async def run(self, sink: Sink) -> None:
         async with asyncio.TaskGroup() as tasks:
-            for poller in self.pollers:
-                ticker = Ticker(self.clock, poller.interval)
-                tasks.create_task(ticker.run(), name=f"tick-{poller.device.id}")
-                job = _Job(poller, sink)
-                tasks.create_task(follow(ticker, job, self.stats), name=f"poll-{poller.device.id}")
+            poll_each(tasks, self.pollers, self.clock, self.stats, sink)
 
     async def close(self) -> None:
         for bus in self.buses.values():
             await bus.close()
-
-
-class _Job:
-    """A poll that logs an unexpected error with its meter and lets the schedule go on."""
-
-    def __init__(self, poller: MeterPoller, sink: Sink) -> None:
-        self.poller = poller
-        self.sink = sink
-        self.failures = 0
-
-    async def __call__(self) -> None:
-        try:
-            await self.poller.poll(self.sink)
-        except Exception:  # a supervisor: one meter's bug must not stop the others
-            self.failures += 1
-            if self.failures == 1:
-                log.exception("polling %s failed unexpectedly", self.poller.device.id)
-            await self.poller.clock.sleep(min(60.0, 2.0**self.failures))

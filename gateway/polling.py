@@ -16,19 +16,20 @@ is split into gap-free reads for good.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from estatewatch.clock import Clock, to_epoch_ms
+from estatewatch.clock import Clock
 from estatewatch.config import ModbusRtu, ModbusTcp, RegisterMap, RegisterPoint, SiteConfig
 from estatewatch.contracts.payloads import DeviceError, DeviceErrorKind
 from gateway.decoding import BlockDecoder
 from gateway.devices import DeviceTracker, PollResult
 from gateway.errors import ReadFailure
-from gateway.messages import ReadingEncoder
 from gateway.modbus import ModbusHub, hub_key
 from gateway.plan import ReadRequest, plan_reads
+from gateway.poller import DeviceOutput, PollJob
 from gateway.report import ReportFilter, policies
 from gateway.schedule import PollStats, Ticker, follow
 from gateway.sink import Sink
@@ -37,7 +38,6 @@ from gateway.topology import build_hubs
 log = logging.getLogger(__name__)
 
 RETRY_BACKOFF = 0.1
-MAX_PROBE_INTERVAL = 60.0
 ILLEGAL_DATA_ADDRESS = 2
 
 
@@ -87,11 +87,9 @@ class DevicePoller:
         self.groups = groups
         self.hub = hub
         self.clock = clock
-        self.encoder = ReadingEncoder(self.device)
-        self.report = report if report is not None else ReportFilter({})
-        """Report by exception (`gateway.report`): empty, every reading goes out whole."""
-        self._next_probe = 0.0
-        self._probes = 0
+        self.output = DeviceOutput(
+            tracker, clock, report if report is not None else ReportFilter({})
+        )
 
     @property
     def requests_per_poll(self) -> int:
@@ -100,13 +98,12 @@ class DevicePoller:
     async def poll(self, group: PollGroup, sink: Sink) -> None:
         """One poll of `group`, its reading and status changes to `sink`; never raises for
         a device's failure."""
-        tracker = self.tracker
-        probing = tracker.offline
-        if probing and self.clock.monotonic() < self._next_probe:
+        if self.output.resting():
             return
+        probing = self.output.probing
         reads = group.reads[:1] if probing else list(group.reads)
         result = PollResult(answered=False)
-        retries = 0 if tracker.failures or probing else self.retries
+        retries = 0 if self.tracker.failures or probing else self.retries
         for index, read in enumerate(reads):
             try:
                 words = await self._read(read, group, retries)
@@ -124,16 +121,7 @@ class DevicePoller:
             result.values.update(values)
             for name, message in errors.items():
                 result.failed[name] = DeviceError(kind=DeviceErrorKind.DECODE, message=message)
-        reading, changed = tracker.observe(result, to_epoch_ms(self.clock.now()))
-        if changed:
-            self.report.reset()  # the first reading after a change of state goes out whole
-        if reading is not None and self.report:
-            reading = self.report(reading)
-        if reading is not None:
-            sink.reading(self.encoder.encode(reading), urgent=self.encoder.urgent)
-        if changed:
-            sink.status(tracker)
-        self._schedule_probe(group.interval)
+        self.output.polled(sink, result, group.interval)
 
     async def _read(self, read: BlockDecoder, group: PollGroup, retries: int) -> list[int]:
         attempt = 0
@@ -168,14 +156,6 @@ class DevicePoller:
             offset = part.address - request.address
             words[offset : offset + part.count] = got
         return words
-
-    def _schedule_probe(self, interval: float) -> None:
-        if not self.tracker.offline:
-            self._probes = 0
-            return
-        delay = min(MAX_PROBE_INTERVAL, max(interval, 1.0) * 2**self._probes)
-        self._probes = min(self._probes + 1, 16)
-        self._next_probe = self.clock.monotonic() + delay - interval / 2
 
 
 def _fail(result: PollResult, points: Sequence[RegisterPoint], error: DeviceError) -> None:
@@ -248,7 +228,8 @@ class ModbusSource:
                     if ticker is None:
                         ticker = tickers[key] = Ticker(self.clock, *key)
                         tasks.create_task(ticker.run(), name=f"tick-{key[0]:g}s@{key[1]:g}")
-                    job = _Job(poller, group, sink)
+                    poll = functools.partial(poller.poll, group, sink)
+                    job = PollJob(poller.device.id, poll, self.clock)
                     tasks.create_task(
                         follow(ticker, job, self.stats), name=f"poll-{poller.device.id}"
                     )
@@ -272,24 +253,3 @@ def phase(index: int, interval: float) -> float:
     less CPU per poll than one poll per turn (bench/gateway.py)."""
     slots = max(1, round(interval / SLOT))
     return interval * (index % slots) / slots
-
-
-class _Job:
-    """A poll that logs an unexpected error with its device and lets the schedule go on."""
-
-    __slots__ = ("failures", "group", "poller", "sink")
-
-    def __init__(self, poller: DevicePoller, group: PollGroup, sink: Sink) -> None:
-        self.poller = poller
-        self.group = group
-        self.sink = sink
-        self.failures = 0
-
-    async def __call__(self) -> None:
-        try:
-            await self.poller.poll(self.group, self.sink)
-        except Exception:  # a supervisor: one device's bug must not stop the others
-            self.failures += 1
-            if self.failures == 1:
-                log.exception("polling %s failed unexpectedly", self.poller.device.id)
-            await self.poller.clock.sleep(min(60.0, 2.0**self.failures))

@@ -180,7 +180,7 @@ async def test_report_by_exception_delivers_every_change_beyond_the_deadband(
             sources.append((ModbusSource.from_site(which, found, stats, clock), sink))
             sources.append((Dlt645Source.from_site(which, found, stats, clock), sink))
         for meter in sources[1][0].pollers:
-            meter.report = ReportFilter({})  # full rate: the meters' own deadbands ignored
+            meter.output.report = ReportFilter({})  # full rate: the meters' own deadbands ignored
         try:
             for _ in range(steps):
                 estate.step_once(1.0)
