@@ -5,7 +5,7 @@
 export const ORDERS_ZH = {
   'action.reject': '退单',
   'action.hand_back': '退回值班室',
-  'field.name': '配件名称',
+  'field.name': '名称',
   'field.quantity': '数量',
   'field.unit': '单位',
   'field.photo_refs': '照片',
@@ -15,7 +15,7 @@ export const ORDERS_ZH = {
 export const ORDERS_EN = {
   'action.reject': 'Decline',
   'action.hand_back': 'Hand back',
-  'field.name': 'Part',
+  'field.name': 'Name',
   'field.quantity': 'Quantity',
   'field.unit': 'Unit',
   'field.photo_refs': 'Photos',
