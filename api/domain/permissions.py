@@ -90,11 +90,22 @@ ACTION_ROLES: dict[Role, frozenset[Action]] = {
     Role.ADMIN: _ALL_ACTIONS,
     Role.SUPERVISOR: _ALL_ACTIONS,
     Role.DUTY_ENGINEER: _ALL_ACTIONS,
-    Role.TECHNICIAN: frozenset({Action.ACCEPT, Action.ARRIVE, Action.COMPLETE}),
+    # The assigned technician may also decline an order or hand it back, with a reason.
+    Role.TECHNICIAN: frozenset(
+        {Action.ACCEPT, Action.ARRIVE, Action.COMPLETE, Action.REJECT, Action.HAND_BACK}
+    ),
     Role.GUARD: frozenset(),
     # Customer service makes the callback (回访) and acts on its outcome.
     Role.CUSTOMER_SERVICE: frozenset({Action.VERIFY, Action.CLOSE, Action.REOPEN, Action.CANCEL}),
 }
+
+
+_PARTS_ROLES = frozenset({Role.TECHNICIAN, Role.DUTY_ENGINEER, Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_record_parts(role: Role) -> bool:
+    """The technician doing the work records the parts used; the duty room may correct."""
+    return role in _PARTS_ROLES
 
 
 def has(role: Role, permission: Permission) -> bool:

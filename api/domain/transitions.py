@@ -6,6 +6,8 @@ which. Only these moves are legal; everything else is refused with the moves tha
     completed | verified ─reopen→ dispatched            (not fixed: re-dispatch, escalate)
     dispatched ─dispatch→ dispatched                    (re-assign)
     new | dispatched | accepted ─cancel→ cancelled
+    dispatched ─reject→ new                             (the technician declines, with a reason)
+    accepted | on_site ─hand_back→ new                  (returned to the duty room to re-dispatch)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Action(StrEnum):
     CLOSE = "close"
     CANCEL = "cancel"
     REOPEN = "reopen"
+    REJECT = "reject"
+    HAND_BACK = "hand_back"
 
 
 TRANSITIONS: dict[tuple[WorkOrderState, Action], WorkOrderState] = {
@@ -42,7 +46,12 @@ TRANSITIONS: dict[tuple[WorkOrderState, Action], WorkOrderState] = {
     (S.NEW, Action.CANCEL): S.CANCELLED,
     (S.DISPATCHED, Action.CANCEL): S.CANCELLED,
     (S.ACCEPTED, Action.CANCEL): S.CANCELLED,
+    (S.DISPATCHED, Action.REJECT): S.NEW,
+    (S.ACCEPTED, Action.HAND_BACK): S.NEW,
+    (S.ON_SITE, Action.HAND_BACK): S.NEW,
 }
+RETURNS = frozenset({Action.REJECT, Action.HAND_BACK})
+"""The moves that give an order back to the dispatch queue, unassigned, with a reason."""
 
 EVENT_OF: dict[Action, WorkOrderEventType] = {
     Action.DISPATCH: WorkOrderEventType.DISPATCHED,
@@ -53,6 +62,8 @@ EVENT_OF: dict[Action, WorkOrderEventType] = {
     Action.CLOSE: WorkOrderEventType.CLOSED,
     Action.CANCEL: WorkOrderEventType.CANCELLED,
     Action.REOPEN: WorkOrderEventType.REOPENED,
+    Action.REJECT: WorkOrderEventType.REJECTED,
+    Action.HAND_BACK: WorkOrderEventType.HANDED_BACK,
 }
 
 OPEN_STATES = frozenset(s for s in S if s.open)

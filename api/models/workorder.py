@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.alarm import Alarm
@@ -47,6 +47,12 @@ class WorkOrder(Base):
     result: Mapped[str | None] = mapped_column(Text)
     parts: Mapped[list[str]] = mapped_column(JSON, default=list)
     photo_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    parts_used: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON,
+        default=list,
+        server_default=text("'[]'"),
+        doc="parts the technician recorded: name, quantity, unit, note, by, at",
+    )
     callback_note: Mapped[str | None] = mapped_column(Text)
 
     # The SLA clocks start at `reported_at` (the alarm's raise, the scan, the owner's call),

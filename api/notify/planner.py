@@ -37,6 +37,12 @@ days of history: switching the notifier on must not page everyone about last wee
 FEED_KINDS = ["alarm", "workorder"]
 FEED: Table = FeedEvent.__table__  # type: ignore[assignment]
 URGENCY_SEVERITY = {"urgent": "critical", "general": "major"}
+TO_DUTY_ROOM = frozenset(
+    {EventKind.WORKORDER_NOTE, EventKind.WORKORDER_REJECTED, EventKind.WORKORDER_HANDED_BACK}
+)
+"""A technician's word for the duty room — a note, an order declined or handed back with
+its reason — reaches the duty engineers on duty whatever the site's routes say."""
+DUTY_ROOM_EVENTS = frozenset(kind.removeprefix("workorder.") for kind in TO_DUTY_ROOM)
 
 
 def alarm_subject(payload: dict[str, Any], config: NotifyConfig) -> Subject:
@@ -151,7 +157,7 @@ def _on_workorder(
         return
     tz = sites.tz(subject.site)
     key = f"workorder:{subject.id}:{payload['revision']}"
-    if subject.event is EventKind.WORKORDER_NOTE:  # a technician's note: to the duty room
+    if subject.event in TO_DUTY_ROOM:  # a technician's word: to the duty room
         subject = replace(subject, what=f"{subject.what}: {payload.get('note', '')}"[:500])
         people = people_for(
             site, session=session, roles=[OnCallRole.DUTY_ENGINEER], people=[], now=now, tz=tz
@@ -211,7 +217,7 @@ def plan_pass(
             _on_alarm(session, site, json.loads(event.payload), sites, run)
         elif event.site in run.incident_sites or _routes_orders(site.notifications):
             _on_workorder(session, site, json.loads(event.payload), sites, run)
-        elif "note" in event.payload and (payload := json.loads(event.payload))["event"] == "note":
+        elif (payload := json.loads(event.payload))["event"] in DUTY_ROOM_EVENTS:
             _on_workorder(session, site, payload, sites, run)  # to the duty room, routes or not
     outbox.plan_many(session, run.rows)
     if events:

@@ -19,9 +19,17 @@ from api.photos import MAX_PHOTO_BYTES, PhotoStore, check_ref
 
 router = APIRouter(prefix="/photos", tags=["photos"])
 
-# Who takes photos: the guard of a finding, the technician of a repair, the office.
+# Who takes photos: the guard of a finding, the technician of a repair, customer service
+# logging an owner's report (the owner's photos), the office.
 _UPLOADERS = frozenset(
-    {Role.GUARD, Role.TECHNICIAN, Role.DUTY_ENGINEER, Role.SUPERVISOR, Role.ADMIN}
+    {
+        Role.GUARD,
+        Role.TECHNICIAN,
+        Role.CUSTOMER_SERVICE,
+        Role.DUTY_ENGINEER,
+        Role.SUPERVISOR,
+        Role.ADMIN,
+    }
 )
 
 PhotoRef = Annotated[str, Path(pattern=r"^ph_[0-9a-f]{16}$", examples=["ph_3f2a9c0d1e4b5a67"])]

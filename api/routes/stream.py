@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.deps import RuntimeDep, StreamReader
-from api.domain.errors import Expired, InvalidInput
+from api.deps import CurrentUser, RuntimeDep
+from api.domain.errors import Expired, Forbidden, InvalidInput
+from api.domain.permissions import Permission, Principal, has
 from api.feedhub import Change, change_of
 from api.live import wait
 from api.runtime import Runtime
@@ -65,6 +67,46 @@ def _resume_point(
     return token
 
 
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    user: Principal
+    mine: bool
+
+
+def _reader(
+    user: CurrentUser,
+    mine: Annotated[
+        bool,
+        Query(
+            description="only changes of work orders assigned to me (or that I made): a "
+            "technician's own alerts; the only stream a technician may read"
+        ),
+    ] = False,
+) -> _Reader:
+    """Who may follow the stream: the watch roles, every change of their estates; anyone
+    who reads orders (a technician), their own orders only (`mine`)."""
+    if has(user.role, Permission.STREAM_READ) or (mine and has(user.role, Permission.ORDER_READ)):
+        return _Reader(user, mine)
+    raise Forbidden(
+        f"a {user.role} may follow only the orders assigned to them: add mine=true"
+        if has(user.role, Permission.ORDER_READ)
+        else f"a {user.role} may not read the live stream",
+        field="mine",
+        detail_zh="无权查看实时推送"
+        if not has(user.role, Permission.ORDER_READ)
+        else "只能订阅指派给自己的工单（mine=true）",
+    )
+
+
+def _mine(change: Change, username: str) -> bool:
+    """A work-order change of an order assigned to `username`, or one they made (declining
+    it leaves it unassigned)."""
+    if change.kind != FeedKind.WORKORDER:
+        return False
+    data = change.data
+    return bool(data.get("assignee") == username or data.get("by") == username)
+
+
 def _event(change: Change) -> ServerSentEvent:
     """The change as an SSE event: its payload's JSON text exactly as stored."""
     return ServerSentEvent(id=str(change.seq), event=change.kind, raw_data=change.text)
@@ -72,10 +114,10 @@ def _event(change: Change) -> ServerSentEvent:
 
 def _read(
     runtime: Runtime, after: int, sites: list[str] | None, kinds: list[str] | None
-) -> list[ServerSentEvent]:
+) -> list[Change]:
     with runtime.db.read() as session:
         return [
-            _event(change_of(e))
+            change_of(e)
             for e in feed.events_after(session, after=after, limit=BATCH, sites=sites, kinds=kinds)
         ]
 
@@ -87,14 +129,17 @@ def _newest(runtime: Runtime) -> int:
 
 @router.get("/stream", response_class=EventSourceResponse)
 async def stream(
-    user: StreamReader,
+    reader: Annotated[_Reader, Depends(_reader)],
     runtime: RuntimeDep,
     resume: Annotated[int | None, Depends(_resume_point)],
     site: Annotated[list[str] | None, Query()] = None,
     kind: Annotated[list[FeedKind] | None, Query()] = None,
     follow: Annotated[bool, Query(description="false: send what is there, then end")] = True,
 ) -> AsyncIterator[ServerSentEvent]:
+    user, mine = reader.user, reader.mine
     site = user.scope.narrow(site)  # each subscriber's own filter, in the hub and the database
+    if mine:
+        kind = [FeedKind.WORKORDER]
     cursor = resume
     if cursor is None:
         cursor = await asyncio.to_thread(_newest, runtime)
@@ -111,13 +156,13 @@ async def stream(
             update = hub.update() if hub is not None else None
             held = hub.after(cursor, site, kinds, BATCH) if hub is not None else None
             if held is not None:
-                changes, next_cursor = held
-                batch = [_event(c) for c in changes]
+                batch, next_cursor = held
             else:  # older than what the hub holds, or no hub: from the database
                 batch = await asyncio.to_thread(_read, runtime, cursor, site, kinds)
-                next_cursor = int(batch[-1].id or cursor) if batch else cursor
-            for event in batch:
-                yield event
+                next_cursor = batch[-1].seq if batch else cursor
+            for change in batch:
+                if not mine or _mine(change, user.username):
+                    yield _event(change)
             moved, cursor = next_cursor != cursor, next_cursor
             if len(batch) == BATCH or (held is not None and moved and not batch):
                 continue

@@ -26,11 +26,12 @@ from api.deps import (
     SitesDep,
     SlaRunner,
 )
-from api.domain.errors import Forbidden, NotFound
+from api.domain.errors import Forbidden, InvalidInput, NotFound
 from api.domain.permissions import Principal, can_see_order, may_take, sees_only_own_orders
 from api.domain.transitions import Action
 from api.models import WorkOrder
 from api.routes.alarms import CURSOR_HELP, JSON, NEXT_CURSOR
+from api.routes.photos import Store as PhotoStoreDep
 from api.schemas.workorder import (
     AcceptIn,
     CloseIn,
@@ -62,7 +63,9 @@ from estatewatch.contracts.payloads import Urgency, WorkOrderState
 router = APIRouter(prefix="/workorders", tags=["work orders"])
 
 
-def _visible(session: Session, order_id: str, user: Principal, *, lock: bool = False) -> WorkOrder:
+def visible_order(
+    session: Session, order_id: str, user: Principal, *, lock: bool = False
+) -> WorkOrder:
     order = workorders.get(session, order_id=order_id, for_update=lock)
     if not can_see_order(user.role, user.username, order.assignee):
         raise NotFound(f"no work order {order_id!r}", field="order_id")
@@ -122,8 +125,17 @@ def create(
     session: SessionDep,
     sites: SitesDep,
     clock: ClockDep,
+    photos: PhotoStoreDep,
 ) -> WorkOrderDetail:
-    """Log an owner's report or complaint (customer service)."""
+    """Log an owner's report or complaint (customer service), with the owner's photos
+    uploaded first (`photo_refs`)."""
+    for i, ref in enumerate(data.photo_refs):
+        if photos.find(ref) is None:
+            raise InvalidInput(
+                f"no photo {ref!r}: upload it first (PUT /photos/{ref})",
+                field=f"photo_refs.{i}",
+                detail_zh=f"第 {i + 1} 张照片未上传成功，请重新上传",
+            )
     order = order_flows.open_by_hand(
         session, data=data, by=user.username, now=clock.now(), sites=sites
     )
@@ -134,7 +146,7 @@ def create(
 def detail(
     user: OrderReader, order_id: str, session: ReaderDep, sites: SitesDep
 ) -> WorkOrderDetail:
-    return _detail(session, _visible(session, order_id, user), sites, user)
+    return _detail(session, visible_order(session, order_id, user), sites, user)
 
 
 @router.patch("/{order_id}")
@@ -146,7 +158,7 @@ def update(
     sites: SitesDep,
     clock: ClockDep,
 ) -> WorkOrderDetail:
-    order = _visible(session, order_id, user, lock=True)
+    order = visible_order(session, order_id, user, lock=True)
     order_flows.update(session, order=order, data=data, user=user, now=clock.now(), sites=sites)
     return _detail(session, order, sites, user)
 
@@ -160,7 +172,7 @@ def comment(
     clock: ClockDep,
     sites: SitesDep,
 ) -> WorkOrderLogPublic:
-    order = _visible(session, order_id, user, lock=True)
+    order = visible_order(session, order_id, user, lock=True)
     entry = order_flows.comment(
         session,
         order=order,
@@ -173,7 +185,7 @@ def comment(
     return WorkOrderLogPublic.model_validate(entry)
 
 
-def _act(
+def act(
     user: Principal,
     order_id: str,
     action: Action,
@@ -184,7 +196,7 @@ def _act(
 ) -> WorkOrderDetail:
     if not may_take(user.role, action):
         raise Forbidden(f"a {user.role} may not {action} a work order", field="action")
-    order = _visible(session, order_id, user, lock=True)
+    order = visible_order(session, order_id, user, lock=True)
     lifecycle.transition(
         session,
         order=order,
@@ -208,7 +220,7 @@ def dispatch(
 ) -> WorkOrderDetail:
     """Assign a technician, with contact and ETA (also re-assigns a dispatched order)."""
     change = Change(note=body.note, assignee=body.assignee, contact=body.contact, eta=body.eta)
-    return _act(user, order_id, Action.DISPATCH, change, session, sites, clock)
+    return act(user, order_id, Action.DISPATCH, change, session, sites, clock)
 
 
 @router.post("/{order_id}/accept")
@@ -222,7 +234,7 @@ def accept(
 ) -> WorkOrderDetail:
     """Accept, with the expected completion (`done_by`): the clock until done starts."""
     change = Change(note=body.note, done_by=body.done_by)
-    return _act(user, order_id, Action.ACCEPT, change, session, sites, clock)
+    return act(user, order_id, Action.ACCEPT, change, session, sites, clock)
 
 
 @router.post("/{order_id}/progress")
@@ -236,7 +248,7 @@ def progress(
 ) -> WorkOrderDetail:
     """Tell the requester why the order is still open and by when it will be done (owed
     every 24 h while a general order is open); restarts the progress clock."""
-    order = _visible(session, order_id, user, lock=True)
+    order = visible_order(session, order_id, user, lock=True)
     order_flows.answer_progress(
         session,
         order=order,
@@ -258,7 +270,7 @@ def arrive(
     sites: SitesDep,
     clock: ClockDep,
 ) -> WorkOrderDetail:
-    return _act(user, order_id, Action.ARRIVE, Change(note=body.note), session, sites, clock)
+    return act(user, order_id, Action.ARRIVE, Change(note=body.note), session, sites, clock)
 
 
 @router.post("/{order_id}/complete")
@@ -279,7 +291,7 @@ def complete(
         checklist=tuple(body.checklist),
         signature=body.signature,
     )
-    return _act(user, order_id, Action.COMPLETE, change, session, sites, clock)
+    return act(user, order_id, Action.COMPLETE, change, session, sites, clock)
 
 
 @router.post("/{order_id}/verify")
@@ -293,7 +305,7 @@ def verify(
 ) -> WorkOrderDetail:
     """The callback (回访): the requester or duty engineer confirmed the repair."""
     change = Change(note=body.note, callback_note=body.callback_note)
-    return _act(user, order_id, Action.VERIFY, change, session, sites, clock)
+    return act(user, order_id, Action.VERIFY, change, session, sites, clock)
 
 
 @router.post("/{order_id}/close")
@@ -307,7 +319,7 @@ def close(
 ) -> WorkOrderDetail:
     """Close; while the order's alarm is still active only with an `override_reason`."""
     change = Change(note=body.note, override_reason=body.override_reason)
-    return _act(user, order_id, Action.CLOSE, change, session, sites, clock)
+    return act(user, order_id, Action.CLOSE, change, session, sites, clock)
 
 
 @router.post("/{order_id}/cancel")
@@ -319,7 +331,7 @@ def cancel(
     sites: SitesDep,
     clock: ClockDep,
 ) -> WorkOrderDetail:
-    return _act(user, order_id, Action.CANCEL, Change(note=body.reason), session, sites, clock)
+    return act(user, order_id, Action.CANCEL, Change(note=body.reason), session, sites, clock)
 
 
 @router.post("/{order_id}/reopen")
@@ -333,7 +345,7 @@ def reopen(
 ) -> WorkOrderDetail:
     """Not fixed: re-dispatch and raise the escalation level by one."""
     change = Change(note=body.reason, assignee=body.assignee, contact=body.contact, eta=body.eta)
-    return _act(user, order_id, Action.REOPEN, change, session, sites, clock)
+    return act(user, order_id, Action.REOPEN, change, session, sites, clock)
 
 
 @router.post("/sla-check", tags=["sla"])
@@ -355,7 +367,7 @@ def maintenance_sheet(
 ) -> HTMLResponse:
     """A preventive maintenance order to print: the checklist as answered and the
     technician's signature (for the equipment record)."""
-    public = to_public(_visible(session, order_id, user), sites, user.role)
+    public = to_public(visible_order(session, order_id, user), sites, user.role)
     config = sites.config(public.site)
     name = config.site.name if config else public.site
     return HTMLResponse(

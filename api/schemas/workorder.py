@@ -38,6 +38,9 @@ class WorkOrderBase(_In):
     location: ShortText = ""
 
 
+PhotoRef = Annotated[str, StringConstraints(pattern=r"^ph_[0-9a-f]{16}$")]
+
+
 class WorkOrderCreate(WorkOrderBase):
     """An owner's report or complaint that customer service logs by hand."""
 
@@ -73,6 +76,12 @@ class WorkOrderCreate(WorkOrderBase):
     reported_at: Moment | None = Field(
         default=None, description="None: now; at most 2 min (clock skew) in the future"
     )
+    photo_refs: list[PhotoRef] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the owner's photos, uploaded first (`PUT /photos/{ref}`); each must "
+        "exist and show nothing of another estate",
+    )
 
 
 class WorkOrderUpdate(Patch):
@@ -100,6 +109,31 @@ class WorkOrderUpdate(Patch):
     reason: Text1 | None = Field(
         default=None, description="why: kept in the order's log (required to lower urgency)"
     )
+
+
+class PartIn(_In):
+    """A part the technician used on the order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "door belt DB-200", "quantity": 1, "unit": "pc", "note": ""}]
+        },
+    )
+
+    name: Name
+    quantity: float = Field(gt=0, le=1_000_000)
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
+    note: ShortText = ""
+
+
+class PartUsed(BaseModel):
+    name: str
+    quantity: float
+    unit: str
+    note: str = ""
+    by: str
+    at: datetime
 
 
 class PendingClockPublic(BaseModel):
@@ -137,6 +171,9 @@ class WorkOrderPublic(BaseModel):
     eta: datetime | None
     result: str | None
     parts: list[str]
+    parts_used: list[PartUsed] = Field(
+        default_factory=list, description="parts the technician recorded (`POST .../parts`)"
+    )
     photo_refs: list[str]
     callback_note: str | None
     reported_at: datetime

@@ -60,6 +60,7 @@ def new_order(**fields: Any) -> WorkOrder:
         escalation_level=0,
         updated_at=at,
         parts=[],
+        parts_used=[],
         photo_refs=[],
         **fields,
     )

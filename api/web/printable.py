@@ -23,6 +23,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "pm_completed": ("完成时间", "Completed"),
     "pm_result": ("保养结果", "Result"),
     "pm_checklist": ("检查项目", "Checklist"),
+    "parts_used": ("所用配件", "Parts used"),
+    "part_name": ("配件", "Part"),
+    "part_quantity": ("数量", "Quantity"),
+    "part_unit": ("单位", "Unit"),
+    "part_by": ("登记人", "Recorded by"),
     "pm_item": ("项目", "Item"),
     "pm_ok": ("结果", "Result"),
     "pm_note": ("说明", "Note"),
@@ -290,6 +295,11 @@ def maintenance_html(order: WorkOrderPublic, *, lang: Lang, tz: tzinfo, site_nam
     doc.table(
         ["pm_item", "pm_ok", "pm_note"],
         ([c.item, verdict[c.ok], c.note] for c in order.checklist or []),
+    )
+    doc.h(2, "parts_used")
+    doc.table(
+        ["part_name", "part_quantity", "part_unit", "pm_note", "part_by"],
+        ([p.name, f"{p.quantity:g}", p.unit, p.note, p.by] for p in order.parts_used),
     )
     doc.h(2, "pm_signature")
     signed = order.signature

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.errors import FaultStillActive, InvalidInput
 from api.domain.permissions import Role
-from api.domain.transitions import EVENT_OF, Action, next_state
+from api.domain.transitions import EVENT_OF, RETURNS, Action, next_state
 from api.models import WorkOrder
 from api.schemas.pm import ChecklistAnswer, SignatureIn
 from api.sites import Sites
@@ -142,6 +142,19 @@ def _stamp(order: WorkOrder, target: S, change: Change, now: datetime) -> None:
         order.closed_at = now
     elif target is S.CANCELLED:
         order.cancelled_at = now
+    elif target is S.NEW:  # rejected or handed back: unassigned, in the dispatch queue
+        _unassign(order)
+
+
+def _unassign(order: WorkOrder) -> None:
+    """Back to the dispatch queue. The dispatch clock is unmet again and still runs from
+    the report (`reported_at` is untouched): declining an order never buys it time. The
+    first-reached times of a hand-back (accepted, on site) stay: they happened."""
+    order.assignee = None
+    order.assignee_contact = None
+    order.eta = None
+    order.dispatched_at = None
+    order.expected_done_at = None  # the technician's word, gone with them
 
 
 def transition(
@@ -175,6 +188,7 @@ def transition(
         order.completed_at = None
         order.verified_at = None
         order.escalation_level += 1
+    returned_by = order.assignee if action in RETURNS else None
     _stamp(order, target, change, now)
     order.state = target
     data: dict[str, Any] = {
@@ -187,6 +201,8 @@ def transition(
             ("callback_note", change.callback_note),
             ("override_reason", change.override_reason if overridden else None),
             ("done_by", order.expected_done_at if action is Action.ACCEPT else None),
+            ("reason", change.note if action in RETURNS else None),
+            ("returned_by", returned_by),
         )
         if v is not None
     }

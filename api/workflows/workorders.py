@@ -27,6 +27,7 @@ from api.store import users as user_store
 from api.store import workorders as order_store
 from api.store.workorders import Created, new_order, order_id_for_alarm, order_id_for_scan
 from api.workflows.order_events import record
+from api.workflows.parts import check_photos
 from api.workflows.sla import flag_breaches
 from estatewatch.clock import from_epoch_ms
 from estatewatch.contracts.payloads import (
@@ -215,6 +216,8 @@ def open_by_hand(
         created_at=now,
         created_by=by,
     )
+    check_photos(session, site=data.site, refs=data.photo_refs)
+    order.photo_refs = list(data.photo_refs)
     return open_once(session, order, sites=sites).order
 
 

@@ -146,6 +146,8 @@ class EventKind(StrEnum):
     WORKORDER_REOPENED = "workorder.reopened"
     WORKORDER_ESCALATED = "workorder.escalated"
     WORKORDER_NOTE = "workorder.note"
+    WORKORDER_REJECTED = "workorder.rejected"
+    WORKORDER_HANDED_BACK = "workorder.handed_back"
 
 
 class Match(StrictModel):

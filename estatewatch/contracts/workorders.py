@@ -48,6 +48,8 @@ class WorkOrderEventType(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
     REOPENED = "reopened"
+    REJECTED = "rejected"  # the technician declined it before accepting: back to dispatch
+    HANDED_BACK = "handed_back"  # accepted, then returned to the duty room for re-dispatch
     ESCALATED = "escalated"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"

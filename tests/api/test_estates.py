@@ -281,3 +281,25 @@ def test_add_user_takes_repeated_estates_and_names_an_unknown_one(
         assert user is not None
         assert user.estates == [A]
     db.dispose()
+
+
+def test_a_technicians_own_stream_stays_in_their_estate(world: World) -> None:
+    """`/stream?mine=true` (issue #25) is narrowed to the technician's estates like every
+    stream: even an order of B dispatched to them is not on it."""
+    api, tech = world.api, SCOPED[Role.TECHNICIAN]
+    report = {"title": "Tap drips", "trade": "water_electric", "requester_name": "Mrs Chen",
+              "requester_contact": "139"}  # fmt: skip
+    eta = (api.clock.now() + timedelta(minutes=20)).isoformat()
+    dispatch = {"assignee": tech, "contact": "138", "eta": eta}
+    ids = {}
+    for site in (A, B):
+        made = api.post("/workorders", {**report, "site": site}, user=GROUP)
+        assert made.status_code == 201, made.text
+        ids[site] = made.json()["id"]
+        sent = api.post(f"/workorders/{ids[site]}/dispatch", dispatch, user=GROUP)
+        assert sent.status_code == 200, sent.text
+    answer = api.get("/stream", user=tech, params={"mine": "true", "follow": "false", "after": "0"})
+    assert answer.status_code == 200, answer.text
+    assert ids[A] in answer.text
+    assert ids[B] not in answer.text
+    assert _leaks(answer.text, world.ids) == []

@@ -169,3 +169,33 @@ async def test_a_technicians_note_goes_to_the_duty_room(app: Api, receiver: Vend
     rows = [r for r in app.get("/notifications", user="sam").json() if r["id"] not in before]
     # Monday 16:00: the day shift's duty engineer
     assert [(r["recipient"], r["subject_id"]) for r in rows] == [("wang-duty", order_id)]
+
+
+async def test_a_reject_reaches_the_duty_room_with_its_reason(
+    app: Api, receiver: VendorReceiver
+) -> None:
+    """A technician declining an order (issue #25): like a note, the duty engineer on duty
+    hears of it, with the reason, whatever the site's routes say."""
+    made = app.post(
+        "/workorders",
+        {"site": SITE, "title": "Leaking tap 3-1201", "trade": "civil", "urgency": "general",
+         "requester_name": "陈女士", "requester_contact": "139"},
+        user="cara",
+    )  # fmt: skip
+    order_id = made.json()["id"]
+    eta = (app.clock.now() + timedelta(minutes=20)).isoformat()
+    dispatch = {"assignee": "tom", "contact": "138", "eta": eta}
+    assert app.post(f"/workorders/{order_id}/dispatch", dispatch, user="dina").status_code == 200
+    notifier = Notifier(
+        app.runtime.db, app.runtime.sites, app.clock, secrets=ENV, rng=random.Random(2),
+        background=False, reactions=IncidentReactions(),
+    )  # fmt: skip
+    await notifier.run_once()
+    before = {r["id"] for r in app.get("/notifications", user="sam").json()}
+    reason = {"reason": "不是我的片区"}
+    assert app.post(f"/workorders/{order_id}/reject", reason, user="tom").status_code == 200
+    app.clock.set(app.clock.now() + timedelta(seconds=31))
+    await notifier.run_once()
+    rows = [r for r in app.get("/notifications", user="sam").json() if r["id"] not in before]
+    assert [(r["recipient"], r["subject_id"]) for r in rows] == [("wang-duty", order_id)]
+    assert rows[0]["event_key"] == f"workorder:{order_id}:3"  # the reject's revision

@@ -183,10 +183,11 @@ def _table(name: str) -> str:
     """The text table of a strings module (the Chinese one also holds enum texts after it),
     with the per-page texts of that language (js/<page>/strings.js: `<PAGE>_ZH`, then
     `<PAGE>_EN`, merged into the table when that page loads), the API refusals' texts
-    (js/lib/problem-strings.js) and the building plant's (js/lib/strings-plant.js)."""
+    (js/lib/problem-strings.js), the building plant's (js/lib/strings-plant.js) and the
+    later order actions' (js/lib/strings-orders.js)."""
     table = (STATIC_DIR / "js" / "lib" / name).read_text().split("export const ENUM_ZH")[0]
     lib = STATIC_DIR / "js" / "lib"
-    extra = [lib / "problem-strings.js", lib / "strings-plant.js"]  # merged by i18n.js
+    extra = [lib / "problem-strings.js", lib / "strings-plant.js", lib / "strings-orders.js"]
     for page in [*sorted((STATIC_DIR / "js").glob("*/strings.js")), *extra]:
         zh, en = re.split(r"export const \w+_EN", page.read_text())
         table += zh if name == "strings-zh.js" else en

@@ -72,7 +72,7 @@ def test_readings_and_a_note_on_the_phone_in_chinese(
     sign_in(page, "liu")
     card = page.locator(f'#orders li[data-id="{order_id}"]')
     card.wait_for()
-    card.locator("summary").click()
+    card.locator("details.device-readings summary").click()
     card.locator(".readings dd").first.wait_for()
     assert card.locator(".readings dt").count() > 3
     card.locator('[data-action="note"]').click()
@@ -98,8 +98,9 @@ def test_readings_on_a_desk_screen_in_english(
     sign_in(page, "liu")
     card = page.locator(f'#orders li[data-id="{order_id}"]')
     card.wait_for()
-    assert card.locator("summary").inner_text() == "Live readings of the device"
-    card.locator("summary").click()
+    summary = card.locator("details.device-readings summary")
+    assert summary.inner_text() == "Live readings of the device"
+    summary.click()
     card.locator(".readings dd").first.wait_for()
     assert card.locator('[data-action="note"]').inner_text() == "Note to the duty room"
     assert a11y_problems(page) == []

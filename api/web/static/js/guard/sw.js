@@ -2,7 +2,7 @@
 // in a basement without signal. Network first (a new version wins when there is signal),
 // the kept copy otherwise. API calls are never kept: scans wait in IndexedDB instead.
 
-const CACHE = 'ew-guard-v4'; // v4: the page's own texts (guard/strings.js, texts.js)
+const CACHE = 'ew-guard-v5'; // v5: the order actions' texts (lib/strings-orders.js)
 const SHELL = [
   '/guard',
   '/static/css/base.css',
@@ -26,6 +26,7 @@ const SHELL = [
   '/static/js/lib/rounds.js',
   '/static/js/lib/strings-en.js',
   '/static/js/lib/strings-plant.js',
+  '/static/js/lib/strings-orders.js',
   '/static/js/lib/strings-zh.js',
   '/static/js/lib/time.js',
 ];

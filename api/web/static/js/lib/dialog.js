@@ -28,6 +28,7 @@ function control(field, id) {
     type: field.type ?? 'text',
     value: field.value ?? '',
     min: field.min,
+    step: field.step,
     list: field.list,
     inputmode: field.inputmode,
   });

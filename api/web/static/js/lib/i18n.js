@@ -3,11 +3,12 @@
 // t(key, params) looks a text up; applyI18n(root) fills [data-i18n] elements.
 
 import { EN } from './strings-en.js';
+import { ORDERS_EN, ORDERS_ZH } from './strings-orders.js';
 import { PLANT_EN, PLANT_ZH } from './strings-plant.js';
 import { ENUM_ZH, ZH } from './strings-zh.js';
 
-Object.assign(EN, PLANT_EN);
-Object.assign(ZH, PLANT_ZH);
+Object.assign(EN, PLANT_EN, ORDERS_EN);
+Object.assign(ZH, PLANT_ZH, ORDERS_ZH);
 
 const TABLES = { 'zh-CN': ZH, en: EN };
 const STORAGE_KEY = 'ew.lang';

@@ -91,9 +91,12 @@ const FORMS = {
     body: (v) => ({ callback_note: v.callback_note, note: v.note }),
   },
   cancel: { fields: [{ name: 'reason', required: true, type: 'textarea' }], body: (v) => v },
+  reject: { fields: [{ name: 'reason', required: true, type: 'textarea' }], body: (v) => v },
+  hand_back: { fields: [{ name: 'reason', required: true, type: 'textarea' }], body: (v) => v },
   reopen: { fields: [{ name: 'reason', required: true, type: 'textarea' }], body: (v) => v },
 };
 const NOTE_ONLY = { fields: [NOTE], body: (v) => ({ note: v.note }) };
+const PATHS = { hand_back: 'hand-back' }; // an action's path where it differs from its name
 
 const OVERRIDABLE = new Set(['complete', 'close']);
 
@@ -126,7 +129,7 @@ export async function runAction(order, action, { defaults = {}, extra = null, on
   const body = await form.body(values);
   if (override) body.override_reason = values.override_reason;
   if (pm) Object.assign(body, pmBody(order, values));
-  return api(`/workorders/${encodeURIComponent(order.id)}/${action}`, { method: 'POST', body });
+  return api(`/workorders/${encodeURIComponent(order.id)}/${PATHS[action] ?? action}`, { method: 'POST', body });
 }
 
 /** A PM order's completion: pass or fail per checklist item, and the technician's typed

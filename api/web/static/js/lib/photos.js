@@ -66,3 +66,42 @@ export async function uploadPending() {
   }
   return sent;
 }
+
+/** Upload `file` now (a desk with signal: customer service logging an owner's report);
+ * resolves to its reference, or throws when the API refused it or could not be reached. */
+export async function uploadNow(file) {
+  const ref = await keepPhoto(file);
+  const response = await fetch(`/photos/${ref}`, {
+    method: 'PUT',
+    headers: { ...authHeaders(), 'Content-Type': file.type || 'application/octet-stream' },
+    body: file,
+  });
+  if (!response.ok) throw new Error(`${response.status}`);
+  const store = await db();
+  const kept = (await all(store, 'photos')).find((p) => p.ref === ref);
+  if (kept) await put(store, 'photos', { ...kept, uploaded: true });
+  return ref;
+}
+
+const shown = new Map(); // ref → object URL promise: a list drawn again reads each once
+
+/** An <img> of a stored photo (GET /photos/{ref} needs the sign-in, which <img src> cannot
+ * send: read with it, shown from a blob URL). */
+export function photoImg(ref, alt) {
+  const img = document.createElement('img');
+  img.className = 'photo';
+  img.alt = alt;
+  img.dataset.ref = ref;
+  img.loading = 'lazy';
+  if (!shown.has(ref)) {
+    shown.set(ref, fetch(`/photos/${ref}`, { headers: authHeaders() })
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
+      .then((blob) => URL.createObjectURL(blob))
+      .catch((err) => {
+        shown.delete(ref);
+        throw err;
+      }));
+  }
+  shown.get(ref).then((url) => { img.src = url; }).catch(() => { img.alt = `${alt} ✕`; });
+  return img;
+}

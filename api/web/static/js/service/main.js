@@ -13,6 +13,7 @@ import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
 import { SiteIndex, localName } from '../lib/names.js';
 import { pendingClocks, runAction } from '../lib/orders.js';
+import { photoImg, uploadNow } from '../lib/photos.js';
 import { dayTime, duration, now, setTimeZone, syncServerTime } from '../lib/time.js';
 
 const POLL_MS = 20_000;
@@ -58,6 +59,8 @@ function card(order) {
     order.requester_answered_at ? h('p', { class: 'muted' }, t('service.lastAnswer', { time: dayTime(order.requester_answered_at) })) : null,
     order.result ? h('p', {}, t('service.result', { text: order.result })) : null,
     order.callback_note ? h('p', {}, t('service.callbackNote', { text: order.callback_note })) : null,
+    order.photo_refs.length ? h('p', { class: 'photos', 'aria-label': t('service.photos', { n: order.photo_refs.length }) },
+      order.photo_refs.map((ref) => photoImg(ref, t('service.photoAlt')))) : null,
     h('div', { class: 'actions' },
       order.state === 'closed' || order.state === 'cancelled' ? null
         : h('button', { type: 'button', dataset: { action: 'answer' }, onclick: () => answer(order) }, t('service.answer')),
@@ -180,6 +183,15 @@ async function logReport(event) {
   if (v.building) body.building = v.building;
   $('#intake-submit').disabled = true;
   try {
+    const files = [...$('#in-photo').files];
+    if (files.length) {
+      toast(t('service.uploading'));
+      try {
+        body.photo_refs = await Promise.all(files.map(uploadNow));
+      } catch {
+        throw new Error(t('service.photoFailed'));
+      }
+    }
     const order = await api('/workorders', { method: 'POST', body });
     form.reset();
     toast(t('service.logged', { id: order.id }));

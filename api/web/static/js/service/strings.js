@@ -41,6 +41,11 @@ export const SERVICE_ZH = {
   'service.lastAnswer': '上次答复业主：{time}',
   'service.callbackNote': '回访：{text}',
   'service.result': '处理结果：{text}',
+  'service.photo': '照片（可选，可多张）',
+  'service.photoAlt': '业主提供的照片',
+  'service.photos': '照片 {n} 张',
+  'service.uploading': '正在上传照片…',
+  'service.photoFailed': '照片上传失败，请检查网络后重试',
 };
 
 export const SERVICE_EN = {
@@ -82,4 +87,9 @@ export const SERVICE_EN = {
   'service.lastAnswer': 'Owner last answered: {time}',
   'service.callbackNote': 'Callback: {text}',
   'service.result': 'Result: {text}',
+  'service.photo': 'Photos (optional, several allowed)',
+  'service.photoAlt': "The owner's photo",
+  'service.photos': '{n} photo(s)',
+  'service.uploading': 'Uploading the photos…',
+  'service.photoFailed': 'The photo could not be uploaded: check the network and try again',
 };

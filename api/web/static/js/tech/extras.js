@@ -1,6 +1,7 @@
 // More on a technician's order card: a note to the duty room (a comment on the order;
-// answering the owner stays with the duty room and customer service) and the device's
-// live readings (GET /devices/{id}/latest), read when the technician opens them.
+// answering the owner stays with the duty room and customer service), the parts used
+// (js/tech/parts.js) and the device's live readings (GET /devices/{id}/latest) with its
+// recent history (js/tech/history.js), read when the technician opens them.
 
 import './texts.js'; // the module's texts, before any is looked up
 import { api } from '../lib/api.js';
@@ -8,6 +9,8 @@ import { formDialog } from '../lib/dialog.js';
 import { fill, h, toast } from '../lib/dom.js';
 import { enumText, t, tr } from '../lib/i18n.js';
 import { hhmmss } from '../lib/time.js';
+import { showHistory } from './history.js';
+import { partsSection } from './parts.js';
 
 function value(point, reading) {
   if (reading.value === null || reading.value === undefined) return '—';
@@ -47,20 +50,26 @@ async function note(order) {
   }
 }
 
-const opened = new Set(); // orders whose readings are open: the list is drawn again every 20 s
+const opened = new Set(); // `${order}:${section}` open: the list is drawn again on changes
 
-/** The extra controls of an order's card; `device` is the layout's DeviceInfo or null. */
-export function orderExtras(order, device) {
-  const box = h('div', { class: 'readings-box' });
-  const readings = order.device
-    ? h('details', { class: 'device-readings', open: opened.has(order.id), ontoggle: (event) => {
-      if (event.target.open) {
-        opened.add(order.id);
-        showReadings(box, order, device);
-      } else opened.delete(order.id);
-    } },
-      h('summary', {}, t('techx.readings')), box)
-    : null;
-  return [readings,
+function section(order, name, summary, load) {
+  const key = `${order.id}:${name}`;
+  const box = h('div', { class: `${name}-box` });
+  return h('details', { class: `device-${name}`, open: opened.has(key), ontoggle: (event) => {
+    if (event.target.open) {
+      opened.add(key);
+      load(box);
+    } else opened.delete(key);
+  } }, h('summary', {}, summary), box);
+}
+
+/** The extra controls of an order's card; `device` is the layout's DeviceInfo or null;
+ * `onUpdate(order)` takes the order back after a part is recorded. */
+export function orderExtras(order, device, onUpdate) {
+  const sections = order.device
+    ? [section(order, 'readings', t('techx.readings'), (box) => showReadings(box, order, device)),
+      section(order, 'history', t('history.title'), (box) => showHistory(box, order, device))]
+    : [];
+  return [...sections, partsSection(order, onUpdate),
     h('p', {}, h('button', { type: 'button', dataset: { action: 'note' }, onclick: () => note(order) }, t('techx.note')))];
 }
