@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -29,25 +29,28 @@ KEEP = 2000
 READ_BATCH = 500
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
     """A change of the feed: its kind, site and subject as stored, and its payload's JSON
     text as stored (`text`, what the stream sends). Its writer built the payload from the
     model of its kind (`api.schemas.feed`), so reading it back neither validates nor even
     decodes it: a storm's thousands of changes a second were a fifth of the API's CPU here,
-    parsed for streams that only send the text on. `data` decodes and `change` validates it
-    when a caller needs them."""
+    parsed for streams that only send the text on. `data` decodes it, once, when a caller
+    needs it (every technician's own stream asks the hub's one copy whose order it is), and
+    `change` validates it."""
 
     seq: int
     kind: str
     site: str
     subject_id: str
     text: str
+    _data: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def data(self) -> dict[str, Any]:
-        decoded: dict[str, Any] = json.loads(self.text)
-        return decoded
+        if self._data is None:
+            self._data = json.loads(self.text)
+        return self._data
 
     @property
     def change(self) -> FeedChange:

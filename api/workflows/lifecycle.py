@@ -51,10 +51,22 @@ class Change:
     """Complete a PM order: the technician's signature."""
 
 
-def _check_technician(session: Session, username: str) -> None:
+def _check_technician(session: Session, username: str, site: str) -> None:
+    """The assignee is an active technician who may see the order: one dispatched an order
+    of an estate outside theirs could not read it (a 404 on their own job)."""
     user = users.get(session, username=username)
     if user is None or not user.active or user.role != Role.TECHNICIAN:
-        raise InvalidInput(f"{username!r} is not an active technician", field="assignee")
+        raise InvalidInput(
+            f"{username!r} is not an active technician",
+            field="assignee",
+            detail_zh=f"{username} 不是在职的维修技工",
+        )
+    if user.estates and site not in user.estates:
+        raise InvalidInput(
+            f"{username!r} works for {', '.join(sorted(user.estates))}, not {site!r}",
+            field="assignee",
+            detail_zh=f"{username} 不负责项目 {site}，不能派给他",
+        )
 
 
 def _check_fault_cleared(order: WorkOrder, action: Action, change: Change) -> bool:
@@ -176,7 +188,7 @@ def transition(
         assignee = change.assignee or order.assignee
         if assignee is None:
             raise InvalidInput("a re-dispatch needs an assignee", field="assignee")
-        _check_technician(session, assignee)
+        _check_technician(session, assignee, order.site)
     _check_finding(session, order, action, change)
     if action is Action.COMPLETE:
         pm.check_completion(order, change.checklist, change.signature)
