@@ -152,6 +152,9 @@ async def run(room: str, observe: float) -> dict[str, float]:
     new_orders = [o for o in orders if o["id"] not in known_orders]
     messages = receiver.received[heard_before:]
     first_ms = (messages[0].arrived - start) * 1000 if messages else float("nan")
+    if len(roots) != 1:  # say which, so a regression names its rules
+        for alarm in roots:
+            print(f"root: {alarm['rule']} on {alarm['target']}", file=sys.stderr)
     return {
         "root_alarms": len(roots),
         "child_alarms": len(children),
