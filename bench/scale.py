@@ -3,12 +3,12 @@ instance killed mid-run, measured in one run on this machine.
 
     python bench/scale.py [--estates 100] [--devices 5] [--seconds 20]
 
-A light synthetic gateway per estate publishes `TelemetryBatch`es of its devices' readings back to back, each reading
-with its own (device, time). Two `estatewatch ingest --source jetstream` processes share the
-stream's consumer into one InfluxDB. Phase 1 (the baseline, no faults) and phase 2 (a
-replica node of the stream SIGKILLed and one ingest instance SIGKILLed at its start) each
-last `--seconds`; the rate of each is readings acknowledged to the gateways per second.
-Then everything acknowledged must be in InfluxDB: `lost` counts what is not.
+A light synthetic gateway per estate publishes `TelemetryBatch`es of its devices' readings
+back to back, each reading with its own (device, time). Two `estatewatch ingest --source
+jetstream` processes share the stream's consumer into one InfluxDB. Phase 1 (the baseline,
+no faults) and phase 2 (a node, one ingest instance and one rules instance SIGKILLed at its
+start) each last `--seconds`; the rate of each is readings acknowledged to the gateways per
+second. Then everything acknowledged must be in InfluxDB: `lost` counts what is not.
 
 Two `estatewatch rules --source jetstream` instances, each given every estate (the example
 estate under 100 ids, one rule: the low-zone pump's tank below 20 % `for: 30s`), share the
@@ -16,10 +16,14 @@ estates through KV leases. Half-way through phase 1 every gateway's tank reading
 at phase 2's start one rules instance is SIGKILLed too (10 s into the rule's 30 s). It
 prints `readings_per_s_per_rules_instance` (readings the instances evaluated in phase 1,
 per second and instance), `rebalance_s` (the kill to every estate leased by a live
-instance again), `duplicate_alarm_ids` (an estate's alarm raised under a second id: what
-would open a second work order; the API is not in this bench) and `alarms_missed`
-(estates whose alarm was not raised within a minute of its due time) with `alarms_late`
-(raised more than 3 s after due).
+instance again), `duplicate_alarm_ids` (an estate's alarm raised under a second id) and
+`alarms_missed` (estates whose alarm was not raised within a minute of its due time) with
+`alarms_late` (raised more than 3 s after due).
+
+`estatewatch api` on a throwaway PostgreSQL (`scale_api.py`) consumes the alarm events from
+node 1's MQTT listener and opens work orders; counted from its database: `alarms_stored`,
+`work_orders`, `duplicate_orders` (orders of one alarm beyond the first) and
+`orders_beyond_one_per_estate` (each estate's tank goes low once).
 
 Gateways publish by JetStream, as `estatewatch gateway --central-nats` does (a batch counts
 once the replicated stream stored it; `--uplink mqtt`: one MQTT 3.1.1 connection each into
@@ -47,6 +51,8 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scale_api import BenchApi  # noqa: E402  (next to this script)
 
 from estatewatch.contracts import streams, topics  # noqa: E402
 from estatewatch.contracts.alarms import AlarmEvent, AlarmEventType  # noqa: E402
@@ -332,10 +338,12 @@ async def main() -> None:
     rules_file = work / "rules.yaml"
     rules_file.write_text(RULES)
     configs = site_files(work, sites)
+    api = BenchApi(work, cluster.mqtt_url(0), configs)
     try:
         cluster.start()
         influx.start()
         influx.create_database(DB)
+        api.start()
         log = work / "ingest.log"
         procs = [start_ingest(cluster, influx, f"ingest-{i}", log) for i in range(2)]
         rules = [start_rules(cluster, configs, rules_file, f"rules-{i}", work / "rules.log")
@@ -386,6 +394,13 @@ async def main() -> None:
                     break
                 await asyncio.sleep(1)
             alarms = alarm_figures(leases.events, sites)
+        raised = len(sites) - alarms["alarms_missed"] + alarms["duplicate_alarm_ids"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the API's orders for the alarms heard
+            if api.order_figures()["work_orders"] >= raised:
+                break
+            await asyncio.sleep(1)
+        orders = api.order_figures()
         acked = sum(g.acked for g in gateways)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # polling a server: no event to wait on
@@ -408,7 +423,7 @@ async def main() -> None:
         print(f"readings_acked: {acked}")
         print(f"lost: {max(0, acked - stored)}")
         print(f"duplicates_stored: {max(0, stored - acked)}")
-        for name, value in alarms.items():
+        for name, value in {**alarms, **orders}.items():
             print(f"{name}: {value}")
         print(f"load_average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
@@ -416,6 +431,7 @@ async def main() -> None:
             if proc.poll() is None:
                 proc.terminate()
             proc.wait(20)
+        api.stop()
         cluster.stop()
         influx.stop()
 
