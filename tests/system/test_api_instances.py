@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,8 @@ import pytest
 from estatewatch.contracts import topics
 from estatewatch.mqtt import MqttClient, MqttSettings
 from estatewatch.testing.services import Mosquitto, free_port
-from tests.api.conftest import TEMPLATE
 from tests.api.helpers import SITE, alarm_event
-from tests.api.postgres import PostgreSQL
+from tests.api.postgres import PostgreSQL, find_bin_dir
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +34,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ALARMS = 30
 PASSWORD = "instances pass 5528"
 _names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgreSQL]:
+    """A PostgreSQL server of this module's own (tests/system has no shared one)."""
+    bin_dir = find_bin_dir()
+    assert bin_dir is not None, "PostgreSQL is not installed (apt-get install -y postgresql)"
+    server = PostgreSQL(bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -120,9 +132,10 @@ async def test_two_api_instances_share_one_postgresql(
     postgres: PostgreSQL, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     name = f"instances_{next(_names)}"
-    postgres.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    postgres.execute(f"CREATE DATABASE {name}")
     database = postgres.url(name)
     env = _env(tmp_path, EW_NEW_PASSWORD=PASSWORD)
+    _cli(["migrate", "--database", database], env)
     _cli(["add-user", "liu", "--role", "supervisor", "--database", database], env)
     _cli(["add-user", "li-ming", "--role", "technician", "--estate", SITE, "--site",
           str(ROOT / "examples" / "estate.yaml"), "--database", database], env)  # fmt: skip
