@@ -3,13 +3,12 @@ instance killed mid-run, measured in one run on this machine.
 
     python bench/scale.py [--estates 100] [--devices 5] [--seconds 20]
 
-A light synthetic gateway per estate (one MQTT 3.1.1 connection each, into node 1's MQTT
-listener) publishes `TelemetryBatch`es of its devices' readings back to back, each reading
-with its own (device, time). Two `estatewatch ingest --source jetstream` processes share the
-stream's consumer into one InfluxDB. Phase 1 (the baseline, no faults) and phase 2 (a
-replica node of the stream SIGKILLed and one ingest instance SIGKILLed at its start) each
-last `--seconds`; the rate of each is readings acknowledged to the gateways per second.
-Then everything acknowledged must be in InfluxDB: `lost` counts what is not.
+A light synthetic gateway per estate publishes `TelemetryBatch`es of its devices' readings
+back to back, each reading with its own (device, time). Two `estatewatch ingest --source
+jetstream` processes share the stream's consumer into one InfluxDB. Phase 1 (the baseline,
+no faults) and phase 2 (a node, one ingest instance and one rules instance SIGKILLed at its
+start) each last `--seconds`; the rate of each is readings acknowledged to the gateways per
+second. Then everything acknowledged must be in InfluxDB: `lost` counts what is not.
 
 Two `estatewatch rules --source jetstream` instances, each given every estate (the example
 estate under 100 ids, one rule: the low-zone pump's tank below 20 % `for: 30s`), share the
@@ -17,17 +16,26 @@ estates through KV leases. Half-way through phase 1 every gateway's tank reading
 at phase 2's start one rules instance is SIGKILLed too (10 s into the rule's 30 s). It
 prints `readings_per_s_per_rules_instance` (readings the instances evaluated in phase 1,
 per second and instance), `rebalance_s` (the kill to every estate leased by a live
-instance again), `duplicate_alarm_ids` (an estate's alarm raised under a second id: what
-would open a second work order; the API is not in this bench) and `alarms_missed`
-(estates whose alarm was not raised within a minute of its due time) with `alarms_late`
-(raised more than 3 s after due). The node killed is a replica, not the stream's leader:
-docs/scaling.md says what nats-server 2.9's MQTT listener loses when the leader dies.
+instance again), `duplicate_alarm_ids` (an estate's alarm raised under a second id) and
+`alarms_missed` (estates whose alarm was not raised within a minute of its due time) with
+`alarms_late` (raised more than 3 s after due).
+
+`estatewatch api` on a throwaway PostgreSQL (`scale_api.py`) consumes the alarm events from
+node 1's MQTT listener and opens work orders; counted from its database: `alarms_stored`,
+`work_orders`, `duplicate_orders` (orders of one alarm beyond the first) and
+`orders_beyond_one_per_estate` (each estate's tank goes low once).
+
+Gateways publish by JetStream, as `estatewatch gateway --central-nats` does (a batch counts
+once the replicated stream stored it; `--uplink mqtt`: one MQTT 3.1.1 connection each into
+node 1's listener), and the node killed is the stream's leader (`--kill replica`: a replica).
+docs/scaling.md says what the MQTT listener loses when the leader dies.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,7 +44,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nats
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
@@ -44,12 +52,16 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scale_api import BenchApi  # noqa: E402  (next to this script)
+
 from estatewatch.contracts import streams, topics  # noqa: E402
 from estatewatch.contracts.alarms import AlarmEvent, AlarmEventType  # noqa: E402
 from estatewatch.contracts.payloads import TelemetryBatch  # noqa: E402
+from estatewatch.jetstream import JetStreamSettings  # noqa: E402
 from estatewatch.mqtt import MqttClient, MqttSettings  # noqa: E402
 from estatewatch.testing.nats import NatsCluster  # noqa: E402
 from estatewatch.testing.services import InfluxDB, free_port  # noqa: E402
+from gateway.uplink import JetStreamUplink  # noqa: E402
 
 DB = "scale"
 
@@ -87,11 +99,30 @@ class Gateway:
         ).to_bytes()
 
     async def run(self, url: str, stop: asyncio.Event) -> None:
+        if url.startswith("nats://"):
+            await self._run_jetstream(url, stop)
+            return
         settings = MqttSettings(url, client_id=f"gw-{self.site}", ack_timeout=10)
         async with MqttClient(settings) as client:
             topic = topics.telemetry(self.site, "gw-1")
             while not stop.is_set():
                 await client.publish(topic, self.batch())
+                self.acked += self.devices + 1
+
+    async def _run_jetstream(self, urls: str, stop: asyncio.Event) -> None:
+        """The gateway's `--central-nats` uplink: a batch counts once the stream stored it;
+        a refused one is sent again, as the gateway's queue keeps its row."""
+        settings = JetStreamSettings.from_url(urls)
+        async with JetStreamUplink(cast(MqttClient, None), settings, name=self.site) as uplink:
+            topic = topics.telemetry(self.site, "gw-1")
+            while not stop.is_set():
+                payload = self.batch()
+                while True:
+                    try:
+                        await uplink.publish_nowait(topic, payload)
+                        break
+                    except Exception:  # kept and sent again, as the queue does
+                        await asyncio.sleep(0.5)
                 self.acked += self.devices + 1
 
 
@@ -216,6 +247,21 @@ class Leases:
         raise SystemExit(f"estates not all held by {sorted(live)} within {within}s")
 
 
+async def lead_elsewhere(cluster: NatsCluster, node: int, within: float = 60) -> None:
+    """Until `EW_TELEMETRY`'s leader is not `node` (the stream's step-down request)."""
+    nc = await nats.connect(servers=cluster.urls)
+    try:
+        deadline = time.monotonic() + within
+        while cluster.stream_leader(streams.TELEMETRY_STREAM) in (node, None):
+            assert time.monotonic() < deadline, "the stream's leader never moved"
+            subject = f"$JS.API.STREAM.LEADER.STEPDOWN.{streams.TELEMETRY_STREAM}"
+            with contextlib.suppress(Exception):
+                await nc.request(subject, b"", timeout=5)
+            await asyncio.sleep(2)
+    finally:
+        await nc.close()
+
+
 def count(influx: InfluxDB) -> int:
     result: dict[str, object] = influx.query('SELECT count("seq") FROM "water_pump_set"', DB)
     series = result["results"][0].get("series")  # type: ignore[index]
@@ -274,6 +320,14 @@ async def main() -> None:
     parser.add_argument("--estates", type=int, default=100)
     parser.add_argument("--devices", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--uplink", choices=("jetstream", "mqtt"), default="jetstream",
+        help="gateways publish by JetStream (--central-nats) or MQTT into node 1's listener",
+    )  # fmt: skip
+    parser.add_argument(
+        "--kill", choices=("leader", "replica"), default="leader",
+        help="the node killed in phase 2: the stream's leader or a replica",
+    )  # fmt: skip
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ew-scale-"))
     cluster = NatsCluster(work / "nats")
@@ -284,10 +338,12 @@ async def main() -> None:
     rules_file = work / "rules.yaml"
     rules_file.write_text(RULES)
     configs = site_files(work, sites)
+    api = BenchApi(work, cluster.mqtt_url(0), configs)
     try:
         cluster.start()
         influx.start()
         influx.create_database(DB)
+        api.start()
         log = work / "ingest.log"
         procs = [start_ingest(cluster, influx, f"ingest-{i}", log) for i in range(2)]
         rules = [start_rules(cluster, configs, rules_file, f"rules-{i}", work / "rules.log")
@@ -298,7 +354,7 @@ async def main() -> None:
             await asyncio.sleep(2)  # their consumers open
             t0 = int(time.time() * 1000) - 3_600_000
             gateways = [Gateway(s, args.devices, t0 + i) for i, s in enumerate(sites)]
-            url = cluster.mqtt_url(0)
+            url = cluster.url if args.uplink == "jetstream" else cluster.mqtt_url(0)
             evaluated = sum(rules_readings(ops) for _, ops in rules)
             started = time.monotonic()
 
@@ -312,10 +368,19 @@ async def main() -> None:
             )
             killed_at = 0.0
 
+            # Node 1 (index 0) keeps the MQTT listener the rules publish alarm events into:
+            # the stream's leader is moved off it first when that node is to die.
+            if args.kill == "leader":
+                await lead_elsewhere(cluster, 0)
+
             def faults() -> None:
                 nonlocal killed_at
                 leader = cluster.stream_leader(streams.TELEMETRY_STREAM)
-                cluster.kill(next(i for i in (1, 2) if i != leader))
+                if args.kill == "leader":
+                    assert leader in (1, 2), f"the stream's leader is node {leader}"
+                    cluster.kill(leader)
+                else:
+                    cluster.kill(next(i for i in (1, 2) if i != leader))
                 procs[0].send_signal(signal.SIGKILL)
                 rules[0][0].send_signal(signal.SIGKILL)
                 killed_at = time.monotonic()
@@ -329,6 +394,13 @@ async def main() -> None:
                     break
                 await asyncio.sleep(1)
             alarms = alarm_figures(leases.events, sites)
+        raised = len(sites) - alarms["alarms_missed"] + alarms["duplicate_alarm_ids"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the API's orders for the alarms heard
+            if api.order_figures()["work_orders"] >= raised:
+                break
+            await asyncio.sleep(1)
+        orders = api.order_figures()
         acked = sum(g.acked for g in gateways)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # polling a server: no event to wait on
@@ -338,6 +410,8 @@ async def main() -> None:
         await asyncio.sleep(6)  # past ack_wait: late redeliveries land (and overwrite)
         stored = count(influx)
         print(f"estates: {args.estates}")
+        print(f"uplink: {args.uplink}")
+        print(f"node_killed: {args.kill}")
         print(f"devices_per_estate: {args.devices + 1}")
         print("points_per_reading: 10")
         print("ingest_instances: 2")
@@ -349,7 +423,7 @@ async def main() -> None:
         print(f"readings_acked: {acked}")
         print(f"lost: {max(0, acked - stored)}")
         print(f"duplicates_stored: {max(0, stored - acked)}")
-        for name, value in alarms.items():
+        for name, value in {**alarms, **orders}.items():
             print(f"{name}: {value}")
         print(f"load_average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
@@ -357,6 +431,7 @@ async def main() -> None:
             if proc.poll() is None:
                 proc.terminate()
             proc.wait(20)
+        api.stop()
         cluster.stop()
         influx.stop()
 

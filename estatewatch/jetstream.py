@@ -61,6 +61,11 @@ async def connect(settings: JetStreamSettings, name: str) -> tuple[NatsClient, J
     import nats
     from nats.errors import Error as NatsError
 
+    async def quietly(exc: Exception) -> None:
+        # nats-py's own callback logs every failed reconnect to a dead node with a traceback:
+        # while a node is down that is one a second, for an expected state.
+        log.warning("%s: %s", name, exc or type(exc).__name__)
+
     try:
         nc = await nats.connect(
             servers=list(settings.servers),
@@ -69,6 +74,7 @@ async def connect(settings: JetStreamSettings, name: str) -> tuple[NatsClient, J
             reconnect_time_wait=0.5,
             connect_timeout=5,
             allow_reconnect=True,
+            error_cb=quietly,
         )
     except (NatsError, OSError) as exc:
         raise JetStreamError(f"cannot connect to {', '.join(settings.servers)}: {exc}") from exc

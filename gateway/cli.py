@@ -59,6 +59,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sync=settings.sync,
         window=settings.window,
         drain_rate=settings.drain_rate,
+        central_nats=settings.central_nats,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

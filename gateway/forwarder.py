@@ -22,8 +22,8 @@ from functools import partial
 
 from estatewatch.clock import Clock
 from estatewatch.contracts import topics
-from estatewatch.mqtt import MqttClient
 from gateway.store import PRIORITY, TELEMETRY, Row, Store
+from gateway.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Forwarder:
     def __init__(
         self,
         store: Store,
-        client: MqttClient,
+        client: Uplink,
         clock: Clock,
         *,
         window: int = 100,

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Protocol
 
 from estatewatch.clock import Clock, to_epoch_ms
+from estatewatch.jetstream import JetStreamSettings
 from estatewatch.mqtt import MqttClient, MqttSettings
 from gateway.devices import DeviceTracker
 from gateway.forwarder import Forwarder
@@ -27,6 +28,7 @@ from gateway.messages import Outgoing, Stream, stream_topic
 from gateway.parts import Parts, cancel
 from gateway.pipeline import Pipeline
 from gateway.store import QueueStats, Statement, Store, Sync
+from gateway.uplink import JetStreamUplink
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,10 @@ class Outbox:
         clock: Clock,
         parts: Parts,
         announcer: Announcer,
+        jetstream: JetStreamSettings | None = None,
     ) -> None:
+        """`jetstream`: telemetry into the cluster's stream by JetStream (`gateway.uplink`),
+        released only once the replicated stream stored it; None: all by MQTT."""
         self.queue = queue
         self.site = site
         self.gateway = gateway
@@ -74,6 +79,11 @@ class Outbox:
             queue.path, sync=queue.sync, max_bytes=queue.max_bytes, max_age_ms=queue.max_age_ms
         )
         self.client = MqttClient(central, on_connect=self._connected)
+        self.uplink = (
+            JetStreamUplink(self.client, jetstream, name=f"{site}/{gateway}")
+            if jetstream is not None
+            else None
+        )
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._forwarder: Forwarder | None = None
@@ -99,7 +109,7 @@ class Outbox:
             )
         forwarder = Forwarder(
             self.store,
-            self.client,
+            self.uplink or self.client,
             self.clock,
             window=queue.window,
             drain_rate=queue.drain_rate,
@@ -115,6 +125,8 @@ class Outbox:
         )
         self._forwarder, self._pipeline = forwarder, pipeline
         await self._stack.enter_async_context(self.client)  # connects from now on
+        if self.uplink is not None:
+            await self._stack.enter_async_context(self.uplink)
         self._stack.callback(self._forget)
         self._stack.push_async_callback(self.announcer.offline, self.client)
         self._stack.push_async_callback(cancel, self._tasks)

@@ -23,6 +23,7 @@ from types import TracebackType
 
 from estatewatch.clock import Clock, SystemClock
 from estatewatch.config import SiteConfig
+from estatewatch.jetstream import JetStreamSettings
 from estatewatch.mqtt import MqttSettings
 from estatewatch.supervise import supervise
 from gateway.devices import DeviceTracker
@@ -59,6 +60,8 @@ class GatewayOptions:
     drain_rate: float = 200.0
     max_delay: float = 0.2
     client_id: str | None = None
+    central_nats: str | None = None
+    """Every node's NATS URL, comma-separated: telemetry by JetStream (`gateway.uplink`)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ class Gateway:
                 clock=clock,
                 parts=self.parts,
                 announcer=presence,
+                jetstream=(
+                    JetStreamSettings.from_url(options.central_nats)
+                    if options.central_nats
+                    else None
+                ),
             )
         )
         records = ScanRecords(outbox.store)

