@@ -4,6 +4,7 @@ still active when the supply returns."""
 
 from __future__ import annotations
 
+from estatewatch.clock import to_epoch_ms
 from estatewatch.config import SiteConfig
 from estatewatch.contracts.payloads import AlarmEvent, AlarmEventType
 from rules.inhibit import PENDING
@@ -60,7 +61,7 @@ def test_a_fault_heard_with_the_rooms_last_reading_waits_for_the_rooms_next_word
     room has said nothing since the fault, so the fault is held for the root (PENDING);
     once the room has reported after it, the fault is explained by nothing and goes out."""
     plan = compile_site(example_site, load_rules(None, sites=[example_site]))
-    now = 1_000_000
+    now = to_epoch_ms(AFTERNOON)
     site = new_state([plan], now).sites[plan.site]
     fed = next(d for d, rooms in plan.fed_by.items() if "power-room-1" in rooms)
     site.devices["power-room-1"].last_seen = now  # its reading of this same batch
