@@ -127,12 +127,20 @@ def overflowing(page: Any, case: Case) -> list[str]:
     if page.evaluate("document.documentElement.scrollWidth") <= case.width:
         return []
     found: list[str] = page.evaluate(
-        """(width) => [...document.querySelectorAll('body *')]
+        """(width) => {
+          // what a scrolling box (a tab strip) holds does not widen the page
+          const scrolls = (el) => el && el !== document.body
+            && (getComputedStyle(el).overflowX !== 'visible' || scrolls(el.parentElement));
+          return [...document.querySelectorAll('body *')]
             .filter((el) => el.getBoundingClientRect().right > width + 1
-                && ![...el.children].some((c) => c.getBoundingClientRect().right > width + 1))
+                && ![...el.children].some((c) => c.getBoundingClientRect().right > width + 1)
+                && !scrolls(el.parentElement))
             .slice(0, 8)
-            .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className} `
-                + `${Math.round(el.getBoundingClientRect().right)}px`)""",
+            .map((el) => `${el.parentElement.tagName.toLowerCase()}#${el.parentElement.id}`
+                + `.${el.parentElement.className} > ${el.tagName.toLowerCase()}#${el.id}`
+                + `.${el.className} ${Math.round(el.getBoundingClientRect().right)}px`
+                + ` "${el.innerText.slice(0, 30)}"`);
+        }""",
         case.width,
     )
     return found or ["(the page is wider, no element found)"]
