@@ -56,7 +56,7 @@ from api.workflows import lifecycle
 from api.workflows import sla as sla_clocks
 from api.workflows import workorders as order_flows
 from api.workflows.lifecycle import Change
-from api.workflows.order_events import queue_public, to_public
+from api.workflows.order_events import last_return, queue_public, to_public
 from estatewatch.clock import Clock
 from estatewatch.contracts.payloads import Urgency, WorkOrderState
 
@@ -74,9 +74,9 @@ def visible_order(
 
 def _detail(session: Session, order: WorkOrder, sites: Sites, user: Principal) -> WorkOrderDetail:
     public = to_public(order, sites, user.role)
-    log = [
-        WorkOrderLogPublic.model_validate(e) for e in workorders.log_of(session, order_id=order.id)
-    ]
+    entries = workorders.log_of(session, order_id=order.id)
+    public.last_return = last_return(order.state, entries)
+    log = [WorkOrderLogPublic.model_validate(e) for e in entries]
     return WorkOrderDetail(**public.model_dump(), log=log)
 
 

@@ -141,6 +141,16 @@ class PendingClockPublic(BaseModel):
     due: datetime
 
 
+class ReturnPublic(BaseModel):
+    """Why an order in the dispatch queue came back there: a technician declined it
+    (`reject`) or handed it back (`hand_back`), with their reason."""
+
+    action: Action
+    reason: str
+    by: str
+    at: datetime
+
+
 class WorkOrderPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -210,6 +220,11 @@ class WorkOrderPublic(BaseModel):
     )
     open: bool = Field(
         default=True, description="neither closed nor cancelled: the pages list it as open work"
+    )
+    last_return: ReturnPublic | None = Field(
+        default=None,
+        description="while the order waits in the dispatch queue (`new`) after a technician"
+        " declined it or handed it back: who, when and why (from the order's log)",
     )
     breached: list[str] = Field(default_factory=list)
     allowed_actions: list[Action] = Field(default_factory=list)

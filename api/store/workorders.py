@@ -11,10 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain.errors import NotFound
-from api.domain.transitions import OPEN_STATES
+from api.domain.transitions import OPEN_STATES, RETURNS
 from api.models import Alarm, SlaBreach, WorkOrder, WorkOrderLog
 from api.store import cursor as cursors
 from estatewatch.contracts.payloads import WorkOrderState, stable_id
+
+RETURN_ACTIONS = sorted(str(a) for a in RETURNS)
 
 SYSTEM = "system"
 
@@ -147,6 +149,9 @@ class QueuePage:
     rows: list[Row[Any]]
     breached: dict[str, list[str]]
     """Order id -> its breached clocks (by name), for the orders of the page that have any."""
+    returned: dict[str, WorkOrderLog]
+    """Order id -> the log entry of its last return to the dispatch queue (declined or
+    handed back), for the page's orders waiting there after one."""
     following: str | None
 
 
@@ -182,7 +187,23 @@ def queue_page(
         )
         for order_id, clock in found:
             breached.setdefault(order_id, []).append(clock)
-    return QueuePage(rows, breached, _following(rows[-1] if rows else None, len(rows), limit))
+    waiting = [r.id for r in rows if r.state == WorkOrderState.NEW]
+    returned = last_returns(session, order_ids=waiting)
+    return QueuePage(
+        rows, breached, returned, _following(rows[-1] if rows else None, len(rows), limit)
+    )
+
+
+def last_returns(session: Session, *, order_ids: list[str]) -> dict[str, WorkOrderLog]:
+    """Each order's last decline or hand-back, in one statement for a page of orders."""
+    if not order_ids:
+        return {}
+    query = (
+        select(WorkOrderLog)
+        .where(WorkOrderLog.order_id.in_(order_ids), WorkOrderLog.action.in_(RETURN_ACTIONS))
+        .order_by(WorkOrderLog.id)
+    )
+    return {entry.order_id: entry for entry in session.scalars(query)}
 
 
 def log_of(session: Session, *, order_id: str) -> list[WorkOrderLog]:

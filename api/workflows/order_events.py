@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from api.domain import sla
 from api.domain.permissions import Role, may_take
-from api.domain.transitions import allowed_actions
-from api.models import WorkOrder
+from api.domain.transitions import RETURNS, Action, allowed_actions
+from api.models import WorkOrder, WorkOrderLog
 from api.schemas.feed import WorkOrderChange
-from api.schemas.workorder import PendingClockPublic, WorkOrderPublic
+from api.schemas.workorder import PendingClockPublic, ReturnPublic, WorkOrderPublic
 from api.sites import Sites
 from api.store import feed, workorders
 from api.store.workorders import QueuePage
@@ -125,6 +125,19 @@ def to_public(order: WorkOrder, sites: Sites, role: Role | None = None) -> WorkO
     return public
 
 
+def last_return(state: str, log: list[WorkOrderLog]) -> ReturnPublic | None:
+    """Why an order waiting in the dispatch queue came back there (its log's last decline
+    or hand-back); None for an order that is not waiting there."""
+    if state != WorkOrderState.NEW:
+        return None
+    returns = [e for e in log if e.action in RETURNS]
+    return _return(returns[-1]) if returns else None
+
+
+def _return(entry: WorkOrderLog) -> ReturnPublic:
+    return ReturnPublic(action=Action(entry.action), reason=entry.note, by=entry.by, at=entry.at)
+
+
 def queue_public(page: QueuePage, sites: Sites, role: Role | None = None) -> list[dict[str, Any]]:
     """The queue's page as `to_public` shows each order, with what every row shares worked
     out once per page: a site's SLA policy, zone and calendar, the actions each state
@@ -152,5 +165,7 @@ def queue_public(page: QueuePage, sites: Sites, role: Role | None = None) -> lis
         data["breached"] = page.breached.get(row.id, [])
         data["allowed_actions"] = actions[state]
         data["alarm_active"] = bool(row.alarm_active)
+        returned = page.returned.get(row.id)
+        data["last_return"] = _return(returned).model_dump() if returned else None
         out.append(data)
     return out

@@ -1,6 +1,6 @@
 """The supervisor's and quality staff's page (/quality): SLA compliance per clock, the
 week's sample of closed orders called back, reviews due and unsigned handovers, in Chinese
-on a desk screen and in English on a phone."""
+on a desk screen and in English on a phone (tests/web/langs.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ import httpx
 import pytest
 
 from tests.web.conftest import screenshot
-from tests.web.pages import PHONE, WALL, Console, a11y_problems, sign_in, token
+from tests.web.langs import (
+    CASE_PER_LANGUAGE,
+    CASES,
+    Case,
+    chrome_texts,
+    overflowing,
+    wrong_language,
+)
+from tests.web.pages import Console, a11y_problems, sign_in, token
 from tests.web.stack import LiveStack
 
 
@@ -29,23 +37,26 @@ def pages(browser: Any) -> Iterator[list[Any]]:
         page.context.close()
 
 
-def _post(live: LiveStack, user: str, path: str, body: dict[str, Any]) -> Any:
+def _post(live: LiveStack, tokens: dict[str, str], user: str, path: str, body: Any) -> Any:
+    if user not in tokens:
+        tokens[user] = token(live, user)
     response = httpx.post(
-        f"{live.url}{path}", json=body, headers={"Authorization": f"Bearer {token(live, user)}"}
+        f"{live.url}{path}", json=body, headers={"Authorization": f"Bearer {tokens[user]}"}
     )
     assert response.status_code in (200, 201), response.text
     return response.json()
 
 
-def _closed_order(live: LiveStack) -> str:
+def _closed_order(live: LiveStack, tokens: dict[str, str], n: int) -> str:
     """An owner's report taken through to closed, so this week's sample has one."""
     order = _post(
         live,
+        tokens,
         "sun",
         "/workorders",
         {
             "site": "harbour-view",
-            "title": "走廊灯不亮",
+            "title": f"走廊灯不亮 {n}",
             "trade": "water_electric",
             "location": "一号楼 3 层走廊",
             "requester_name": "赵先生",
@@ -54,57 +65,66 @@ def _closed_order(live: LiveStack) -> str:
     )
     path = f"/workorders/{order['id']}"
     eta = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
-    _post(live, "chen", f"{path}/dispatch", {"assignee": "liu", "contact": "138", "eta": eta})
-    _post(live, "liu", f"{path}/accept", {})
-    _post(live, "liu", f"{path}/arrive", {})
-    _post(live, "liu", f"{path}/complete", {"result": "更换灯管"})
-    _post(live, "sun", f"{path}/verify", {"callback_note": "已亮"})
-    _post(live, "sun", f"{path}/close", {})
+    body = {"assignee": "liu", "contact": "138", "eta": eta}
+    _post(live, tokens, "chen", f"{path}/dispatch", body)
+    _post(live, tokens, "liu", f"{path}/accept", {})
+    _post(live, tokens, "liu", f"{path}/arrive", {})
+    _post(live, tokens, "liu", f"{path}/complete", {"result": "更换灯管"})
+    _post(live, tokens, "sun", f"{path}/verify", {"callback_note": "已亮"})
+    _post(live, tokens, "sun", f"{path}/close", {})
     return str(order["id"])
 
 
-def test_sla_compliance_and_the_weekly_sample_in_chinese(
-    browser: Any, live: LiveStack, console: Console, pages: list[Any]
+@pytest.fixture(scope="module")
+def closed_orders(live: LiveStack) -> list[str]:
+    """Six orders closed before the week's sample is drawn (it is drawn once a week): its
+    20 % is two, one for each case to call back."""
+    tokens: dict[str, str] = {}
+    return [_closed_order(live, tokens, n) for n in range(6)]
+
+
+@CASE_PER_LANGUAGE
+def test_sla_compliance_and_the_weekly_sample(
+    browser: Any,
+    live: LiveStack,
+    console: Console,
+    pages: list[Any],
+    closed_orders: list[str],
+    case: Case,
 ) -> None:
-    order_id = _closed_order(live)
-    context = browser.new_context(**WALL, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = console.watch(context.new_page())
+    def t(key: str, **params: object) -> str:
+        return case.t("quality", key, **params)
+
+    page = console.watch(case.context(browser).new_page())
     pages.append(page)
     page.goto(f"{live.url}/quality")
     sign_in(page, "wang")
     page.wait_for_selector('#sla-table tr[data-clock="dispatch"]')
-    assert "派单" in page.inner_text("#sla-table")
-    assert "工单" in page.inner_text("#sla-summary")
+    assert page.inner_text("#sla-title") == t("quality.sla")
+    assert t("clock.dispatch") in page.inner_text("#sla-table")
+    assert t("quality.summary", orders=len(closed_orders)) in page.inner_text("#sla-summary")
     page.wait_for_selector("#reviews li")
     page.wait_for_selector("#handovers li")
     page.click("#draw")
+    page.wait_for_selector("#sample li[data-id]")
+    item = page.locator("#sample li[data-id][data-result='']").first
+    order_id = item.get_attribute("data-id")
+    assert order_id in closed_orders
     item = page.locator(f'#sample li[data-id="{order_id}"]')
-    item.wait_for()
     assert "走廊灯不亮" in item.inner_text()
+    note = "赵先生表示满意" if case.lang == "zh" else "Mr Zhao is happy"
     item.locator('button[data-result="satisfied"]').click()
-    page.locator("dialog[open]").get_by_label("回访记录（可选）").fill("赵先生表示满意")
-    page.locator("dialog[open]").get_by_role("button", name="满意").click()
+    page.locator("dialog[open]").get_by_label(t("quality.callbackNote")).fill(note)
+    page.locator("dialog[open]").get_by_role("button", name=t("quality.satisfied")).click()
     page.wait_for_selector(f'#sample li[data-id="{order_id}"][data-result="satisfied"]')
-    assert "回访：满意 · 赵先生表示满意" in item.inner_text()
-    assert "已回访 1 张" in page.inner_text("#sample-summary")
+    assert f"{t('quality.result.satisfied')} · {note}" in item.inner_text()
+    done = page.locator('#sample li[data-result="satisfied"]').count()
+    assert done == 1 + CASES.index(case)
+    summary = t("quality.sampleSummary", population=6, drawn=2, done=done)
+    assert page.inner_text("#sample-summary") == summary
     assert page.get_attribute("nav.links a[href='/records']", "href") == "/records"
+    assert wrong_language(case, chrome_texts(page, case)) == []
+    assert not (wide := overflowing(page, case)), wide
     assert a11y_problems(page) == []
-    screenshot(page, "quality-zh-1920")
-    assert console.errors == []
-
-
-def test_the_supervisor_page_on_a_phone_in_english(
-    browser: Any, live: LiveStack, console: Console, pages: list[Any]
-) -> None:
-    context = browser.new_context(**PHONE, locale="en-GB", timezone_id="Asia/Shanghai")
-    page = console.watch(context.new_page())
-    pages.append(page)
-    page.goto(f"{live.url}/quality")
-    sign_in(page, "wang")
-    page.wait_for_selector('#sla-table tr[data-clock="dispatch"]')
-    assert page.inner_text("#sla-title") == "SLA compliance (last 7 days)"
-    assert "Dispatch" in page.inner_text("#sla-table")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    assert a11y_problems(page) == []
-    screenshot(page, "quality-en-390")
+    screenshot(page, f"quality-{case.name}")
     assert console.errors == []

@@ -1,6 +1,7 @@
-"""The records page in Chinese: the outgoing duty engineer files the shift handover, the
-incoming one (another person, in another browser) signs it and it is frozen; the fault
-analysis draws its chart in SVG."""
+"""The records page: the outgoing duty engineer files the shift handover in Chinese on a
+desk screen, the incoming one (another person, in another browser) signs it in English on
+a phone and it is frozen (a shift is filed and signed once, so the two languages and sizes
+share the one task); the fault analysis draws its chart in SVG."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.pages import WALL, Console, a11y_problems, sign_in, token
+from tests.web.conftest import screenshot
+from tests.web.langs import CASES, Case, chrome_texts, overflowing, wrong_language
+from tests.web.pages import Console, a11y_problems, sign_in, token
 from tests.web.stack import LiveStack
 
 
@@ -19,8 +22,15 @@ def console() -> Console:
     return Console()
 
 
-def _page(browser: Any, live: LiveStack, console: Console, user: str, hash_: str = "") -> Any:
-    context = browser.new_context(**WALL, locale="zh-CN", timezone_id="Asia/Shanghai")
+def _page(
+    browser: Any,
+    live: LiveStack,
+    console: Console,
+    user: str,
+    hash_: str = "",
+    case: Case = CASES[0],
+) -> Any:
+    context = case.context(browser)
     page = console.watch(context.new_page())
     page.goto(f"{live.url}/records{hash_}")
     sign_in(page, user)
@@ -58,15 +68,25 @@ def test_a_handover_is_filed_and_signed_by_the_next_shift(
     handover_id = outgoing.get_attribute("#handover-view", "data-id")
     assert handover_id
 
-    incoming = _page(browser, live, console, "zhou", f"#handover={handover_id}")
+    zh = CASES[0]
+    assert wrong_language(zh, chrome_texts(outgoing, zh)) == []
+    assert not (wide := overflowing(outgoing, zh)), wide
+    screenshot(outgoing, "records-zh-1920")
+
+    en = CASES[1]  # the incoming engineer reads English, on a phone
+    incoming = _page(browser, live, console, "zhou", f"#handover={handover_id}", en)
     pages.append(incoming)
+    assert incoming.inner_text("#handover-title") == en.t("records", "handover.title")
     incoming.click("#handover-sign")
     incoming.wait_for_selector('#handover-state[data-state="signed"]')
     signatures = incoming.locator("#signatures li")
     assert signatures.count() == 2
-    assert "接班人：周接班" in signatures.nth(1).inner_text()
-    assert "双方已签字，记录已锁定" in incoming.inner_text("#handover-view")
+    assert en.t("records", "handover.role.incoming") in signatures.nth(1).inner_text()
+    assert en.t("records", "handover.frozen") in incoming.inner_text("#handover-view")
+    assert wrong_language(en, chrome_texts(incoming, en)) == []
+    assert not (wide := overflowing(incoming, en)), wide
     assert a11y_problems(incoming) == []
+    screenshot(incoming, "records-en-390")
 
     third = httpx.post(
         f"{live.url}/handovers/{handover_id}/sign",

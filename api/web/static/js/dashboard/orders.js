@@ -68,6 +68,13 @@ function clocks(order) {
   );
 }
 
+/** Why an order waiting for dispatch came back: the technician's reason for declining it
+ * or handing it back (the API reads it from the order's log). */
+function returned(order) {
+  const back = order.state === 'new' ? order.last_return : null;
+  return back ? h('p', { class: 'returned', dataset: { action: back.action } }, t(`order.returnedWhy.${back.action}`, { by: back.by, reason: back.reason })) : null;
+}
+
 function card(order) {
   const headingId = `wo-${order.id}`;
   const buttons = order.allowed_actions.map((action) =>
@@ -85,6 +92,7 @@ function card(order) {
     h('p', { class: 'where' }, store.index.where(order) || order.location),
     countdownBadge(order),
     faultBadge(order),
+    returned(order),
     order.breached?.length ? h('p', { class: 'breach' }, t('order.breached', { clocks: order.breached.map((c) => tr('clock', c.replace(/_\d+$/, ''))).join(t('common.listSep')) })) : null,
     order.assignee ? h('p', { class: 'assignee' }, t('order.assignee', { who: order.assignee }), order.assignee_contact ? ` · ${order.assignee_contact}` : '', order.eta ? ` · ${t('order.eta', { time: dayTime(order.eta) })}` : '') : null,
     clocks(order),

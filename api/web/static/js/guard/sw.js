@@ -2,7 +2,7 @@
 // in a basement without signal. Network first (a new version wins when there is signal),
 // the kept copy otherwise. API calls are never kept: scans wait in IndexedDB instead.
 
-const CACHE = 'ew-guard-v5'; // v5: the order actions' texts (lib/strings-orders.js)
+const CACHE = 'ew-guard-v6'; // v6: panels no wider than the phone (css/mobile.css)
 const SHELL = [
   '/guard',
   '/static/css/base.css',

@@ -10,6 +10,8 @@ export const ORDERS_ZH = {
   'field.unit': '单位',
   'field.photo_refs': '照片',
   'order.returned': '已退回值班室重新派单',
+  'order.returnedWhy.reject': '退单（{by}）：{reason}',
+  'order.returnedWhy.hand_back': '退回（{by}）：{reason}',
 };
 
 export const ORDERS_EN = {
@@ -20,4 +22,6 @@ export const ORDERS_EN = {
   'field.unit': 'Unit',
   'field.photo_refs': 'Photos',
   'order.returned': 'Returned to the duty room for re-dispatch',
+  'order.returnedWhy.reject': 'Declined by {by}: {reason}',
+  'order.returnedWhy.hand_back': 'Handed back by {by}: {reason}',
 };
