@@ -81,6 +81,16 @@ def test_the_overview(
     assert "%" in page.inner_text("#w-rounds")
     if case.width == 1920:
         assert page.evaluate("document.documentElement.scrollHeight") <= 1080
+        # every room in full: a wall nobody scrolls must not cut the last ones off
+        rooms = page.evaluate(
+            "(() => { const r = document.querySelector('#w-rooms');"
+            " return [r.scrollHeight, r.clientHeight]; })()"
+        )
+        assert rooms[0] <= rooms[1] + 1, rooms
+    # the order's title in the page's language (the API sends both)
+    order = next(o for o in api_get(live, "/workorders", "chen") if o["alarm_id"] == alarm_id)
+    want = order["title_zh"] if case.lang == "zh" and order.get("title_zh") else order["title"]
+    assert want in clocks, (want, clocks)
     page.fill("#w-query", "no such thing anywhere")
     page.click("#w-search button")
     page.wait_for_selector(f"#w-history-list li:has-text('{t('wall.noHistory')}')")

@@ -11,7 +11,7 @@ import { formDialog } from '../lib/dialog.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
-import { SiteIndex, localName } from '../lib/names.js';
+import { SiteIndex, localName, textIn } from '../lib/names.js';
 import { pendingClocks, runAction } from '../lib/orders.js';
 import { photoImg, uploadNow } from '../lib/photos.js';
 import { dayTime, duration, now, setTimeZone, syncServerTime } from '../lib/time.js';
@@ -50,7 +50,7 @@ function card(order) {
       ' ', h('span', { class: 'chip' }, tr('orderState', order.state)),
       ' ', h('span', { class: 'chip' }, tr('source', order.source)),
       order.category && order.category !== order.source ? [' ', h('span', { class: 'chip' }, tr('category', order.category))] : null),
-    h('h3', {}, order.title),
+    h('h3', {}, textIn(order, 'title')),
     h('p', {}, [index?.where(order), order.location].filter(Boolean).join(' · ')),
     h('p', { class: 'requester' }, t('service.by', { name: order.requester_name ?? '', contact: order.requester_contact ?? '' })),
     order.assignee ? h('p', { class: 'muted' }, t('service.assignee', { name: order.assignee, contact: order.assignee_contact ?? '' })) : null,
@@ -105,7 +105,7 @@ async function act(order, action) {
 /** Tell the owner something (it stops the two-working-day clock). */
 async function answer(order) {
   const values = await formDialog({
-    title: `${t('service.answer')} · ${order.title}`,
+    title: `${t('service.answer')} · ${textIn(order, 'title')}`,
     submit: t('service.answer'),
     fields: [{ name: 'text', label: t('service.answerText'), type: 'textarea', required: true }],
   });
@@ -127,7 +127,7 @@ function localInput(ms) {
 /** The 24-hourly progress answer: why the order is still open and by when it is done. */
 async function progress(order) {
   const values = await formDialog({
-    title: `${t('service.progress')} · ${order.title}`,
+    title: `${t('service.progress')} · ${textIn(order, 'title')}`,
     submit: t('service.progress'),
     fields: [
       { name: 'why_open', label: t('service.whyOpen'), type: 'textarea', required: true },

@@ -11,6 +11,7 @@ import { enumText, t, tr } from '../lib/i18n.js';
 import { hhmmss } from '../lib/time.js';
 import { showHistory } from './history.js';
 import { partsSection } from './parts.js';
+import { textIn } from '../lib/names.js';
 
 function value(point, reading) {
   if (reading.value === null || reading.value === undefined) return '—';
@@ -37,7 +38,7 @@ async function showReadings(box, order, device) {
 
 async function note(order) {
   const values = await formDialog({
-    title: `${t('techx.note')} · ${order.title}`,
+    title: `${t('techx.note')} · ${textIn(order, 'title')}`,
     submit: t('techx.send'),
     fields: [{ name: 'text', label: t('techx.noteText'), type: 'textarea', required: true }],
   });

@@ -6,12 +6,13 @@ import { api } from '../lib/api.js';
 import { formDialog } from '../lib/dialog.js';
 import { h, toast } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
+import { textIn } from '../lib/names.js';
 
 const UNDER_WAY = new Set(['accepted', 'on_site']);
 
 async function record(order, onUpdate) {
   const values = await formDialog({
-    title: `${t('parts.add')} · ${order.title}`,
+    title: `${t('parts.add')} · ${textIn(order, 'title')}`,
     submit: t('parts.save'),
     fields: [
       { name: 'name', label: t('parts.name'), required: true },

@@ -9,7 +9,7 @@ import { api, onSignedOut, useSession } from '../lib/api.js';
 import { $, fill, h, toast } from '../lib/dom.js';
 import { applyI18n, bindLanguageButton, t, tr } from '../lib/i18n.js';
 import { signOut, signedInUser } from '../lib/login.js';
-import { SiteIndex, localName } from '../lib/names.js';
+import { SiteIndex, nameOf, routeNameOf, textIn } from '../lib/names.js';
 import { pendingClocks } from '../lib/orders.js';
 import { LiveStream } from '../lib/sse.js';
 import { dayTime, duration, hhmm, now, setTimeZone, syncServerTime } from '../lib/time.js';
@@ -51,7 +51,7 @@ function clockItem(order, { clock, due }) {
     h('p', { class: 'line' },
       h('span', { class: 'left' }, t(left < 0 ? 'wall.over' : 'wall.left', { left: duration(Math.abs(left)) })),
       h('span', {}, tr('clock', clock)),
-      h('span', { class: 'title' }, order.title)),
+      h('span', { class: 'title' }, textIn(order, 'title'))),
     h('p', { class: 'muted' }, [tr('orderState', order.state), order.assignee, index.where(order) || order.location].filter(Boolean).join(' · ')));
 }
 
@@ -78,8 +78,8 @@ async function loadEquipment(alarmed) {
     h('h3', {}, `${index.building(r.building)} · ${index.room(r.building, r.room)}`),
     h('ul', { class: 'w-devices' }, r.devices.map((d) => {
       const state = statuses.get(d.id) ?? 'unknown';
-      const label = `${localName(d.name)} · ${alarmed.has(d.id) ? t('wall.alarmKind') : tr('deviceState', state)}`;
-      return h('li', { class: `w-dev state-${state}${alarmed.has(d.id) ? ' alarmed' : ''}`, dataset: { device: d.id }, title: label }, localName(d.name));
+      const label = `${nameOf(d)} · ${alarmed.has(d.id) ? t('wall.alarmKind') : tr('deviceState', state)}`;
+      return h('li', { class: `w-dev state-${state}${alarmed.has(d.id) ? ' alarmed' : ''}`, dataset: { device: d.id }, title: label }, nameOf(d));
     })))));
 }
 
@@ -87,7 +87,7 @@ async function loadPatrol() {
   const shift = await api('/patrol/completion', { params: { site: site.id } });
   fill($('#w-rounds'), shift.rounds.length ? shift.rounds.map((r) => h('li', { dataset: { route: r.route } },
     h('p', { class: 'line' },
-      h('span', { class: 'title' }, t('wall.round', { route: localName(r.route_name), start: hhmm(r.start), end: hhmm(r.end), percent: Math.round(r.percent) })),
+      h('span', { class: 'title' }, t('wall.round', { route: routeNameOf(r), start: hhmm(r.start), end: hhmm(r.end), percent: Math.round(r.percent) })),
       r.missed.length ? h('span', { class: 'muted' }, t('wall.missed', { n: r.missed.length })) : null),
     h('div', { class: 'w-bar', role: 'img', 'aria-label': `${Math.round(r.percent)}%` }, h('span', { dataset: { percent: r.percent } }))))
     : h('li', { class: 'muted' }, t('wall.noRounds')));
@@ -119,8 +119,8 @@ async function search(event) {
       api('/workorders', { params: { site: site.id, state: ['closed', 'cancelled'], limit: 500 } }),
     ]);
     const rows = [
-      ...alarms.map((a) => ({ kind: 'alarm', at: a.raised_at, title: `${tr('category', a.category)} · ${a.title}`, where: index.where(a), id: a.alarm_id })),
-      ...orders.map((o) => ({ kind: 'order', at: o.reported_at, title: o.title, where: index.where(o) || o.location, id: o.id, state: tr('orderState', o.state) })),
+      ...alarms.map((a) => ({ kind: 'alarm', at: a.raised_at, title: `${tr('category', a.category)} · ${textIn(a, 'title')}`, where: index.where(a), id: a.alarm_id })),
+      ...orders.map((o) => ({ kind: 'order', at: o.reported_at, title: textIn(o, 'title'), where: index.where(o) || o.location, id: o.id, state: tr('orderState', o.state) })),
     ].filter((r) => !words || `${r.title} ${r.where} ${r.id}`.toLowerCase().includes(words))
       .sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, 50);
     fill($('#w-history-list'), rows.length ? rows.map((r) => h('li', { dataset: { kind: r.kind, id: r.id } },
@@ -144,7 +144,7 @@ async function main() {
   site = layout.sites[0];
   index = new SiteIndex(site);
   setTimeZone(site.timezone);
-  $('#site-name').textContent = localName(site.name);
+  $('#site-name').textContent = nameOf(site);
   $('#w-search').addEventListener('submit', search);
   const live = $('#live');
   new LiveStream({
