@@ -432,7 +432,13 @@ async def main() -> None:
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
-            proc.wait(20)
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:  # say so, and still stop the servers below
+                print(f"pid {proc.pid} did not stop within 20 s: killed", file=sys.stderr)
+                proc.kill()
+                proc.wait()
         api.stop()
         cluster.stop()
         influx.stop()
