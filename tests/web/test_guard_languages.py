@@ -1,5 +1,6 @@
-"""The guard's phone page in English: a typed scan recorded on the round (test_e2e.py does
-it in Chinese on a phone), on a phone and on a desk screen (a guard post's PC)."""
+"""The guard's page: a typed scan recorded on the round in English on a phone and on a desk
+screen (a guard post's PC), and in Chinese on the desk screen (test_e2e.py does Chinese on
+a phone)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from tests.web.pages import Console, a11y_problems, api_get, eventually, sign_in
 
 SITE = "harbour-view"
 # One checkpoint per case: a second scan of the same tag within minutes is a repeat.
-TAGS = {CASES[1]: ("04A1B20011", "pump-room"), CROSSED[1]: ("04A1B20012", "fire-pump-room")}
+TAGS = {
+    CASES[1]: ("04A1B20011", "pump-room"),
+    CROSSED[1]: ("04A1B20012", "fire-pump-room"),
+    CASES[0]: ("04A1B20016", "generator-room"),
+}
 
 
 @pytest.fixture
@@ -31,7 +36,7 @@ def pages(browser: Any) -> Iterator[list[Any]]:
 
 
 @pytest.mark.parametrize("case", list(TAGS), ids=lambda c: c.name)
-def test_a_typed_scan_in_english(
+def test_a_typed_scan(
     browser: Any, live: Any, console: Console, pages: list[Any], case: Case
 ) -> None:
     def t(key: str) -> str:

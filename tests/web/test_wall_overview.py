@@ -34,7 +34,7 @@ def _entrapment(live: LiveStack, comment: str) -> str:
 
     def raised() -> str | None:
         alarms = api_get(live, "/alarms", "chen")
-        found = [a for a in alarms if a["category"] == "entrapment"]
+        found = [a for a in alarms if a["category"] == "entrapment" and a["target"] == "elevator-3"]
         return found[0]["alarm_id"] if found else None
 
     alarm_id: str = eventually(raised, timeout=30)
