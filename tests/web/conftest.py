@@ -19,6 +19,7 @@ import pytest
 from estatewatch.config import SiteConfig
 from estatewatch.config.patrol import PatrolWindow, RouteSchedule
 from estatewatch.testing.services import InfluxDB, Mosquitto
+from tests.web.pages import Console
 from tests.web.stack import LiveStack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -103,3 +104,18 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
         DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         (DOC_SCREENSHOTS / path.name).write_bytes(path.read_bytes())
     return path
+
+
+@pytest.fixture
+def console() -> Console:
+    """Console errors of the pages a test watches (`console.watch(page)`)."""
+    return Console()
+
+
+@pytest.fixture
+def pages(browser: Any) -> Iterator[list[Any]]:
+    """Pages a test opens: their browser contexts are closed after it, pass or fail."""
+    opened: list[Any] = []
+    yield opened
+    for page in opened:
+        page.context.close()

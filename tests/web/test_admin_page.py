@@ -4,29 +4,14 @@ paused — in each language on a desk screen and on a phone (tests/web/langs.py)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.web.conftest import screenshot
 from tests.web.langs import MATRIX, Case, chrome_texts, overflowing, wrong_language
 from tests.web.pages import Console, a11y_problems, api_get, eventually, sign_in
 from tests.web.stack import LiveStack
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def _sign_in_status(live: LiveStack, username: str, password: str) -> int:

@@ -6,7 +6,6 @@ reload."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,19 +24,6 @@ from tests.web.langs import (
 )
 from tests.web.pages import Console, a11y_problems, api_get, eventually, sign_in, token
 from tests.web.stack import LiveStack
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def _post(live: LiveStack, user: str, path: str, body: dict[str, Any]) -> Any:

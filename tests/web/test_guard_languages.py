@@ -4,7 +4,6 @@ a phone)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,19 +19,6 @@ TAGS = {
     CROSSED[1]: ("04A1B20012", "fire-pump-room"),
     CASES[0]: ("04A1B20016", "generator-room"),
 }
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 @pytest.mark.parametrize("case", list(TAGS), ids=lambda c: c.name)

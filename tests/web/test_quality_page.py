@@ -4,7 +4,6 @@ on a desk screen and in English on a phone (tests/web/langs.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,19 +21,6 @@ from tests.web.langs import (
 )
 from tests.web.pages import Console, a11y_problems, sign_in, token
 from tests.web.stack import LiveStack
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def _post(live: LiveStack, tokens: dict[str, str], user: str, path: str, body: Any) -> Any:

@@ -5,21 +5,14 @@ share the one task); the fault analysis draws its chart in SVG."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.web.conftest import screenshot
 from tests.web.langs import CASES, Case, chrome_texts, overflowing, wrong_language
 from tests.web.pages import Console, a11y_problems, sign_in, token
 from tests.web.stack import LiveStack
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
 
 
 def _page(
@@ -36,14 +29,6 @@ def _page(
     sign_in(page, user)
     page.wait_for_selector("#fault-chart > *")
     return page
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def test_a_handover_is_filed_and_signed_by_the_next_shift(

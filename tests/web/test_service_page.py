@@ -4,29 +4,14 @@ and a phoned-in entrapment gets its clocks in English on a phone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.web.conftest import screenshot
 from tests.web.pages import PHONE, WALL, Console, a11y_problems, sign_in, token
 from tests.web.stack import LiveStack
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def _post(live: LiveStack, user: str, path: str, body: dict[str, Any]) -> None:
